@@ -1,0 +1,174 @@
+"""Dataset sources -> uint8 NHWC numpy arrays, and the tf.data pipeline that feeds the train step.
+
+Sources are plain numpy (no TensorFlow import) so the GUI can preview a dataset before TF has loaded.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from ..resources import resource_path
+
+BUILTIN = ("bundled", "mnist", "fashion_mnist")
+CLASS_NAMES = {
+    "fashion_mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                      "Ankle boot"),
+    "mnist": tuple(str(i) for i in range(10)),
+}
+
+
+@dataclass
+class Dataset:
+    """Images as uint8 [0, 255], shape (N, H, W, C); labels (N,) int or None."""
+    name: str
+    images: np.ndarray
+    labels: np.ndarray | None = None
+    class_names: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def summary(self) -> str:
+        h, w, c = self.shape
+        return f"{self.name}: {len(self):,} images, {h}x{w}x{c}, uint8 [0, 255]"
+
+
+def load_dataset(spec: str, limit: int = 0) -> Dataset:
+    """Resolve a `--dataset` spec: 'bundled', 'mnist', 'fashion_mnist' or a path to .npz/.npy."""
+    spec = spec.strip()
+    if spec == "bundled":
+        ds = _load_bundled()
+    elif spec in ("mnist", "fashion_mnist"):
+        ds = _load_keras(spec)
+    else:
+        path = Path(spec).expanduser()
+        if not path.exists():
+            raise DataError(f"dataset {spec!r}: no such file or folder; use 'bundled', 'mnist', 'fashion_mnist' "
+                            f"or a path to an .npz/.npy file")
+        if path.suffix.lower() in (".npz", ".npy"):
+            ds = _load_npz(path)
+        else:
+            raise DataError(f"dataset {spec!r}: unsupported file type {path.suffix or '(none)'}; use an .npz or "
+                            f".npy array file")
+    if limit:
+        ds.images = ds.images[:limit]
+        ds.labels = None if ds.labels is None else ds.labels[:limit]
+    if len(ds) == 0:
+        raise DataError(f"dataset {spec!r} has no images")
+    return ds
+
+
+def _load_bundled() -> Dataset:
+    path = resource_path("fashion_mnist_subset.npz")
+    with np.load(path) as z:
+        x, y = z["x_train"], z["y_train"]
+        names = tuple(str(s) for s in z["class_names"])
+    return Dataset("bundled", x[..., None], y.astype(np.int64), names,
+                   ["Fashion-MNIST subset bundled with ganstudio (6,000 images, 600 per class)"])
+
+
+def _keras_cache_dir() -> Path:
+    base = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    return base / "datasets"
+
+
+def _load_keras(name: str) -> Dataset:
+    """MNIST/Fashion-MNIST from the Keras cache; download only if missing, with a clear offline message."""
+    cache = _keras_cache_dir()
+    if name == "mnist":
+        f = cache / "mnist.npz"
+        if f.exists():
+            with np.load(f) as z:
+                return Dataset(name, z["x_train"][..., None], z["y_train"].astype(np.int64), CLASS_NAMES[name])
+        files_hint = f"{f} (from https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz)"
+    else:
+        d = cache / "fashion-mnist"
+        imgs, labels = d / "train-images-idx3-ubyte.gz", d / "train-labels-idx1-ubyte.gz"
+        if imgs.exists() and labels.exists():
+            return Dataset(name, read_idx(imgs)[..., None], read_idx(labels).astype(np.int64), CLASS_NAMES[name])
+        files_hint = (f"{d}/train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz (Debian: apt-get install "
+                      f"dataset-fashion-mnist, then copy them from /usr/share/datasets/fashion-mnist/)")
+    try:
+        import keras  # noqa: PLC0415 - heavy, only when a download is needed
+
+        (x, y), _ = getattr(keras.datasets, name).load_data()
+    except Exception as e:  # noqa: BLE001 - any network failure becomes one clear message
+        raise DataError(f"dataset {name!r} is not in the Keras cache and could not be downloaded "
+                        f"({type(e).__name__}); put {files_hint}, or use --dataset bundled") from None
+    return Dataset(name, x[..., None], y.astype(np.int64), CLASS_NAMES[name])
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (raw or .gz) as MNIST ships it."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path}: cannot read IDX file ({e})") from None
+    if len(data) < 4 or data[0:2] != b"\x00\x00" or data[2] != 0x08:
+        raise DataError(f"{path}: not a uint8 IDX file (wrong magic number); expected MNIST-style "
+                        f"'...-idx3-ubyte' data")
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    expected = 4 + 4 * ndim + int(np.prod(shape))
+    if len(data) != expected:
+        raise DataError(f"{path}: IDX file is truncated or padded ({len(data)} bytes, header says {expected})")
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _load_npz(path: Path) -> Dataset:
+    try:
+        if path.suffix.lower() == ".npy":
+            arrays = {"arr_0": np.load(path, allow_pickle=False)}
+        else:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError) as e:
+        raise DataError(f"{path}: not a readable numpy file ({e}); save images with np.savez(path, x=images)") \
+            from None
+    keys = [k for k in ("x_train", "x", "images", "arr_0") if k in arrays] or \
+           [k for k, v in arrays.items() if getattr(v, "ndim", 0) in (3, 4)]
+    if not keys:
+        raise DataError(f"{path}: no image array found (keys: {', '.join(arrays) or 'none'}); store images under "
+                        f"'x' with shape (N, H, W) or (N, H, W, C)")
+    key = keys[0]
+    x = _to_uint8(arrays[key], f"{path}[{key}]")
+    labels = next((arrays[k] for k in ("y_train", "y", "labels") if k in arrays), None)
+    if labels is not None and (labels.ndim != 1 or len(labels) != len(x)):
+        labels = None
+    return Dataset(path.name, x, None if labels is None else labels.astype(np.int64), (),
+                   [f"array {key!r} from {path}"])
+
+
+def _to_uint8(x: np.ndarray, where: str) -> np.ndarray:
+    """Accept uint8 [0,255] or float in [0,1] / [-1,1]; return uint8 NHWC."""
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] not in (1, 3):
+        raise DataError(f"{where}: expected images shaped (N, H, W) or (N, H, W, 1|3), got {x.shape}")
+    if x.dtype == np.uint8:
+        return x
+    if not np.issubdtype(x.dtype, np.number):
+        raise DataError(f"{where}: dtype {x.dtype} is not numeric; store uint8 [0, 255] or float [0, 1]")
+    xf = x.astype(np.float32)
+    if not np.all(np.isfinite(xf)):
+        raise DataError(f"{where}: contains NaN or Inf values; clean the array before training")
+    lo, hi = float(xf.min()), float(xf.max())
+    if lo >= -1.0 - 1e-6 and hi <= 1.0 + 1e-6 and lo < 0:
+        xf = (xf + 1.0) * 127.5
+    elif lo >= 0 and hi <= 1.0 + 1e-6:
+        xf = xf * 255.0
+    elif not (lo >= 0 and hi <= 255):
+        raise DataError(f"{where}: values span [{lo:g}, {hi:g}]; expected uint8 [0, 255] or float [0, 1] / [-1, 1]")
+    return np.clip(np.rint(xf), 0, 255).astype(np.uint8)

@@ -1,0 +1,316 @@
+"""The training loop as a generator of plain events.
+
+    trainer = Trainer(config, run_dir=..., control=Control())
+    for event in trainer.run():       # CLI: progress bar; GUI: a QThread re-emitting signals
+        ...
+
+Between steps the trainer asks its Control what to do (pause / step N / stop / live edits / requests), so
+front ends never touch TensorFlow objects from another thread. Everything TensorFlow-specific is confined to
+this module (train step, data pipeline, checkpoint); models and losses are keras.layers / keras.ops.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..config import LIVE_FIELDS, Config
+from ..data import Dataset, load_dataset
+from ..errors import CheckpointError, ConfigError, DataError, GanStudioError
+from ..imaging import to_uint8
+from ..runs import RunDir, new_run_path
+from .control import Control
+from .events import (CheckpointSaved, ConfigChanged, Event, Finished, Message, Paused, Resumed, SampleGrid,
+                     Started, StepMetrics)
+from .tfsetup import import_tf
+
+
+def resolve_jit(setting: str, device: str) -> bool:
+    """'auto' -> measured choice per device (see benchmarks/results.md): XLA helps on GPU and on this AVX2 CPU."""
+    if setting == "on":
+        return True
+    if setting == "off":
+        return False
+    return True
+
+
+def fit_config_to_data(config: Config, ds: Dataset) -> Config:
+    """The model's input shape follows the dataset where the architecture allows; otherwise explain."""
+    h, w, c = ds.shape
+    m = config.model
+    if (m.image_size, m.channels) == (h, c) and h == w:
+        return config
+    if m.arch == "tutorial":
+        raise DataError(f"dataset {ds.name!r} has {h}x{w}x{c} images but the 'tutorial' network is fixed at "
+                        f"28x28x1; use --preset dcgan (or --set arch=dcgan), which adapts to 28/32/64 px and 1 or 3 "
+                        f"channels")
+    if h != w or h not in (28, 32, 64):
+        raise DataError(f"dataset {ds.name!r} has {h}x{w} images; the dcgan network supports square 28, 32 or 64 px "
+                        f"images; resize the data first")
+    return config.with_updates({"image_size": h, "channels": c})
+
+
+class Trainer:
+    def __init__(self, config: Config, run_dir: str | Path | None = None, control: Control | None = None,
+                 dataset: Dataset | None = None, resume: bool = False) -> None:
+        self.config = config
+        self.control = control or Control()
+        self._dataset = dataset
+        self._resume = resume
+        self._run_path = Path(run_dir) if run_dir else new_run_path(config.preset)
+        self.run_dir: RunDir | None = None
+        self.step = 0
+        self._step_fn = None
+        self._sample_fn = None
+
+    # -- setup ----------------------------------------------------------------------------------------------
+    def _setup(self) -> Started:
+        tf = import_tf()
+        import keras  # noqa: PLC0415
+
+        from ..losses import LOSSES  # noqa: PLC0415
+        from ..models import build_discriminator, build_generator  # noqa: PLC0415
+
+        if self._resume:
+            self.run_dir = RunDir.open(self._run_path)
+            self.config = self.run_dir.config()
+        cfg = self.config
+        ds = self._dataset or load_dataset(cfg.data.dataset, cfg.data.limit)
+        cfg = self.config = fit_config_to_data(cfg, ds)
+        bs = cfg.data.batch_size
+        if len(ds) < bs:
+            raise DataError(f"dataset {ds.name!r} has {len(ds)} images, fewer than one batch of {bs}; lower "
+                            f"batch_size (e.g. --batch-size {max(1, len(ds) // 2)}) or add images")
+        if not self._resume:
+            self.run_dir = RunDir.create(self._run_path, cfg)
+
+        seed = cfg.train.seed
+        keras.utils.set_random_seed(seed)
+        if cfg.train.deterministic:
+            tf.config.experimental.enable_op_determinism()
+
+        self.G = build_generator(cfg.model)
+        self.D = build_discriminator(cfg.model)
+        o = cfg.optim
+        self.g_opt = keras.optimizers.Adam(o.g_lr, beta_1=o.beta1, beta_2=o.beta2, epsilon=o.epsilon)
+        self.d_opt = keras.optimizers.Adam(o.d_lr, beta_1=o.beta1, beta_2=o.beta2, epsilon=o.epsilon)
+        self.g_opt.build(self.G.trainable_variables)
+        self.d_opt.build(self.D.trainable_variables)
+        self._g_loss_fn, self._d_loss_fn = LOSSES[o.loss]
+
+        self.steps_per_epoch = len(ds) // bs
+        self.total_steps = cfg.train.steps or cfg.train.epochs * self.steps_per_epoch  # 0 = until stopped
+        self._images = tf.constant(ds.images)          # the dataset stays in memory once ("cache")
+        self._n_images = len(ds)
+        self.dataset_name = ds.name
+
+        self.rng = tf.random.Generator.from_seed(seed)
+        noise = np.random.default_rng(seed).standard_normal((cfg.sample.num_samples, cfg.model.noise_dim))
+        self.fixed_noise = tf.Variable(noise.astype(np.float32), trainable=False, name="fixed_noise")
+        self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.ckpt = tf.train.Checkpoint(generator=self.G, discriminator=self.D, g_opt=self.g_opt, d_opt=self.d_opt,
+                                        rng=self.rng, fixed_noise=self.fixed_noise, step=self.step_var)
+        self.ckpt_manager = tf.train.CheckpointManager(self.ckpt, str(self.run_dir.checkpoints), max_to_keep=5)
+        if self._resume:
+            self._restore_latest()
+        self.step = int(self.step_var.numpy())
+
+        self.device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+        self.jit = resolve_jit(cfg.train.jit_compile, self.device)
+        return Started(run_dir=str(self.run_dir.path), config=cfg.to_dict(), step=self.step,
+                       total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch, dataset=ds.summary(),
+                       device=f"{self.device}, XLA {'on' if self.jit else 'off'}",
+                       g_params=self.G.count_params(), d_params=self.D.count_params())
+
+    def _restore_latest(self) -> None:
+        latest = self.ckpt_manager.latest_checkpoint
+        if latest is None:
+            raise CheckpointError(f"{self.run_dir.checkpoints}: no checkpoint to resume from")
+        try:
+            self.ckpt.restore(latest).assert_existing_objects_matched()
+        except Exception as e:  # noqa: BLE001 - TF raises many types for a mismatched/corrupt checkpoint
+            raise CheckpointError(f"{latest}: cannot restore ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+                                  f"the checkpoint does not match this run's config.json or is damaged") from None
+        self.run_dir.truncate_metrics(int(self.step_var.numpy()))
+
+    # -- the data pipeline ----------------------------------------------------------------------------------
+    def _dataset_from(self, start_step: int):
+        """Batch for step s = a stateless permutation of the data for epoch s // steps_per_epoch.
+
+        The data position is a pure function of (seed, step), so resume needs no iterator state, and the
+        pipeline still runs in tf.data (parallel map + prefetch) off the Python thread.
+        """
+        tf = import_tf()
+        bs, spe, n, seed = self.config.data.batch_size, self.steps_per_epoch, self._n_images, self.config.train.seed
+        images = self._images
+
+        def batch_for(step):
+            epoch, pos = step // spe, step % spe
+            idx = pos * bs + tf.range(bs, dtype=tf.int64)
+            perm = tf.random.experimental.index_shuffle(idx, seed=tf.stack([tf.constant(seed, tf.int64), epoch]),
+                                                        max_index=n - 1)
+            x = tf.gather(images, perm)
+            return (tf.cast(x, tf.float32) - 127.5) / 127.5   # the tutorial's scaling to [-1, 1]
+
+        ds = tf.data.Dataset.range(start_step, 2**62).map(batch_for, num_parallel_calls=tf.data.AUTOTUNE,
+                                                           deterministic=True)
+        return iter(ds.prefetch(tf.data.AUTOTUNE))
+
+    # -- steps ----------------------------------------------------------------------------------------------
+    def _make_step_fn(self):
+        tf = import_tf()
+        G, D, g_opt, d_opt, rng = self.G, self.D, self.g_opt, self.d_opt, self.rng
+        g_loss_fn, d_loss_fn = self._g_loss_fn, self._d_loss_fn
+        noise_dim = self.config.model.noise_dim
+
+        def train_step(images):
+            noise = rng.normal([tf.shape(images)[0], noise_dim])
+            with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+                generated = G(noise, training=True)
+                real_out = D(images, training=True)
+                fake_out = D(generated, training=True)
+                g_loss = g_loss_fn(fake_out)
+                d_loss = d_loss_fn(real_out, fake_out)
+            g_grads = gen_tape.gradient(g_loss, G.trainable_variables)
+            d_grads = disc_tape.gradient(d_loss, D.trainable_variables)
+            g_opt.apply_gradients(zip(g_grads, G.trainable_variables))
+            d_opt.apply_gradients(zip(d_grads, D.trainable_variables))
+            return tf.stack([g_loss, d_loss, tf.reduce_mean(tf.sigmoid(real_out)),
+                             tf.reduce_mean(tf.sigmoid(fake_out))])
+
+        return tf.function(train_step, jit_compile=self.jit)
+
+    def sample(self, noise: np.ndarray | None = None) -> np.ndarray:
+        """uint8 images from the generator in inference mode (fixed noise by default). Training thread only."""
+        tf = import_tf()
+        if self._sample_fn is None:
+            self._sample_fn = tf.function(lambda z: self.G(z, training=False))
+        z = self.fixed_noise if noise is None else tf.constant(noise, tf.float32)
+        return to_uint8(self._sample_fn(z).numpy())
+
+    def save_checkpoint(self) -> CheckpointSaved:
+        self.step_var.assign(self.step)
+        try:
+            path = self.ckpt_manager.save(checkpoint_number=self.step)
+        except Exception as e:  # noqa: BLE001
+            raise CheckpointError(f"{self.run_dir.checkpoints}: checkpoint save failed ({e}); the previous "
+                                  f"checkpoint is intact") from None
+        return CheckpointSaved(self.step, path)
+
+    # -- live edits -----------------------------------------------------------------------------------------
+    def _apply_edits(self, updates: dict[str, Any]) -> Event:
+        locked = [k for k in updates if k.split(".")[-1] not in LIVE_FIELDS and k != "lr"]
+        if locked:
+            return Message(f"{', '.join(locked)} cannot change while training (only {', '.join(sorted(LIVE_FIELDS))} "
+                           f"can); stop the run and start a new one", "error")
+        try:
+            new = self.config.with_updates(updates)
+        except ConfigError as e:
+            return Message(str(e), "error")
+        changes = self.config.diff(new)
+        if not changes:
+            return Message("no change", "info")
+        self.config = new
+        o = new.optim
+        self.g_opt.learning_rate = o.g_lr
+        self.d_opt.learning_rate = o.d_lr
+        if "beta1" in changes or "beta2" in changes:
+            for opt in (self.g_opt, self.d_opt):
+                opt.beta_1, opt.beta_2 = o.beta1, o.beta2
+            self._step_fn = None  # betas are Python floats inside the traced step: retrace
+        self.run_dir.write_config(new)
+        self.run_dir.log_edit(self.step, changes)
+        return ConfigChanged(self.step, changes)
+
+    def _handle_request(self, what: str, kwargs: dict[str, Any]) -> Iterator[Event]:
+        if what == "sample":
+            yield SampleGrid(self.step, self.sample())
+        elif what == "checkpoint":
+            yield self.save_checkpoint()
+        else:
+            yield Message(f"unknown request {what!r}", "error")
+
+    # -- the loop -------------------------------------------------------------------------------------------
+    def run(self) -> Iterator[Event]:
+        started = self._setup()
+        yield started
+        run, cfg = self.run_dir, self.config
+        grid = self.sample()
+        run.save_sample(self.step, grid)
+        yield SampleGrid(self.step, grid, str(run.sample_path(self.step)))
+
+        data = self._dataset_from(self.step)
+        t0 = time.perf_counter()
+        last = t0
+        announced_pause = False
+        reason = "completed"
+        try:
+            while not (self.total_steps and self.step >= self.total_steps):
+                if self.control.paused and not announced_pause:
+                    announced_pause = True
+                    yield Paused(self.step)
+                elif not self.control.paused and announced_pause:
+                    announced_pause = False
+                    last = time.perf_counter()  # don't count the pause in images/s
+                    yield Resumed(self.step)
+                action = self.control.next_action(timeout=0.25)
+                if action == "stop":
+                    reason = "stopped"
+                    break
+                if action == "idle":
+                    continue
+                if action == "edit":
+                    yield self._apply_edits(self.control.take_edits())
+                    cfg = self.config
+                    continue
+                if action == "request":
+                    req = self.control.take_request()
+                    if req:
+                        yield from self._handle_request(*req)
+                    continue
+
+                if self._step_fn is None:
+                    self._step_fn = self._make_step_fn()
+                g_loss, d_loss, d_real, d_fake = (float(v) for v in self._step_fn(next(data)).numpy())
+                self.step += 1
+                now = time.perf_counter()
+                m = StepMetrics(step=self.step, epoch=self.step / self.steps_per_epoch, wall=now - t0,
+                                g_loss=g_loss, d_loss=d_loss, d_real=d_real, d_fake=d_fake,
+                                images_per_sec=cfg.data.batch_size / max(now - last, 1e-9))
+                last = now
+                if self.step % cfg.train.log_every == 0:
+                    run.append_metrics(m.to_row())
+                yield m
+                if not (math.isfinite(g_loss) and math.isfinite(d_loss)):
+                    reason = "error"
+                    yield Message(f"losses became NaN/Inf at step {self.step} (G {g_loss}, D {d_loss}); lower the "
+                                  f"learning rates and resume from the last checkpoint", "error")
+                    break
+                if self.step % cfg.sample.sample_every == 0:
+                    grid = self.sample()
+                    yield SampleGrid(self.step, grid, str(run.save_sample(self.step, grid)))
+                if cfg.train.checkpoint_every and self.step % cfg.train.checkpoint_every == 0:
+                    yield self.save_checkpoint()
+        finally:
+            run.close()
+        final = ""
+        if reason != "error":
+            grid = self.sample()
+            final = str(run.save_final(grid))
+            if self.ckpt_manager.latest_checkpoint != self._ckpt_path(self.step):
+                yield self.save_checkpoint()
+        yield Finished(self.step, reason, str(run.path), final)
+
+    def _ckpt_path(self, step: int) -> str:
+        return str(self.run_dir.checkpoints / f"ckpt-{step}")
+
+
+def run_to_end(trainer: Trainer) -> list[Event]:
+    """Drain a trainer synchronously (tests, scripts)."""
+    return list(trainer.run())
+
+
+__all__ = ["Trainer", "run_to_end", "GanStudioError", "fit_config_to_data", "resolve_jit"]

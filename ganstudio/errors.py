@@ -1,0 +1,23 @@
+"""User-facing errors. Every bad input becomes a GanStudioError whose message names the thing and the fix;
+the CLI prints it without a traceback (exit 2), the GUI shows it in a dialog and stays usable."""
+from __future__ import annotations
+
+
+class GanStudioError(Exception):
+    """Base class for errors caused by user input (config, data, files), never by a bug."""
+
+
+class ConfigError(GanStudioError):
+    pass
+
+
+class DataError(GanStudioError):
+    pass
+
+
+class RunDirError(GanStudioError):
+    pass
+
+
+class CheckpointError(GanStudioError):
+    pass

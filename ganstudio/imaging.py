@@ -1,0 +1,60 @@
+"""Image grids in numpy + PIL (no TensorFlow, no Qt): used by the run folder, the CLI and the GUI."""
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .fileio import atomic_write_bytes
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """Generator output in [-1, 1] -> uint8 [0, 255] (the tutorial's `x * 127.5 + 127.5`)."""
+    return np.clip(np.rint(np.asarray(images, np.float32) * 127.5 + 127.5), 0, 255).astype(np.uint8)
+
+
+def grid_shape(n: int, rows: int = 0) -> tuple[int, int]:
+    rows = rows or int(math.floor(math.sqrt(n)))
+    rows = max(1, min(rows, n))
+    return rows, math.ceil(n / rows)
+
+
+def make_grid(images: np.ndarray, rows: int = 0, pad: int = 2, pad_value: int = 32) -> np.ndarray:
+    """uint8 (N, H, W, C) -> one uint8 (rows*H + pad, cols*W + pad, C) mosaic, row-major."""
+    n, h, w, c = images.shape
+    rows, cols = grid_shape(n, rows)
+    out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), pad_value, np.uint8)
+    for i in range(n):
+        r, k = divmod(i, cols)
+        y, x = pad + r * (h + pad), pad + k * (w + pad)
+        out[y:y + h, x:x + w] = images[i]
+    return out
+
+
+def to_pil(grid: np.ndarray, scale: int = 1) -> Image.Image:
+    img = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    return img
+
+
+def png_bytes(grid: np.ndarray, scale: int = 1) -> bytes:
+    buf = io.BytesIO()
+    to_pil(grid, scale).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def save_grid(images: np.ndarray, path: str | Path, rows: int = 0, scale: int = 1, pad: int = 2) -> Path:
+    """Write a grid PNG atomically (temp file + rename): a crash never leaves a half-written image."""
+    path = Path(path)
+    atomic_write_bytes(path, png_bytes(make_grid(images, rows, pad=pad), scale))
+    return path
+
+
+def load_png(path: str | Path) -> np.ndarray:
+    with Image.open(path) as im:
+        arr = np.asarray(im)
+    return arr[..., None] if arr.ndim == 2 else arr

@@ -1,0 +1,3 @@
+from .dcgan import build_discriminator, build_generator
+
+__all__ = ["build_generator", "build_discriminator"]
