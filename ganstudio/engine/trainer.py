@@ -76,7 +76,6 @@ class Trainer:
 
         if self._resume:
             self.run_dir = RunDir.open(self._run_path)
-            self.config = self.run_dir.config()
         cfg = self.config
         ds = self._dataset or load_dataset(cfg.data.dataset, cfg.data.limit)
         cfg = self.config = fit_config_to_data(cfg, ds)
@@ -135,6 +134,7 @@ class Trainer:
             raise CheckpointError(f"{latest}: cannot restore ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
                                   f"the checkpoint does not match this run's config.json or is damaged") from None
         self.run_dir.truncate_metrics(int(self.step_var.numpy()))
+        self.run_dir.write_config(self.config)  # only after a good restore: a failed resume changes nothing
 
     # -- the data pipeline ----------------------------------------------------------------------------------
     def _dataset_from(self, start_step: int):

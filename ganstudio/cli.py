@@ -1,0 +1,198 @@
+"""Command line: `ganstudio` opens the studio; `ganstudio train|resume|presets ...` run the same engine headless.
+
+User errors (GanStudioError, bad arguments) print one line and exit with code 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from .config import describe_fields
+from .errors import GanStudioError
+
+EXIT_USER_ERROR = 2
+
+EPILOG = """\
+examples:
+  ganstudio                                  open the studio window
+  ganstudio train --steps 2000               train the TF DCGAN tutorial on the bundled Fashion-MNIST subset
+  ganstudio train --preset dcgan --set g_lr=2e-4 --set beta1=0.5 --run-dir runs/my-dcgan
+  ganstudio resume runs/my-dcgan --steps 4000
+  ganstudio presets
+"""
+
+
+def _add_train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default=None, help="named starting config (default: tutorial; see `ganstudio presets`)")
+    p.add_argument("--dataset", default=None, metavar="SPEC",
+                   help="bundled (default, offline), mnist, fashion_mnist, or a path to an .npz/.npy file")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, default=None, metavar="N", help="train for N steps in total")
+    budget.add_argument("--epochs", type=int, default=None, metavar="N", help="train for N epochs (default 50)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N", help="images per step (tutorial: 256)")
+    p.add_argument("--seed", type=int, default=None, metavar="N", help="seed for weights, noise and data order")
+    p.add_argument("--sample-every", type=int, default=None, metavar="N", help="write a sample grid every N steps")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set any config field, e.g. --set g_lr=2e-4 --set jit_compile=off (repeatable; "
+                        "see --help-config)")
+    p.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="start from a config.json (e.g. another run's) instead of a preset")
+    p.add_argument("--help-config", action="store_true", help="list every config key with its range and exit")
+    p.add_argument("--no-progress", action="store_true", help="print one line per sample instead of a progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="ganstudio", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        description="A desktop studio for training GANs on TensorFlow/Keras. Without a command it opens the "
+                    "studio window; the commands run the same engine headless and write the same run folder.")
+    ap.add_argument("--version", action="version", version=f"ganstudio {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    gui = sub.add_parser("gui", help="open the studio window (the default without a command)")
+    gui.add_argument("--preset", default=None, help="preset to select at start")
+    gui.add_argument("--dataset", default=None, help="dataset spec to select at start")
+    gui.add_argument("--run-dir", type=Path, default=None, help="open this run folder")
+
+    tr = sub.add_parser("train", help="train headless with a progress bar, writing a run folder",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        description="Train headless. Writes RUN_DIR/config.json, metrics.jsonl, samples/step_NNNNNN.png, "
+                                    "samples/final.png and checkpoints/. Ctrl-C stops after the current step and "
+                                    "leaves a valid, resumable run folder.")
+    _add_train_args(tr)
+    tr.add_argument("--run-dir", type=Path, default=None, metavar="DIR",
+                    help="run folder (default: runs/<timestamp>-<preset>/; must not already hold a run)")
+
+    rs = sub.add_parser("resume", help="continue a run from its latest checkpoint",
+                        description="Continue RUN_DIR from its latest checkpoint with the config it was saved with.")
+    rs.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    budget = rs.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, default=None, metavar="N", help="new total step budget")
+    budget.add_argument("--epochs", type=int, default=None, metavar="N", help="new total epoch budget")
+    rs.add_argument("--no-progress", action="store_true", help="print one line per sample instead of a progress bar")
+
+    sub.add_parser("presets", help="list presets with a one-line description")
+    return ap
+
+
+def config_from_args(args: argparse.Namespace):
+    """Preset (or --config file) + flags + --set, validated into one Config."""
+    from .config import Config  # noqa: PLC0415
+    from .errors import ConfigError  # noqa: PLC0415
+    from .presets import get_preset  # noqa: PLC0415
+
+    if args.config is not None and args.preset is not None:
+        raise ConfigError("use either --preset or --config, not both")
+    cfg = Config.load(args.config) if args.config else get_preset(args.preset or "tutorial").config()
+    updates: dict[str, object] = {}
+    for flag, key in (("dataset", "dataset"), ("steps", "steps"), ("epochs", "epochs"), ("batch_size", "batch_size"),
+                      ("seed", "seed"), ("sample_every", "sample_every")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            updates[key] = value
+    if args.epochs is not None:
+        updates["steps"] = 0
+    for item in args.set:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set g_lr=2e-4")
+        key, value = item.split("=", 1)
+        updates[key.strip()] = value
+    return cfg.with_updates(updates)
+
+
+def _train(trainer, show_progress: bool) -> int:
+    """Drive a Trainer with a progress bar; the first Ctrl-C stops cleanly after the current step."""
+    from tqdm import tqdm  # noqa: PLC0415
+
+    from .engine import CheckpointSaved, Finished, Message, SampleGrid, Started, StepMetrics  # noqa: PLC0415
+
+    def on_sigint(signum, frame):
+        trainer.control.stop()
+        print("\nstopping after the current step (Ctrl-C again to abort)...", file=sys.stderr)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    bar = None
+    code = 0
+    try:
+        for ev in trainer.run():
+            if isinstance(ev, Started):
+                print(f"run folder: {ev.run_dir}\ndataset:    {ev.dataset}\ndevice:     {ev.device}\n"
+                      f"params:     G {ev.g_params:,}  D {ev.d_params:,}", file=sys.stderr)
+                if show_progress:
+                    bar = tqdm(total=ev.total_steps or None, initial=ev.step, unit="step", dynamic_ncols=True,
+                               file=sys.stderr)
+            elif isinstance(ev, StepMetrics):
+                if bar is not None:
+                    bar.set_postfix_str(f"G {ev.g_loss:.3f}  D {ev.d_loss:.3f}  {ev.images_per_sec:,.0f} img/s",
+                                        refresh=False)
+                    bar.update(ev.step - bar.n)
+            elif isinstance(ev, SampleGrid) and bar is None and ev.path:
+                print(f"step {ev.step}: {ev.path}", file=sys.stderr)
+            elif isinstance(ev, CheckpointSaved) and bar is None:
+                print(f"checkpoint: {ev.path}", file=sys.stderr)
+            elif isinstance(ev, Message):
+                (bar.write if bar else print)(f"{ev.level}: {ev.text}")
+                if ev.level == "error":
+                    code = 1
+            elif isinstance(ev, Finished):
+                if bar is not None:
+                    bar.close()
+                    bar = None
+                print(f"{ev.reason} at step {ev.step}; final grid: {ev.final_grid or '-'}\nrun folder: {ev.run_dir}",
+                      file=sys.stderr)
+    finally:
+        if bar is not None:
+            bar.close()
+        signal.signal(signal.SIGINT, previous)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv:
+        argv = ["gui"]
+    if argv[0] in ("train",) and "--help-config" in argv:
+        print(describe_fields())
+        return 0
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "gui":
+            from .qt.app import main as gui_main  # noqa: PLC0415
+
+            gui_args = []
+            for flag in ("preset", "dataset", "run_dir"):
+                if getattr(args, flag) is not None:
+                    gui_args += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+            return gui_main(gui_args)
+        if args.command == "presets":
+            from .presets import PRESETS  # noqa: PLC0415
+
+            width = max(map(len, PRESETS))
+            for p in PRESETS.values():
+                print(f"{p.name:<{width}}  {p.description}")
+            return 0
+        if args.command == "train":
+            from .engine.trainer import Trainer  # noqa: PLC0415
+
+            cfg = config_from_args(args)
+            return _train(Trainer(cfg, run_dir=args.run_dir), not args.no_progress)
+        if args.command == "resume":
+            from .engine.trainer import Trainer  # noqa: PLC0415
+            from .runs import RunDir  # noqa: PLC0415
+
+            run = RunDir.open(args.run_dir)
+            cfg = run.config()
+            if args.steps is not None or args.epochs is not None:
+                cfg = cfg.with_updates({"steps": args.steps or 0, "epochs": args.epochs or cfg.train.epochs})
+            return _train(Trainer(cfg, run_dir=args.run_dir, resume=True), not args.no_progress)
+    except GanStudioError as e:
+        print(f"ganstudio: error: {e}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    parser.print_help()
+    return EXIT_USER_ERROR

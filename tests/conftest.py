@@ -1,0 +1,29 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _runs_root(tmp_path, monkeypatch):
+    """Never write runs into the repo: the default runs root points into the test's tmp dir."""
+    monkeypatch.setenv("GANSTUDIO_RUNS", str(tmp_path / "runs"))
+
+
+@pytest.fixture
+def tiny_config():
+    """A DCGAN small enough that a few steps take well under a second on 2 CPU cores."""
+    from ganstudio.presets import get_preset
+
+    return get_preset("tiny").config().with_updates(
+        {"limit": 128, "batch_size": 16, "steps": 3, "sample_every": 2, "jit_compile": "off", "num_samples": 4,
+         "checkpoint_every": 0})
+
+
+@pytest.fixture
+def tiny_images():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, size=(64, 28, 28, 1), dtype=np.uint8)
