@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,7 +135,7 @@ def _load_npz(path: Path) -> Dataset:
         else:
             with np.load(path, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise DataError(f"{path}: not a readable numpy file ({e}); save images with np.savez(path, x=images)") \
             from None
     keys = [k for k in ("x_train", "x", "images", "arr_0") if k in arrays] or \

@@ -1,0 +1,78 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ganstudio.cli import build_parser, main
+
+TINY = ["--preset", "tiny", "--set", "limit=128", "--batch-size", "16", "--set", "jit_compile=off",
+        "--set", "num_samples=4", "--no-progress"]
+
+
+@pytest.mark.parametrize("argv,expect", [
+    (["train", "--set", "lr=-1"], "g_lr: -1 is out of range; it must be in (0, 1]"),
+    (["train", "--set", "g_rl=1"], "unknown config key 'g_rl'; did you mean g_lr"),
+    (["train", "--set", "batch_size=abc"], "batch_size: 'abc' is not a valid int"),
+    (["train", "--set", "nokey"], "expected KEY=VALUE"),
+    (["train", "--preset", "nope"], "unknown preset 'nope'"),
+    (["train", "--batch-size", "0"], "batch_size: 0 is out of range"),
+    (["train", "--dataset", "/does/not/exist.npz", "--steps", "1"], "no such file or folder"),
+    (["resume", "/does/not/exist"], "no such run folder"),
+])
+def test_user_errors_exit_2_with_one_line(capsys, argv, expect):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert expect in err and "Traceback" not in err and err.startswith("ganstudio: error:")
+
+
+def test_presets_and_help(capsys):
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("tutorial") and "dcgan" in out
+    parser = build_parser()
+    for cmd in ("train", "resume", "presets", "gui"):
+        with pytest.raises(SystemExit) as e:
+            parser.parse_args([cmd, "--help"])
+        assert e.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--preset", "--dataset", "--steps", "--epochs", "--batch-size", "--run-dir", "--set", "--seed",
+                 "--sample-every"):
+        assert flag in text
+    assert main(["train", "--help-config"]) == 0
+    assert "g_lr" in capsys.readouterr().out
+
+
+def test_train_then_resume(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", *TINY, "--steps", "4", "--sample-every", "2", "--run-dir", str(run)]) == 0
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["final.png", "step_000000.png", "step_000002.png",
+                                                                   "step_000004.png"]
+    assert main(["resume", str(run), "--steps", "6", "--no-progress"]) == 0
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert json.loads((run / "config.json").read_text())["train"]["steps"] == 6
+    assert main(["train", *TINY, "--steps", "1", "--run-dir", str(run)]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_cleanly_and_leaves_a_valid_run(tmp_path):
+    run = tmp_path / "run"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.Popen([sys.executable, "-m", "ganstudio", "train", *TINY, "--steps", "100000",
+                             "--run-dir", str(run)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    metrics = run / "metrics.jsonl"
+    deadline = time.time() + 180
+    while time.time() < deadline and not (metrics.exists() and len(metrics.read_text().splitlines()) >= 3):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-3000:]
+    assert "stopped at step" in err and "Traceback" not in err
+    steps = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
+    assert steps == list(range(1, len(steps) + 1)) and len(steps) >= 3
+    assert (run / "samples" / "final.png").stat().st_size > 0
+    assert (run / "checkpoints" / f"ckpt-{steps[-1]}.index").exists()
