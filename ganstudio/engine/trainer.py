@@ -29,12 +29,11 @@ from .tfsetup import import_tf
 
 
 def resolve_jit(setting: str, device: str) -> bool:
-    """'auto' -> measured choice per device (see benchmarks/results.md): XLA helps on GPU and on this AVX2 CPU."""
-    if setting == "on":
-        return True
-    if setting == "off":
-        return False
-    return True
+    """'auto' -> XLA on GPUs only. On the CPUs measured (benchmarks/throughput.py, README) XLA gave 0.97-1.07x
+    for the tutorial step and 0.6x on an AVX-512 machine, while compiling costs seconds at every (re)trace."""
+    if setting == "auto":
+        return device == "GPU"
+    return setting == "on"
 
 
 def fit_config_to_data(config: Config, ds: Dataset) -> Config:
