@@ -76,6 +76,9 @@ class TrainConfig:
     deterministic: bool = hp(False, "Enable TensorFlow op determinism: bit-identical runs, somewhat slower.")
     jit_compile: str = hp("auto", "XLA-compile the train step: 'auto' picks per device, 'on', 'off'.",
                           choices=("auto", "on", "off"))
+    precision: str = hp("auto", "Compute dtype: 'auto' picks mixed_bfloat16 on CPUs with native bf16 (AVX512-BF16/AMX), "
+                        "mixed_float16 on GPUs, float32 elsewhere; variables stay float32.",
+                        choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"))
     checkpoint_every: int = hp(1000, "Save a checkpoint every N steps (0 = only on stop).", min=0,
                                max=100_000_000, live=True)
     log_every: int = hp(1, "Write a metrics row every N steps.", min=1, max=100_000, live=True)

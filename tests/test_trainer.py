@@ -155,3 +155,25 @@ def test_data_order_is_a_permutation_per_epoch(tiny_config, tmp_path):
     assert not np.array_equal(epoch0, epoch1)
     again = t._dataset_from(5)  # resuming at step 5 gives the same batch as step 5 of the straight run
     assert np.array_equal(np.rint(next(again).numpy()[:, 0, 0, 0] * 127.5 + 127.5).astype(int), ids[5])
+
+
+def test_xla_and_plain_step_agree(tiny_config, tmp_path):
+    """Speed options may change float rounding only."""
+    cfg = tiny_config.with_updates({"steps": 1, "deterministic": True})
+    plain = of(run_to_end(Trainer(cfg, run_dir=tmp_path / "a")), StepMetrics)[0]
+    xla = of(run_to_end(Trainer(cfg.with_updates({"jit_compile": "on"}), run_dir=tmp_path / "b")), StepMetrics)[0]
+    assert xla.g_loss == pytest.approx(plain.g_loss, abs=1e-4)
+    assert xla.d_loss == pytest.approx(plain.d_loss, abs=1e-4)
+
+
+def test_mixed_bfloat16_trains_with_float32_variables(tiny_config, tmp_path):
+    t = Trainer(tiny_config.with_updates({"steps": 2, "precision": "mixed_bfloat16"}), run_dir=tmp_path / "r")
+    events = run_to_end(t)
+    assert all(np.isfinite([m.g_loss, m.d_loss]).all() for m in of(events, StepMetrics))
+    assert "mixed_bfloat16" in events[0].device
+    assert {v.dtype for v in t.G.trainable_variables} == {"float32"}
+    assert of(events, SampleGrid)[-1].images.dtype == np.uint8
+    import keras
+
+    Trainer(tiny_config.with_updates({"steps": 1, "precision": "float32"}), run_dir=tmp_path / "s")._setup()
+    assert keras.config.dtype_policy().name == "float32"  # the global policy does not leak into the next run

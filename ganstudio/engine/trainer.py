@@ -36,6 +36,25 @@ def resolve_jit(setting: str, device: str) -> bool:
     return setting == "on"
 
 
+def cpu_has_native_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(setting: str, device: str) -> str:
+    """'auto' -> mixed_bfloat16 where the CPU computes bf16 natively (the tutorial loop ran 1.5x faster on such a
+    machine), mixed_float16 on GPUs, else float32 (bf16 is emulated on AVX2-only CPUs and slower)."""
+    if setting != "auto":
+        return setting
+    if device == "GPU":
+        return "mixed_float16"
+    return "mixed_bfloat16" if cpu_has_native_bf16() else "float32"
+
+
 def fit_config_to_data(config: Config, ds: Dataset) -> Config:
     """The model's input shape follows the dataset where the architecture allows; otherwise explain."""
     h, w, c = ds.shape
@@ -90,11 +109,19 @@ class Trainer:
         if cfg.train.deterministic:
             tf.config.experimental.enable_op_determinism()
 
+        self.device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+        self.jit = resolve_jit(cfg.train.jit_compile, self.device)
+        self.precision = resolve_precision(cfg.train.precision, self.device)
+        # The dtype policy is process-global in Keras; set it for every run so one run's choice never leaks.
+        keras.config.set_dtype_policy(self.precision)
         self.G = build_generator(cfg.model)
         self.D = build_discriminator(cfg.model)
         o = cfg.optim
         self.g_opt = keras.optimizers.Adam(o.g_lr, beta_1=o.beta1, beta_2=o.beta2, epsilon=o.epsilon)
         self.d_opt = keras.optimizers.Adam(o.d_lr, beta_1=o.beta1, beta_2=o.beta2, epsilon=o.epsilon)
+        if self.precision == "mixed_float16":  # float16 gradients underflow without loss scaling
+            self.g_opt = keras.optimizers.LossScaleOptimizer(self.g_opt)
+            self.d_opt = keras.optimizers.LossScaleOptimizer(self.d_opt)
         self.g_opt.build(self.G.trainable_variables)
         self.d_opt.build(self.D.trainable_variables)
         self._g_loss_fn, self._d_loss_fn = LOSSES[o.loss]
@@ -116,11 +143,9 @@ class Trainer:
             self._restore_latest()
         self.step = int(self.step_var.numpy())
 
-        self.device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
-        self.jit = resolve_jit(cfg.train.jit_compile, self.device)
         return Started(run_dir=str(self.run_dir.path), config=cfg.to_dict(), step=self.step,
                        total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch, dataset=ds.summary(),
-                       device=f"{self.device}, XLA {'on' if self.jit else 'off'}",
+                       device=f"{self.device}, XLA {'on' if self.jit else 'off'}, {self.precision}",
                        g_params=self.G.count_params(), d_params=self.D.count_params())
 
     def _restore_latest(self) -> None:
@@ -164,29 +189,32 @@ class Trainer:
         G, D, g_opt, d_opt, rng = self.G, self.D, self.g_opt, self.d_opt, self.rng
         g_loss_fn, d_loss_fn = self._g_loss_fn, self._d_loss_fn
         noise_dim = self.config.model.noise_dim
+        scaled = self.precision == "mixed_float16"
 
-        def train_step(images):
-            noise = rng.normal([tf.shape(images)[0], noise_dim])
+        def core(images, noise):
             with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
                 generated = G(noise, training=True)
-                real_out = D(images, training=True)
-                fake_out = D(generated, training=True)
+                real_out = tf.cast(D(images, training=True), tf.float32)   # losses in float32 under mixed precision
+                fake_out = tf.cast(D(generated, training=True), tf.float32)
                 g_loss = g_loss_fn(fake_out)
                 d_loss = d_loss_fn(real_out, fake_out)
-            g_grads = gen_tape.gradient(g_loss, G.trainable_variables)
-            d_grads = disc_tape.gradient(d_loss, D.trainable_variables)
+            g_grads = gen_tape.gradient(g_opt.scale_loss(g_loss) if scaled else g_loss, G.trainable_variables)
+            d_grads = disc_tape.gradient(d_opt.scale_loss(d_loss) if scaled else d_loss, D.trainable_variables)
             g_opt.apply_gradients(zip(g_grads, G.trainable_variables))
             d_opt.apply_gradients(zip(d_grads, D.trainable_variables))
             return tf.stack([g_loss, d_loss, tf.reduce_mean(tf.sigmoid(real_out)),
                              tf.reduce_mean(tf.sigmoid(fake_out))])
 
-        return tf.function(train_step, jit_compile=self.jit)
+        # The noise is drawn outside the XLA cluster: XLA's RNG gives another stream than TF's kernels, and the
+        # speed options must not change what is computed beyond rounding.
+        core = tf.function(core, jit_compile=self.jit)
+        return tf.function(lambda images: core(images, rng.normal([tf.shape(images)[0], noise_dim])))
 
     def sample(self, noise: np.ndarray | None = None) -> np.ndarray:
         """uint8 images from the generator in inference mode (fixed noise by default). Training thread only."""
         tf = import_tf()
         if self._sample_fn is None:
-            self._sample_fn = tf.function(lambda z: self.G(z, training=False))
+            self._sample_fn = tf.function(lambda z: tf.cast(self.G(z, training=False), tf.float32))
         z = self.fixed_noise if noise is None else tf.constant(noise, tf.float32)
         return to_uint8(self._sample_fn(z).numpy())
 
