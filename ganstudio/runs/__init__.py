@@ -1,0 +1,144 @@
+"""The run folder: one per run, shared by CLI and GUI, readable without TensorFlow (watch mode, plots refill).
+
+    <run>/config.json          full resolved Config (reloadable with Config.load)
+    <run>/metrics.jsonl        one StepMetrics row per logged step, flushed per line
+    <run>/edits.jsonl          live hyperparameter edits with their step
+    <run>/samples/step_000500.png   fixed-noise grids; samples/final.png at the end
+    <run>/checkpoints/         TensorFlow checkpoints (see engine.checkpoint)
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Config
+from ..errors import RunDirError
+from ..fileio import atomic_write_text
+from ..imaging import load_png, save_grid
+
+SAMPLE_RE = re.compile(r"step_(\d+)\.png$")
+
+
+def runs_root() -> Path:
+    return Path(os.environ.get("GANSTUDIO_RUNS", "runs"))
+
+
+def new_run_path(preset: str, root: Path | None = None) -> Path:
+    root = root or runs_root()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = root / f"{stamp}-{preset}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = root / f"{stamp}-{preset}-{n}"
+    return path
+
+
+class RunDir:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.samples = self.path / "samples"
+        self.checkpoints = self.path / "checkpoints"
+        self.config_file = self.path / "config.json"
+        self.metrics_file = self.path / "metrics.jsonl"
+        self.edits_file = self.path / "edits.jsonl"
+        self._metrics_fh = None
+
+    # -- creation -------------------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path, config: Config) -> "RunDir":
+        """A new run folder. Refuses to reuse a folder that already holds a run (nothing is overwritten)."""
+        run = cls(path)
+        if run.config_file.exists():
+            raise RunDirError(f"{run.path} already holds a run; continue it with `ganstudio resume {run.path}` "
+                              f"or choose a new --run-dir")
+        try:
+            run.samples.mkdir(parents=True, exist_ok=True)
+            run.checkpoints.mkdir(exist_ok=True)
+        except OSError as e:
+            raise RunDirError(f"{run.path}: cannot create run folder ({e.strerror}); choose another with "
+                              f"--run-dir") from None
+        atomic_write_text(run.config_file, config.to_json())
+        return run
+
+    @classmethod
+    def open(cls, path: str | Path) -> "RunDir":
+        run = cls(path)
+        if not run.path.is_dir():
+            raise RunDirError(f"{run.path}: no such run folder")
+        if not run.config_file.exists():
+            raise RunDirError(f"{run.path}: not a ganstudio run (config.json is missing)")
+        return run
+
+    def config(self) -> Config:
+        return Config.load(self.config_file)
+
+    def write_config(self, config: Config) -> None:
+        atomic_write_text(self.config_file, config.to_json())
+
+    # -- logs -----------------------------------------------------------------------------------------------
+    def append_metrics(self, row: dict[str, Any]) -> None:
+        if self._metrics_fh is None:
+            self._metrics_fh = open(self.metrics_file, "a", buffering=1, encoding="utf-8")
+        try:
+            self._metrics_fh.write(json.dumps(row) + "\n")
+        except OSError as e:
+            raise RunDirError(f"{self.metrics_file}: cannot append ({e.strerror}); free disk space") from None
+
+    def log_edit(self, step: int, changes: dict[str, tuple[Any, Any]]) -> None:
+        with open(self.edits_file, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"step": step, "time": time.time(),
+                                "changes": {k: {"old": o, "new": n} for k, (o, n) in changes.items()}}) + "\n")
+
+    def close(self) -> None:
+        if self._metrics_fh is not None:
+            self._metrics_fh.close()
+            self._metrics_fh = None
+
+    def read_metrics(self, max_step: int | None = None) -> list[dict[str, Any]]:
+        """Rows of metrics.jsonl; a torn last line (a crash mid-write) is ignored."""
+        rows = []
+        if not self.metrics_file.exists():
+            return rows
+        with open(self.metrics_file, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if max_step is None or row.get("step", 0) <= max_step:
+                    rows.append(row)
+        return rows
+
+    def truncate_metrics(self, max_step: int) -> None:
+        """On resume, drop rows after the checkpoint's step so the log has no duplicates."""
+        rows = self.read_metrics(max_step)
+        atomic_write_text(self.metrics_file, "".join(json.dumps(r) + "\n" for r in rows))
+
+    # -- samples --------------------------------------------------------------------------------------------
+    def sample_path(self, step: int) -> Path:
+        return self.samples / f"step_{step:06d}.png"
+
+    def save_sample(self, step: int, images: np.ndarray, rows: int = 0) -> Path:
+        return save_grid(images, self.sample_path(step), rows)
+
+    def save_final(self, images: np.ndarray, rows: int = 0) -> Path:
+        return save_grid(images, self.samples / "final.png", rows)
+
+    def sample_steps(self) -> list[tuple[int, Path]]:
+        out = []
+        if self.samples.is_dir():
+            for p in self.samples.iterdir():
+                m = SAMPLE_RE.search(p.name)
+                if m:
+                    out.append((int(m.group(1)), p))
+        return sorted(out)
+
+    def load_sample(self, step: int) -> np.ndarray:
+        return load_png(self.sample_path(step))
