@@ -81,6 +81,11 @@ class TrainConfig:
                         choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"))
     checkpoint_every: int = hp(1000, "Save a checkpoint every N steps (0 = only on stop).", min=0,
                                max=100_000_000, live=True)
+    checkpoint_minutes: float = hp(10.0, "Also save a checkpoint every N minutes of training (0 = off).", min=0.0,
+                                   max=10_000.0, live=True)
+    keep_checkpoints: int = hp(5, "Keep the newest N checkpoints (pinned ones are always kept).", min=1, max=10_000,
+                               live=True)
+    tensorboard: bool = hp(True, "Write TensorBoard events (scalars + sample grids) to RUN_DIR/tensorboard.")
     log_every: int = hp(1, "Write a metrics row every N steps.", min=1, max=100_000, live=True)
 
 

@@ -75,4 +75,4 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_valid_run(tmp_path):
     steps = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
     assert steps == list(range(1, len(steps) + 1)) and len(steps) >= 3
     assert (run / "samples" / "final.png").stat().st_size > 0
-    assert (run / "checkpoints" / f"ckpt-{steps[-1]}.index").exists()
+    assert (run / "checkpoints" / f"step_{steps[-1]:06d}" / "meta.json").exists()

@@ -50,7 +50,8 @@ def test_three_steps_write_a_valid_run_folder(tiny_config, tmp_path):
     assert np.array_equal(grid[2:30, 2:30, 0], of(events, SampleGrid)[1].images[0, :, :, 0])
     assert (run.samples / "final.png").exists()
     assert of(events, CheckpointSaved)[-1].step == 3
-    assert (run.checkpoints / "checkpoint").exists()
+    assert (run.checkpoints / "step_000003" / "meta.json").exists()
+    assert list((run.path / "tensorboard").glob("events.out.tfevents.*"))
 
 
 def test_same_seed_same_losses_different_seed_different(tiny_config, tmp_path):
@@ -108,7 +109,7 @@ def test_requests_are_served_while_paused(tiny_config, tmp_path):
     assert isinstance(grid, SampleGrid) and grid.step == 0 and grid.images.shape == (4, 28, 28, 1)
     control.request("checkpoint")
     saved = next(gen)
-    assert isinstance(saved, CheckpointSaved) and (tmp_path / "r" / "checkpoints" / "ckpt-0.index").exists()
+    assert isinstance(saved, CheckpointSaved) and (tmp_path / "r" / "checkpoints" / "step_000000" / "ckpt.index").exists()
     control.stop()
     assert list(gen)[-1].reason == "stopped"
 

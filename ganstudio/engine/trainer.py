@@ -19,9 +19,10 @@ import numpy as np
 
 from ..config import LIVE_FIELDS, Config
 from ..data import Dataset, load_dataset
-from ..errors import CheckpointError, ConfigError, DataError, GanStudioError
+from ..errors import ConfigError, DataError, GanStudioError
 from ..imaging import to_uint8
 from ..runs import RunDir, new_run_path
+from .checkpoints import CheckpointStore, find_checkpoint
 from .control import Control
 from .events import (CheckpointSaved, ConfigChanged, Event, Finished, Message, Paused, Resumed, SampleGrid,
                      Started, StepMetrics)
@@ -73,11 +74,12 @@ def fit_config_to_data(config: Config, ds: Dataset) -> Config:
 
 class Trainer:
     def __init__(self, config: Config, run_dir: str | Path | None = None, control: Control | None = None,
-                 dataset: Dataset | None = None, resume: bool = False) -> None:
+                 dataset: Dataset | None = None, resume: bool = False, resume_step: int | None = None) -> None:
         self.config = config
         self.control = control or Control()
         self._dataset = dataset
         self._resume = resume
+        self._resume_step = resume_step
         self._run_path = Path(run_dir) if run_dir else new_run_path(config.preset)
         self.run_dir: RunDir | None = None
         self.step = 0
@@ -138,27 +140,20 @@ class Trainer:
         self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.ckpt = tf.train.Checkpoint(generator=self.G, discriminator=self.D, g_opt=self.g_opt, d_opt=self.d_opt,
                                         rng=self.rng, fixed_noise=self.fixed_noise, step=self.step_var)
-        self.ckpt_manager = tf.train.CheckpointManager(self.ckpt, str(self.run_dir.checkpoints), max_to_keep=5)
+        self.ckpt_store = CheckpointStore(self.ckpt, self.run_dir.checkpoints, keep=cfg.train.keep_checkpoints)
         if self._resume:
-            self._restore_latest()
+            self.ckpt_store.restore(find_checkpoint(self.run_dir.checkpoints, self._resume_step))
+            self.run_dir.truncate_metrics(int(self.step_var.numpy()))
+            self.run_dir.write_config(cfg)  # only after a good restore: a failed resume changes nothing
         self.step = int(self.step_var.numpy())
+        self._saved_step = self.step if self._resume else -1
+        self._tb = tf.summary.create_file_writer(str(self.run_dir.path / "tensorboard")) \
+            if cfg.train.tensorboard else None
 
         return Started(run_dir=str(self.run_dir.path), config=cfg.to_dict(), step=self.step,
                        total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch, dataset=ds.summary(),
                        device=f"{self.device}, XLA {'on' if self.jit else 'off'}, {self.precision}",
                        g_params=self.G.count_params(), d_params=self.D.count_params())
-
-    def _restore_latest(self) -> None:
-        latest = self.ckpt_manager.latest_checkpoint
-        if latest is None:
-            raise CheckpointError(f"{self.run_dir.checkpoints}: no checkpoint to resume from")
-        try:
-            self.ckpt.restore(latest).assert_existing_objects_matched()
-        except Exception as e:  # noqa: BLE001 - TF raises many types for a mismatched/corrupt checkpoint
-            raise CheckpointError(f"{latest}: cannot restore ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
-                                  f"the checkpoint does not match this run's config.json or is damaged") from None
-        self.run_dir.truncate_metrics(int(self.step_var.numpy()))
-        self.run_dir.write_config(self.config)  # only after a good restore: a failed resume changes nothing
 
     # -- the data pipeline ----------------------------------------------------------------------------------
     def _dataset_from(self, start_step: int):
@@ -220,12 +215,30 @@ class Trainer:
 
     def save_checkpoint(self) -> CheckpointSaved:
         self.step_var.assign(self.step)
-        try:
-            path = self.ckpt_manager.save(checkpoint_number=self.step)
-        except Exception as e:  # noqa: BLE001
-            raise CheckpointError(f"{self.run_dir.checkpoints}: checkpoint save failed ({e}); the previous "
-                                  f"checkpoint is intact") from None
-        return CheckpointSaved(self.step, path)
+        self.ckpt_store.keep = self.config.train.keep_checkpoints
+        info = self.ckpt_store.save(self.step, {"config": self.config.to_dict(), "g_params": self.G.count_params(),
+                                                "d_params": self.D.count_params()})
+        self._saved_step, self._saved_time = self.step, time.monotonic()
+        return CheckpointSaved(self.step, str(info.path))
+
+    def _checkpoint_due(self) -> bool:
+        t = self.config.train
+        if t.checkpoint_every and self.step % t.checkpoint_every == 0:
+            return True
+        return bool(t.checkpoint_minutes) and time.monotonic() - self._saved_time >= 60 * t.checkpoint_minutes
+
+    def _tb_scalars(self, m: StepMetrics) -> None:
+        tf = import_tf()
+        with self._tb.as_default(step=m.step):
+            for k in ("g_loss", "d_loss", "d_real", "d_fake", "images_per_sec"):
+                tf.summary.scalar(k, getattr(m, k))
+
+    def _tb_image(self, step: int, grid: np.ndarray) -> None:
+        tf = import_tf()
+        from ..imaging import make_grid  # noqa: PLC0415
+
+        with self._tb.as_default(step=step):
+            tf.summary.image("samples", make_grid(grid)[None])
 
     # -- live edits -----------------------------------------------------------------------------------------
     def _apply_edits(self, updates: dict[str, Any]) -> Event:
@@ -268,6 +281,7 @@ class Trainer:
         grid = self.sample()
         run.save_sample(self.step, grid)
         yield SampleGrid(self.step, grid, str(run.sample_path(self.step)))
+        self._saved_time = time.monotonic()
 
         data = self._dataset_from(self.step)
         t0 = time.perf_counter()
@@ -310,6 +324,8 @@ class Trainer:
                 last = now
                 if self.step % cfg.train.log_every == 0:
                     run.append_metrics(m.to_row())
+                    if self._tb is not None:
+                        self._tb_scalars(m)
                 yield m
                 if not (math.isfinite(g_loss) and math.isfinite(d_loss)):
                     reason = "error"
@@ -318,21 +334,22 @@ class Trainer:
                     break
                 if self.step % cfg.sample.sample_every == 0:
                     grid = self.sample()
+                    if self._tb is not None:
+                        self._tb_image(self.step, grid)
                     yield SampleGrid(self.step, grid, str(run.save_sample(self.step, grid)))
-                if cfg.train.checkpoint_every and self.step % cfg.train.checkpoint_every == 0:
+                if self._checkpoint_due():
                     yield self.save_checkpoint()
         finally:
             run.close()
+            if self._tb is not None:
+                self._tb.flush()
         final = ""
         if reason != "error":
             grid = self.sample()
             final = str(run.save_final(grid))
-            if self.ckpt_manager.latest_checkpoint != self._ckpt_path(self.step):
+            if self._saved_step != self.step:
                 yield self.save_checkpoint()
         yield Finished(self.step, reason, str(run.path), final)
-
-    def _ckpt_path(self, step: int) -> str:
-        return str(self.run_dir.checkpoints / f"ckpt-{step}")
 
 
 def run_to_end(trainer: Trainer) -> list[Event]:
