@@ -138,8 +138,13 @@ class Trainer:
         noise = np.random.default_rng(seed).standard_normal((cfg.sample.num_samples, cfg.model.noise_dim))
         self.fixed_noise = tf.Variable(noise.astype(np.float32), trainable=False, name="fixed_noise")
         self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        # Keras' dropout SeedGenerator states are not reachable through the models' checkpoint dependencies;
+        # without them a resumed run draws different dropout masks.
+        seed_states = [v.value for m in (self.G, self.D) for v in m.non_trainable_variables
+                       if "seed_generator_state" in v.path]
         self.ckpt = tf.train.Checkpoint(generator=self.G, discriminator=self.D, g_opt=self.g_opt, d_opt=self.d_opt,
-                                        rng=self.rng, fixed_noise=self.fixed_noise, step=self.step_var)
+                                        rng=self.rng, fixed_noise=self.fixed_noise, step=self.step_var,
+                                        dropout_seeds=seed_states)
         self.ckpt_store = CheckpointStore(self.ckpt, self.run_dir.checkpoints, keep=cfg.train.keep_checkpoints)
         if self._resume:
             self.ckpt_store.restore(find_checkpoint(self.run_dir.checkpoints, self._resume_step))

@@ -1,0 +1,1 @@
+"""Reusable widgets of the studio window (plots, sample grid, hyperparameter form)."""

@@ -1,0 +1,249 @@
+"""Live training curves: losses, discriminator outputs and throughput on three X-linked plots.
+
+Performance rules (pyqtgraph has no append API, and `setData` redraws the whole curve):
+  * the event slot only writes into preallocated numpy buffers that double when full;
+  * a QTimer redraws at ~15 Hz and only when new data arrived;
+  * curves have no symbols, use peak downsampling and clip-to-view, so a million points stay fluid.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+# column -> (plot row, label, colour)
+SERIES = {
+    "g_loss": (0, "G loss", "#4fc3f7"),
+    "d_loss": (0, "D loss", "#ff8a65"),
+    "d_real": (1, "D(x)", "#81c784"),
+    "d_fake": (1, "D(G(z))", "#ce93d8"),
+    "images_per_sec": (2, "images/s", "#fff176"),
+}
+PLOT_TITLES = ("Loss", "D output", "Throughput")
+REDRAW_MS = 66  # ~15 Hz
+
+
+class _Buffer:
+    """Growable column store: amortised O(1) append, views handed to pyqtgraph are never written again."""
+
+    def __init__(self, columns: Iterable[str], capacity: int = 1024) -> None:
+        self.columns = ["step", *columns]
+        self.n = 0
+        self.data = {c: np.empty(capacity, np.float64) for c in self.columns}
+
+    @property
+    def capacity(self) -> int:
+        return len(self.data["step"])
+
+    def _grow(self, need: int) -> None:
+        cap = self.capacity
+        if need <= cap:
+            return
+        while cap < need:
+            cap *= 2
+        for c, arr in self.data.items():
+            new = np.empty(cap, np.float64)
+            new[:self.n] = arr[:self.n]
+            self.data[c] = new
+
+    def append(self, row: Mapping[str, float]) -> None:
+        self._grow(self.n + 1)
+        i = self.n
+        for c in self.columns:
+            self.data[c][i] = row.get(c, np.nan)
+        self.n += 1
+
+    def set_columns(self, cols: Mapping[str, np.ndarray]) -> None:
+        n = len(cols["step"])
+        self.data = {c: np.empty(max(1024, n * 2), np.float64) for c in self.columns}
+        for c in self.columns:
+            src = cols.get(c)
+            self.data[c][:n] = np.nan if src is None else np.asarray(src, np.float64)
+        self.n = n
+
+    def view(self, c: str) -> np.ndarray:
+        return self.data[c][:self.n]
+
+
+def ema(values: np.ndarray, alpha: float, start: float | None = None) -> np.ndarray:
+    """Exponential moving average that skips NaNs (vectorised in chunks would be faster; this runs once per
+    history load, while live points are smoothed incrementally in `append`)."""
+    out = np.empty_like(values)
+    acc = start
+    for i, v in enumerate(values.tolist()):
+        if v == v:  # not NaN
+            acc = v if acc is None else acc + alpha * (v - acc)
+        out[i] = np.nan if acc is None else acc
+    return out
+
+
+class LossPlot(QWidget):
+    """Three stacked plots sharing the step axis, with EMA smoothing, follow mode and a hover readout."""
+
+    followChanged = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None, smoothing: float = 0.05) -> None:
+        super().__init__(parent)
+        self.alpha = smoothing
+        self._buf = _Buffer(SERIES)
+        self._ema = _Buffer(SERIES)       # smoothed copies, filled incrementally
+        self._ema_last: dict[str, float | None] = {c: None for c in SERIES}
+        self._dirty = False
+        self.redraw_count = 0             # tests and benchmarks read this
+
+        self.follow_box = QCheckBox("Follow")
+        self.follow_box.setChecked(True)
+        self.follow_box.setToolTip("Auto-range to show all data as it arrives; panning or zooming turns it off")
+        self.smooth_box = QCheckBox("Smoothed")
+        self.smooth_box.setChecked(True)
+        self.smooth_box.setToolTip(f"Overlay an exponential moving average (alpha {smoothing:g}); raw curves dim")
+        self.readout = QLabel("")
+        self.readout.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.readout.setStyleSheet("font-family: monospace;")
+        top = QHBoxLayout()
+        top.addWidget(self.follow_box)
+        top.addWidget(self.smooth_box)
+        top.addStretch(1)
+        top.addWidget(self.readout)
+
+        self.glw = pg.GraphicsLayoutWidget()
+        self.plots: list[pg.PlotItem] = []
+        for row, title in enumerate(PLOT_TITLES):
+            p = self.glw.addPlot(row=row, col=0)
+            p.setLabel("left", title)
+            p.showGrid(x=True, y=True, alpha=0.2)
+            p.addLegend(offset=(-10, 10), labelTextSize="9pt")
+            p.setClipToView(True)
+            p.setDownsampling(auto=True, mode="peak")
+            if row:
+                p.setXLink(self.plots[0])
+            if row == len(PLOT_TITLES) - 1:
+                p.setLabel("bottom", "step")
+            p.getViewBox().sigRangeChangedManually.connect(self._user_moved)
+            self.plots.append(p)
+        self.glw.ci.layout.setRowStretchFactor(0, 2)
+        self.raw: dict[str, pg.PlotDataItem] = {}
+        self.smooth: dict[str, pg.PlotDataItem] = {}
+        for c, (row, label, colour) in SERIES.items():
+            self.raw[c] = self.plots[row].plot(pen=pg.mkPen(colour, width=1), name=label)
+            self.smooth[c] = self.plots[row].plot(pen=pg.mkPen(colour, width=2))
+        self.cursor_lines = [pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888", style=Qt.DashLine))
+                             for _ in self.plots]
+        for p, line in zip(self.plots, self.cursor_lines):
+            p.addItem(line, ignoreBounds=True)
+            line.hide()
+        self._mouse_proxy = pg.SignalProxy(self.glw.scene().sigMouseMoved, rateLimit=30, slot=self._mouse_moved)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(top)
+        lay.addWidget(self.glw, 1)
+
+        self.follow_box.toggled.connect(self._set_follow)
+        self.smooth_box.toggled.connect(self._apply_smooth_visibility)
+        self._apply_smooth_visibility(True)
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self.redraw_if_dirty)
+        self._timer.start()
+
+    # -- data in ----------------------------------------------------------------------------------------------
+    @property
+    def count(self) -> int:
+        return self._buf.n
+
+    def append(self, row: Mapping[str, float]) -> None:
+        """Event slot: buffer only; drawing happens on the timer."""
+        self._buf.append(row)
+        srow = {"step": row["step"]}
+        for c in SERIES:
+            v = row.get(c)
+            if v is not None and v == v:
+                last = self._ema_last[c]
+                self._ema_last[c] = v if last is None else last + self.alpha * (v - last)
+            srow[c] = np.nan if self._ema_last[c] is None else self._ema_last[c]
+        self._ema.append(srow)
+        self._dirty = True
+
+    def set_columns(self, cols: Mapping[str, np.ndarray]) -> None:
+        """Replace all data with whole columns ({'step': ..., 'g_loss': ...}); e.g. an opened run's history."""
+        self._buf.set_columns(cols)
+        smooth = {"step": self._buf.view("step")}
+        for c in SERIES:
+            smooth[c] = ema(self._buf.view(c), self.alpha)
+            finite = smooth[c][np.isfinite(smooth[c])]
+            self._ema_last[c] = float(finite[-1]) if len(finite) else None
+        self._ema.set_columns(smooth)
+        self._dirty = True
+        self.redraw_if_dirty()
+
+    def set_history(self, rows: list[Mapping[str, float]]) -> None:
+        """Refill from metrics rows (RunDir.read_metrics())."""
+        cols = {c: np.array([r.get(c, np.nan) for r in rows], np.float64) for c in ["step", *SERIES]}
+        self.set_columns(cols)
+
+    def clear(self) -> None:
+        self.set_columns({"step": np.empty(0)})
+
+    def column(self, name: str) -> np.ndarray:
+        return self._buf.view(name).copy()
+
+    # -- drawing ----------------------------------------------------------------------------------------------
+    def redraw_if_dirty(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        self.redraw_count += 1
+        x = self._buf.view("step")
+        xs = self._ema.view("step")
+        for c in SERIES:
+            self.raw[c].setData(x, self._buf.view(c))
+            if self.smooth_box.isChecked():
+                self.smooth[c].setData(xs, self._ema.view(c))
+        if self.follow_box.isChecked():
+            for p in self.plots:
+                p.enableAutoRange()
+
+    def _apply_smooth_visibility(self, on: bool) -> None:
+        for c, (_, _, colour) in SERIES.items():
+            self.smooth[c].setVisible(on)
+            col = pg.mkColor(colour)
+            if on:
+                col.setAlpha(90)  # raw curve recedes behind the trend
+            self.raw[c].setPen(pg.mkPen(col, width=1))
+        self._dirty = True
+
+    def _set_follow(self, on: bool) -> None:
+        if on:
+            for p in self.plots:
+                p.enableAutoRange()
+        self.followChanged.emit(on)
+
+    def _user_moved(self, *_: object) -> None:
+        self.follow_box.setChecked(False)
+
+    def _mouse_moved(self, args: tuple) -> None:
+        pos = args[0]
+        n = self._buf.n
+        for p, line in zip(self.plots, self.cursor_lines):
+            if p.sceneBoundingRect().contains(pos) and n:
+                x = p.getViewBox().mapSceneToView(pos).x()
+                steps = self._buf.view("step")
+                i = int(np.clip(np.searchsorted(steps, x), 0, n - 1))
+                if i > 0 and abs(steps[i - 1] - x) < abs(steps[i] - x):
+                    i -= 1
+                for ln in self.cursor_lines:
+                    ln.setPos(steps[i])
+                    ln.show()
+                self.readout.setText(self.describe_index(i))
+                return
+        for ln in self.cursor_lines:
+            ln.hide()
+
+    def describe_index(self, i: int) -> str:
+        d = self._buf.data
+        return (f"step {int(d['step'][i])}  G {d['g_loss'][i]:.4f}  D {d['d_loss'][i]:.4f}  "
+                f"D(x) {d['d_real'][i]:.3f}  D(G(z)) {d['d_fake'][i]:.3f}  {d['images_per_sec'][i]:,.0f} img/s")
