@@ -75,6 +75,31 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--epochs", type=int, default=None, metavar="N", help="new total epoch budget")
     rs.add_argument("--no-progress", action="store_true", help="print one line per sample instead of a progress bar")
 
+    sp = sub.add_parser("sample", help="write an image grid from a run's generator",
+                        description="Generate images from RUN_DIR's latest (or --checkpoint STEP) generator.")
+    sp.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    sp.add_argument("-n", type=int, default=64, help="number of images (default 64)")
+    sp.add_argument("--seed", type=int, default=None, help="noise seed (default: the run's fixed noise when n fits)")
+    sp.add_argument("--rows", type=int, default=0, help="grid rows (default: square)")
+    sp.add_argument("--scale", type=int, default=1, help="integer nearest-neighbour upscaling")
+    sp.add_argument("--out", type=Path, default=None, help="grid PNG (default RUN_DIR/sample_stepNNNNNN_nN.png)")
+    sp.add_argument("--checkpoint", type=int, default=None, metavar="STEP", help="use the checkpoint of this step")
+    sp.add_argument("--individual", type=Path, default=None, metavar="DIR", help="also write one PNG per image")
+    sp.add_argument("--force", action="store_true", help="replace existing output files")
+
+    ex = sub.add_parser("export", help="export the generator (.keras, SavedModel) or a GIF of training",
+                        description="keras: generator as a .keras file (keras.models.load_model, safe_mode on). "
+                                    "savedmodel: TF SavedModel, serving signature noise -> uint8 images. "
+                                    "gif: the fixed-noise grids over training.")
+    ex.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    ex.add_argument("--format", required=True, choices=("keras", "savedmodel", "gif"))
+    ex.add_argument("--out", type=Path, default=None, help="output path (default inside RUN_DIR)")
+    ex.add_argument("--checkpoint", type=int, default=None, metavar="STEP", help="use the checkpoint of this step")
+    ex.add_argument("--duration", type=int, default=200, metavar="MS", help="gif: milliseconds per frame")
+    ex.add_argument("--start", type=int, default=0, metavar="STEP", help="gif: first step")
+    ex.add_argument("--end", type=int, default=None, metavar="STEP", help="gif: last step")
+    ex.add_argument("--force", action="store_true", help="replace an existing output")
+
     sub.add_parser("presets", help="list presets with a one-line description")
     return ap
 
@@ -182,6 +207,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             cfg = config_from_args(args)
             return _train(Trainer(cfg, run_dir=args.run_dir), not args.no_progress)
+        if args.command == "sample":
+            from .export import sample  # noqa: PLC0415
+
+            paths = sample(args.run_dir, n=args.n, seed=args.seed, rows=args.rows, scale=args.scale, out=args.out,
+                           step=args.checkpoint, individual=args.individual, force=args.force)
+            print(paths[0])
+            return 0
+        if args.command == "export":
+            from .export import export  # noqa: PLC0415
+
+            print(export(args.run_dir, args.format, out=args.out, step=args.checkpoint, force=args.force,
+                         duration_ms=args.duration, start=args.start, end=args.end))
+            return 0
         if args.command == "resume":
             from .engine.trainer import Trainer  # noqa: PLC0415
             from .runs import RunDir  # noqa: PLC0415

@@ -1,0 +1,156 @@
+"""Exports from a run folder: sample grids, a GIF of training, the generator as .keras or SavedModel.
+
+Everything writes to a temp name and renames into place; an existing output is never replaced unless
+`force=True`.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .engine.checkpoints import CheckpointInfo, find_checkpoint
+from .errors import GanStudioError, RunDirError
+from .imaging import load_png, save_grid, to_pil, to_uint8
+from .runs import RunDir
+
+FORMATS = ("keras", "savedmodel", "gif")
+
+
+def _check_out(path: Path, force: bool) -> None:
+    if path.exists() and not force:
+        raise RunDirError(f"{path} already exists; choose another --out or pass --force to replace it")
+    if not path.parent.exists():
+        raise RunDirError(f"{path.parent}: folder does not exist; create it or choose another --out")
+
+
+@dataclass
+class Restored:
+    generator: Any          # keras.Model
+    config: Any             # Config
+    checkpoint: CheckpointInfo
+    fixed_noise: np.ndarray
+
+
+def load_generator(run_dir: str | Path, step: int | None = None) -> Restored:
+    """The generator (float32, inference only) and the run's fixed noise from a run's checkpoint."""
+    from .engine.tfsetup import import_tf  # noqa: PLC0415
+
+    tf = import_tf()
+    import keras  # noqa: PLC0415
+
+    from .models import build_generator  # noqa: PLC0415
+
+    run = RunDir.open(run_dir)
+    cfg = run.config()
+    info = find_checkpoint(run.checkpoints, step)
+    keras.config.set_dtype_policy("float32")
+    G = build_generator(cfg.model)
+    noise = tf.Variable(tf.zeros((cfg.sample.num_samples, cfg.model.noise_dim)), trainable=False)
+    try:
+        tf.train.Checkpoint(generator=G, fixed_noise=noise).read(info.prefix).expect_partial() \
+            .assert_existing_objects_matched()
+    except Exception as e:  # noqa: BLE001
+        raise GanStudioError(f"{info.path}: generator does not match {run.config_file} ({str(e).splitlines()[0][:200]})"
+                             ) from None
+    return Restored(G, cfg, info, noise.numpy())
+
+
+def generate(G, noise: np.ndarray) -> np.ndarray:
+    return to_uint8(np.asarray(G(noise.astype(np.float32), training=False)))
+
+
+def sample(run_dir: str | Path, n: int = 64, seed: int | None = None, rows: int = 0, scale: int = 1,
+           out: str | Path | None = None, step: int | None = None, individual: str | Path | None = None,
+           force: bool = False) -> list[Path]:
+    """A grid of n samples (fixed noise of the run when seed is None and n fits, else fresh noise)."""
+    r = load_generator(run_dir, step)
+    if seed is None and n <= len(r.fixed_noise):
+        noise = r.fixed_noise[:n]
+    else:
+        noise = np.random.default_rng(seed).standard_normal((n, r.config.model.noise_dim))
+    images = generate(r.generator, noise)
+    info = r.checkpoint
+    written = []
+    out = Path(out) if out else RunDir(run_dir).path / f"sample_step{info.step:06d}_n{n}.png"
+    _check_out(out, force)
+    written.append(save_grid(images, out, rows, scale))
+    if individual:
+        d = Path(individual)
+        d.mkdir(parents=True, exist_ok=True)
+        for i, img in enumerate(images):
+            p = d / f"sample_{i:04d}.png"
+            _check_out(p, force)
+            to_pil(img, scale).save(p)
+            written.append(p)
+    return written
+
+
+def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, step: int | None = None,
+           force: bool = False, duration_ms: int = 200, start: int = 0, end: int | None = None) -> Path:
+    run = RunDir.open(run_dir)
+    if fmt not in FORMATS:
+        raise GanStudioError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    default = {"keras": "generator.keras", "savedmodel": "generator_savedmodel", "gif": "training.gif"}[fmt]
+    out = Path(out) if out else run.path / default
+    _check_out(out, force)
+    if fmt == "gif":
+        return export_gif(run, out, duration_ms, start, end)
+    r = load_generator(run.path, step)
+    G = r.generator
+    if fmt == "keras":
+        if out.suffix != ".keras":
+            raise RunDirError(f"{out}: a Keras model file must end in .keras")
+        tmp = out.with_name(f".{out.stem}.tmp.keras")
+        G.save(tmp)
+        os.replace(tmp, out)
+        return out
+    return _export_savedmodel(G, r.config.model.noise_dim, out)
+
+
+def _export_savedmodel(G, noise_dim: int, out: Path) -> Path:
+    """SavedModel with a serving signature: noise float32 (N, noise_dim) -> images uint8 (N, H, W, C) in [0, 255]."""
+    from .engine.tfsetup import import_tf  # noqa: PLC0415
+
+    tf = import_tf()
+
+    class Serving(tf.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        @tf.function(input_signature=[tf.TensorSpec([None, noise_dim], tf.float32, name="noise")])
+        def serve(self, noise):
+            x = tf.cast(self.model(noise, training=False), tf.float32)
+            return {"images": tf.cast(tf.clip_by_value(tf.round(x * 127.5 + 127.5), 0, 255), tf.uint8)}
+
+    module = Serving(G)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve})
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def export_gif(run: RunDir, out: Path, duration_ms: int = 200, start: int = 0, end: int | None = None,
+               scale: int = 2) -> Path:
+    frames = [(s, p) for s, p in run.sample_steps() if s >= start and (end is None or s <= end)]
+    if not frames:
+        raise RunDirError(f"{run.samples}: no sample grids between steps {start} and {end if end is not None else 'end'}")
+    images = [to_pil(load_png(p), scale).convert("P") for _, p in frames]
+    tmp = out.with_name(f".{out.name}.tmp")
+    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
+    os.replace(tmp, out)
+    return out
+
+
+__all__ = ["sample", "export", "export_gif", "load_generator", "generate", "FORMATS", "Restored"]
