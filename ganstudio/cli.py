@@ -142,6 +142,17 @@ def _train(trainer, show_progress: bool) -> int:
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     bar = None
+    scan_bar = None
+
+    def on_progress(done: int, total: int) -> None:  # decoding an image folder before the first step
+        nonlocal scan_bar
+        if scan_bar is None:
+            scan_bar = tqdm(total=total, unit="img", desc="decoding images", file=sys.stderr, disable=not show_progress)
+        scan_bar.update(done - scan_bar.n)
+        if done == total:
+            scan_bar.close()
+
+    trainer.progress = on_progress
     code = 0
     try:
         for ev in trainer.run():

@@ -59,10 +59,16 @@ class OptimConfig:
 @dataclass(frozen=True)
 class DataConfig:
     dataset: str = hp("bundled", "Dataset: 'bundled' (offline Fashion-MNIST subset), 'mnist', 'fashion_mnist', "
-                      "or a path to an .npz file.")
+                      "'cifar10', a folder of images (class subfolders become labels), or an .npz/.npy/IDX file.")
     batch_size: int = hp(256, "Images per training step.", min=1, max=65536)
-    shuffle_buffer: int = hp(0, "tf.data shuffle buffer; 0 means the whole dataset (as the tutorial's 60000).",
-                             min=0, max=10_000_000)
+    resolution: int = hp(0, "Resize folder images to this size; 0 = the model's image_size.", choices=(0, 28, 32, 64))
+    color: str = hp("auto", "Folder images as 'grayscale' or 'rgb'; 'auto' picks rgb if the images have colour.",
+                    choices=("auto", "grayscale", "rgb"))
+    resize: str = hp("crop", "Non-square folder images: 'crop' the centre square or 'pad' to a square.",
+                     choices=("crop", "pad"))
+    bad_images: str = hp("skip", "Unreadable/corrupt/too-small images in a folder: 'skip' with a warning and a "
+                         "count, or 'fail' naming the first one.", choices=("skip", "fail"))
+    npz_key: str = hp("", "Array to use in an .npz holding several (default: x_train, x, images, or the only one).")
     limit: int = hp(0, "Use only the first N images (0 = all); handy for quick experiments.", min=0,
                     max=100_000_000)
 

@@ -15,11 +15,12 @@ import numpy as np
 from ..errors import DataError
 from ..resources import resource_path
 
-BUILTIN = ("bundled", "mnist", "fashion_mnist")
+BUILTIN = ("bundled", "mnist", "fashion_mnist", "cifar10")
 CLASS_NAMES = {
     "fashion_mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                       "Ankle boot"),
     "mnist": tuple(str(i) for i in range(10)),
+    "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
 }
 
 
@@ -31,6 +32,7 @@ class Dataset:
     labels: np.ndarray | None = None
     class_names: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)   # e.g. skipped files; shown to the user, not fatal
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -43,30 +45,53 @@ class Dataset:
         h, w, c = self.shape
         return f"{self.name}: {len(self):,} images, {h}x{w}x{c}, uint8 [0, 255]"
 
+    def class_counts(self) -> np.ndarray:
+        return np.bincount(self.labels) if self.labels is not None and len(self.labels) else np.zeros(0, int)
 
-def load_dataset(spec: str, limit: int = 0) -> Dataset:
-    """Resolve a `--dataset` spec: 'bundled', 'mnist', 'fashion_mnist' or a path to .npz/.npy."""
+
+def load_dataset(spec: str, limit: int = 0, *, size: int = 28, color: str = "auto", resize: str = "crop",
+                 bad_images: str = "skip", npz_key: str = "", progress=None) -> Dataset:
+    """Resolve a `--dataset` spec: a built-in name, an image folder, or an .npz/.npy/IDX file.
+
+    `size`, `color`, `resize` and `bad_images` apply to image folders; `npz_key` to .npz files."""
     spec = spec.strip()
     if spec == "bundled":
         ds = _load_bundled()
     elif spec in ("mnist", "fashion_mnist"):
         ds = _load_keras(spec)
+    elif spec == "cifar10":
+        ds = _load_cifar10()
     else:
         path = Path(spec).expanduser()
         if not path.exists():
-            raise DataError(f"dataset {spec!r}: no such file or folder; use 'bundled', 'mnist', 'fashion_mnist' "
-                            f"or a path to an .npz/.npy file")
-        if path.suffix.lower() in (".npz", ".npy"):
-            ds = _load_npz(path)
+            raise DataError(f"dataset {spec!r}: no such file or folder; use {', '.join(BUILTIN)}, an image folder "
+                            f"or an .npz/.npy/IDX file")
+        if path.is_dir():
+            from .folder import load_folder  # noqa: PLC0415
+
+            ds = load_folder(path, size, color, resize, bad_images, progress)
+        elif path.suffix.lower() in (".npz", ".npy"):
+            ds = _load_npz(path, npz_key)
+        elif "idx" in path.name.lower() or "ubyte" in path.name.lower():
+            ds = _load_idx(path)
+        elif path.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".webp"):
+            raise DataError(f"dataset {spec!r} is a single image; put your images in a folder and pass the folder")
         else:
-            raise DataError(f"dataset {spec!r}: unsupported file type {path.suffix or '(none)'}; use an .npz or "
-                            f".npy array file")
+            raise DataError(f"dataset {spec!r}: unsupported file type {path.suffix or '(none)'}; use an image "
+                            f"folder, an .npz/.npy array file or an IDX file")
     if limit:
         ds.images = ds.images[:limit]
         ds.labels = None if ds.labels is None else ds.labels[:limit]
     if len(ds) == 0:
         raise DataError(f"dataset {spec!r} has no images")
     return ds
+
+
+def load_config_dataset(config, progress=None) -> Dataset:
+    """The dataset a Config asks for (folder images resized to data.resolution or the model's image_size)."""
+    d = config.data
+    return load_dataset(d.dataset, d.limit, size=d.resolution or config.model.image_size, color=d.color,
+                        resize=d.resize, bad_images=d.bad_images, npz_key=d.npz_key, progress=progress)
 
 
 def _load_bundled() -> Dataset:
@@ -109,6 +134,30 @@ def _load_keras(name: str) -> Dataset:
     return Dataset(name, x[..., None], y.astype(np.int64), CLASS_NAMES[name])
 
 
+def _load_cifar10() -> Dataset:
+    try:
+        import keras  # noqa: PLC0415
+
+        (x, y), _ = keras.datasets.cifar10.load_data()
+    except Exception as e:  # noqa: BLE001
+        raise DataError(f"dataset 'cifar10' is not in the Keras cache and could not be downloaded "
+                        f"({type(e).__name__}); unpack cifar-10-python.tar.gz into "
+                        f"{_keras_cache_dir()}/cifar-10-batches-py/, or use --dataset bundled") from None
+    return Dataset("cifar10", x, y.reshape(-1).astype(np.int64), CLASS_NAMES["cifar10"])
+
+
+def _load_idx(path: Path) -> Dataset:
+    x = read_idx(path)
+    if x.ndim != 3:
+        raise DataError(f"{path}: IDX holds shape {x.shape}, not images (N, H, W); pass the '-images-' file")
+    labels = None
+    for cand in (path.with_name(path.name.replace("images-idx3", "labels-idx1")),):
+        if cand != path and cand.exists():
+            y = read_idx(cand)
+            labels = y.astype(np.int64) if y.shape == (len(x),) else None
+    return Dataset(path.name, x[..., None], labels, (), [f"IDX file {path}"])
+
+
 def read_idx(path: Path) -> np.ndarray:
     """Read an IDX file (raw or .gz) as MNIST ships it."""
     opener = gzip.open if path.suffix == ".gz" else open
@@ -128,7 +177,7 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
-def _load_npz(path: Path) -> Dataset:
+def _load_npz(path: Path, key: str = "") -> Dataset:
     try:
         if path.suffix.lower() == ".npy":
             arrays = {"arr_0": np.load(path, allow_pickle=False)}
@@ -138,8 +187,16 @@ def _load_npz(path: Path) -> Dataset:
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise DataError(f"{path}: not a readable numpy file ({e}); save images with np.savez(path, x=images)") \
             from None
-    keys = [k for k in ("x_train", "x", "images", "arr_0") if k in arrays] or \
-           [k for k, v in arrays.items() if getattr(v, "ndim", 0) in (3, 4)]
+    if key:
+        if key not in arrays:
+            raise DataError(f"{path}: no array named {key!r}; it holds {', '.join(arrays) or 'nothing'} "
+                            f"(set npz_key to one of them)")
+        keys = [key]
+    else:
+        keys = [k for k in ("x_train", "x", "images", "arr_0") if k in arrays] or \
+               [k for k, v in arrays.items() if getattr(v, "ndim", 0) in (3, 4)]
+    if len(keys) > 1 and not {"x_train", "x", "images", "arr_0"} & set(keys):
+        raise DataError(f"{path}: several image arrays ({', '.join(keys)}); choose one with --set npz_key=NAME")
     if not keys:
         raise DataError(f"{path}: no image array found (keys: {', '.join(arrays) or 'none'}); store images under "
                         f"'x' with shape (N, H, W) or (N, H, W, C)")
@@ -149,7 +206,14 @@ def _load_npz(path: Path) -> Dataset:
     if labels is not None and (labels.ndim != 1 or len(labels) != len(x)):
         labels = None
     return Dataset(path.name, x, None if labels is None else labels.astype(np.int64), (),
-                   [f"array {key!r} from {path}"])
+                   [f"array {key!r} from {path} ({_describe_range(arrays[key])})"])
+
+
+def _describe_range(x: np.ndarray) -> str:
+    if x.dtype == np.uint8:
+        return "uint8 [0, 255]"
+    lo, hi = float(np.min(x)), float(np.max(x))
+    return f"{x.dtype} [{lo:g}, {hi:g}] detected as " + ("[-1, 1]" if lo < 0 else "[0, 1]" if hi <= 1 else "[0, 255]")
 
 
 def _to_uint8(x: np.ndarray, where: str) -> np.ndarray:
@@ -160,7 +224,7 @@ def _to_uint8(x: np.ndarray, where: str) -> np.ndarray:
         raise DataError(f"{where}: expected images shaped (N, H, W) or (N, H, W, 1|3), got {x.shape}")
     if x.dtype == np.uint8:
         return x
-    if not np.issubdtype(x.dtype, np.number):
+    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
         raise DataError(f"{where}: dtype {x.dtype} is not numeric; store uint8 [0, 255] or float [0, 1]")
     xf = x.astype(np.float32)
     if not np.all(np.isfinite(xf)):

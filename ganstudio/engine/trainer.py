@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..config import LIVE_FIELDS, Config
-from ..data import Dataset, load_dataset
+from ..data import Dataset, load_config_dataset
 from ..errors import ConfigError, DataError, GanStudioError
 from ..imaging import to_uint8
 from ..runs import RunDir, new_run_path
@@ -85,6 +85,8 @@ class Trainer:
         self.step = 0
         self._step_fn = None
         self._sample_fn = None
+        self.progress = None      # optional callable(done, total) while a folder dataset is decoded
+        self.dataset_warnings: list[str] = []
 
     # -- setup ----------------------------------------------------------------------------------------------
     def _setup(self) -> Started:
@@ -97,7 +99,7 @@ class Trainer:
         if self._resume:
             self.run_dir = RunDir.open(self._run_path)
         cfg = self.config
-        ds = self._dataset or load_dataset(cfg.data.dataset, cfg.data.limit)
+        ds = self._dataset or load_config_dataset(cfg, self.progress)
         cfg = self.config = fit_config_to_data(cfg, ds)
         bs = cfg.data.batch_size
         if len(ds) < bs:
@@ -133,6 +135,7 @@ class Trainer:
         self._images = tf.constant(ds.images)          # the dataset stays in memory once ("cache")
         self._n_images = len(ds)
         self.dataset_name = ds.name
+        self.dataset_warnings = list(ds.warnings)
 
         self.rng = tf.random.Generator.from_seed(seed)
         noise = np.random.default_rng(seed).standard_normal((cfg.sample.num_samples, cfg.model.noise_dim))
@@ -282,6 +285,8 @@ class Trainer:
     def run(self) -> Iterator[Event]:
         started = self._setup()
         yield started
+        for text in self.dataset_warnings:
+            yield Message(text, "warning")
         run, cfg = self.run_dir, self.config
         grid = self.sample()
         run.save_sample(self.step, grid)

@@ -31,6 +31,7 @@ class SampleGridView(QWidget):
         super().__init__(parent)
         self.entries: list[GridEntry] = []
         self._shown: tuple[int, np.ndarray] | None = None   # (index, grid) cache
+        self._shape: tuple[int, ...] = ()
         self.title = QLabel("No samples yet")
         self.title.setAlignment(Qt.AlignCenter)
         f = self.title.font()
@@ -134,7 +135,9 @@ class SampleGridView(QWidget):
             return
         img = grid[..., 0] if grid.shape[-1] == 1 else grid
         self.image.setImage(img, levels=(0, 255), autoLevels=False)
-        self.view.autoRange(padding=0.01)
+        if img.shape[:2] != self._shape:   # keep the user's zoom unless the mosaic changed size
+            self._shape = img.shape[:2]
+            self.view.autoRange(padding=0.01)
         latest = " (latest)" if i == len(self.entries) - 1 else ""
         self.title.setText(f"Step {entry.step:,}{latest}")
         self.position.setText(f"{i + 1}/{len(self.entries)}")

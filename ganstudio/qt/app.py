@@ -1,0 +1,80 @@
+"""`ganstudio` GUI entry point: show the window first, load TensorFlow afterwards in the background.
+
+    python -m ganstudio gui [--preset tiny] [--dataset bundled] [--run-dir runs/XYZ]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from PySide6.QtCore import QThread, QTimer, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication
+
+ORG = "ganstudio"
+
+
+class WarmUpThread(QThread):
+    """Imports TensorFlow once (engine.tfsetup.import_tf) so the first Start does not pay for it.
+
+    A QThread rather than a daemon thread: it is joined on exit, so the interpreter never tears down while TF's
+    extension modules are half-imported."""
+
+    done = Signal(object)   # a device summary string, or the exception
+
+    def run(self) -> None:
+        try:
+            from ..engine.tfsetup import device_summary  # noqa: PLC0415
+
+            self.done.emit(device_summary())
+        except Exception as exc:  # noqa: BLE001 - reported in the status bar; training will show it again
+            self.done.emit(exc)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="ganstudio gui", description="Open the ganstudio window.")
+    p.add_argument("--preset", default=None, help="preset to select at start")
+    p.add_argument("--dataset", default=None, help="dataset spec to select at start")
+    p.add_argument("--run-dir", default=None, help="open this run folder (Start resumes it if it has checkpoints)")
+    return p.parse_args(list(argv) if argv is not None else sys.argv[1:])
+
+
+def configure_look(app: QApplication) -> None:
+    import pyqtgraph as pg  # noqa: PLC0415
+
+    app.setStyle("Fusion")
+    f = app.font()
+    if f.pointSizeF() < 10:
+        f.setPointSizeF(10)
+        app.setFont(f)
+    pg.setConfigOptions(background="#1b1d23", foreground="#c8ccd4", antialias=False)
+    QFont()  # keep Qt's font database initialised before pyqtgraph measures text
+
+
+def create_window(argv: Sequence[str] | None = None, settings=None):
+    """Build (app, window) without entering the event loop; `main` and the startup test share it."""
+    args = parse_args(argv)
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "ganstudio"])
+    app.setOrganizationName(ORG)
+    app.setApplicationName("ganstudio")
+    configure_look(app)
+    from .main_window import MainWindow  # noqa: PLC0415
+
+    win = MainWindow(settings=settings, preset=args.preset, dataset=args.dataset)
+    if args.run_dir:
+        # After the first paint, so a bad folder shows its error over a visible window.
+        QTimer.singleShot(0, lambda: win.open_run(args.run_dir))
+    return app, win
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    app, win = create_window(argv)
+    win.show()
+    app.aboutToQuit.connect(win.shutdown)   # join the training thread however the app exits
+    QTimer.singleShot(0, win.warm_up_engine)
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

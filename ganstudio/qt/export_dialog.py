@@ -1,0 +1,94 @@
+"""Export the shown sample grid as a PNG with a chosen layout and pixel scale."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QSpinBox, QToolButton, QWidget)
+
+from ..fileio import atomic_write_bytes
+from ..imaging import grid_shape, png_bytes, save_grid
+from .widgets.sample_grid import GridEntry
+
+PAD = 2  # make_grid's default padding
+
+
+def export_entry(entry: GridEntry, path: str | Path, rows: int = 0, scale: int = 1) -> Path:
+    """Write one grid PNG. Live entries are re-tiled with `rows`; grids loaded from disk keep their layout."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if entry.images is not None:
+        return save_grid(entry.images, path, rows=rows, scale=scale, pad=PAD)
+    atomic_write_bytes(path, png_bytes(entry.grid(), scale))
+    return path
+
+
+def export_size(entry: GridEntry, rows: int, scale: int) -> tuple[int, int]:
+    """(width, height) in pixels of the PNG `export_entry` would write."""
+    if entry.images is None:
+        h, w = entry.grid().shape[:2]
+        return w * scale, h * scale
+    n, h, w, _ = entry.images.shape
+    r, c = grid_shape(n, rows)
+    return (c * (w + PAD) + PAD) * scale, (r * (h + PAD) + PAD) * scale
+
+
+class ExportDialog(QDialog):
+    def __init__(self, entry: GridEntry, default_path: Path, parent: QWidget | None = None,
+                 choose_path: Callable[[str], str] | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Export grid — step {entry.step:,}")
+        self.entry = entry
+        n = entry.images.shape[0] if entry.images is not None else 1
+        self.rows = QSpinBox()
+        self.rows.setRange(0, max(1, n))
+        self.rows.setSpecialValueText("auto")
+        self.rows.setEnabled(entry.images is not None)
+        if entry.images is None:
+            self.rows.setToolTip("This grid was loaded from the run folder as an image; its layout is fixed")
+        self.scale = QSpinBox()
+        self.scale.setRange(1, 32)
+        self.scale.setSuffix(" ×")
+        self.scale.setValue(4)
+        self.path = QLineEdit(str(default_path))
+        browse = QToolButton()
+        browse.setText("…")
+        self.choose_path = choose_path or (lambda start: QFileDialog.getSaveFileName(
+            self, "Export grid", start, "PNG image (*.png)")[0])
+        browse.clicked.connect(self._browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path, 1)
+        path_row.addWidget(browse)
+        self.size_label = QLabel()
+        form = QFormLayout(self)
+        form.addRow("Rows", self.rows)
+        form.addRow("Scale", self.scale)
+        form.addRow("Size", self.size_label)
+        form.addRow("File", path_row)
+        buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.rows.valueChanged.connect(self._update_size)
+        self.scale.valueChanged.connect(self._update_size)
+        self._update_size()
+
+    def _browse(self) -> None:
+        p = self.choose_path(self.path.text())
+        if p:
+            self.path.setText(p if p.lower().endswith(".png") else p + ".png")
+
+    def _update_size(self) -> None:
+        w, h = export_size(self.entry, self.rows.value(), self.scale.value())
+        if self.entry.images is not None:
+            r, c = grid_shape(self.entry.images.shape[0], self.rows.value())
+            self.size_label.setText(f"{r} × {c} images, {w} × {h} px")
+        else:
+            self.size_label.setText(f"{w} × {h} px")
+
+    def options(self) -> tuple[str, int, int]:
+        return self.path.text().strip(), self.rows.value(), self.scale.value()
+
+
+__all__ = ["ExportDialog", "export_entry", "export_size"]
