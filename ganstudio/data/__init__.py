@@ -225,7 +225,7 @@ def _to_uint8(x: np.ndarray, where: str) -> np.ndarray:
     if x.dtype == np.uint8:
         return x
     if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
-        raise DataError(f"{where}: dtype {x.dtype} is not numeric; store uint8 [0, 255] or float [0, 1]")
+        raise DataError(f"{where}: dtype {x.dtype} is not an image type; store uint8 [0, 255] or float [0, 1]")
     xf = x.astype(np.float32)
     if not np.all(np.isfinite(xf)):
         raise DataError(f"{where}: contains NaN or Inf values; clean the array before training")

@@ -91,7 +91,7 @@ def _wants_rgb(files: list[Path]) -> bool:
             with Image.open(p) as im:
                 if im.mode not in GRAY_MODES:
                     return True
-        except (OSError, UnidentifiedImageError, ValueError):
+        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
             continue
     return False
 

@@ -7,6 +7,7 @@ Performance rules (pyqtgraph has no append API, and `setData` redraws the whole 
 """
 from __future__ import annotations
 
+import time
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -68,16 +69,65 @@ class _Buffer:
         return self.data[c][:self.n]
 
 
-def ema(values: np.ndarray, alpha: float, start: float | None = None) -> np.ndarray:
-    """Exponential moving average that skips NaNs (vectorised in chunks would be faster; this runs once per
-    history load, while live points are smoothed incrementally in `append`)."""
-    out = np.empty_like(values)
-    acc = start
-    for i, v in enumerate(values.tolist()):
-        if v == v:  # not NaN
-            acc = v if acc is None else acc + alpha * (v - acc)
-        out[i] = np.nan if acc is None else acc
-    return out
+def ema(values: np.ndarray, alpha: float) -> np.ndarray:
+    """Exponential moving average y_t = y_{t-1} + alpha (x_t - y_{t-1}), y_0 = x_0, vectorised in blocks of 256
+    (a triangular weight matrix inside a block, a short Python loop carries the state across blocks), so a
+    million-row history smooths in well under a second. Non-finite values are forward-filled."""
+    v = np.asarray(values, np.float64)
+    n = len(v)
+    finite = np.isfinite(v)
+    if not finite.any():
+        return np.full(n, np.nan)
+    first = int(np.argmax(finite))
+    idx = np.where(finite, np.arange(n), 0)
+    np.maximum.accumulate(idx, out=idx)
+    filled = v[idx]
+    filled[:first] = v[first]
+    B = 256
+    nb = -(-n // B)
+    blocks = np.full(nb * B, filled[-1])
+    blocks[:n] = filled
+    blocks = blocks.reshape(nb, B)
+    d = 1.0 - alpha
+    i = np.arange(B)
+    lag = i[:, None] - i[None, :]
+    W = np.where(lag >= 0, alpha * d ** np.maximum(lag, 0), 0.0)
+    inner = blocks @ W.T
+    decay = d ** (i + 1)
+    out = np.empty_like(blocks)
+    prev = filled[0]
+    for k in range(nb):
+        out[k] = inner[k] + decay * prev
+        prev = out[k, -1]
+    res = out.reshape(-1)[:n].copy()
+    res[:first] = np.nan
+    return res
+
+
+def decimate(x: np.ndarray, ys: list[np.ndarray], lo: float, hi: float, buckets: int
+             ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Peak (min/max per bucket) decimation of the points in [lo, hi] to about 2*buckets points.
+
+    pyqtgraph's own peak downsampling + clip-to-view also scans every point for bounds and finiteness on each
+    setData; decimating first makes a redraw cost one numpy pass per curve, so a million points stay fluid.
+    `x` must be ascending (steps are)."""
+    n = len(x)
+    i0 = max(0, int(np.searchsorted(x, lo)) - 1)
+    i1 = min(n, int(np.searchsorted(x, hi, side="right")) + 1)
+    m = i1 - i0
+    if m <= 4 * buckets:
+        return x[i0:i1], [y[i0:i1] for y in ys]
+    k = m // buckets
+    end = i0 + k * buckets
+    xs = np.repeat(x[i0:end:k], 2)
+    out = []
+    for y in ys:
+        blocks = y[i0:end].reshape(buckets, k)
+        d = np.empty(2 * buckets)
+        d[0::2] = np.fmin.reduce(blocks, axis=1)   # fmin/fmax skip NaN unless a whole bucket is NaN
+        d[1::2] = np.fmax.reduce(blocks, axis=1)
+        out.append(np.concatenate([d, y[end:i1]]))
+    return np.concatenate([xs, x[end:i1]]), out
 
 
 class LossPlot(QWidget):
@@ -123,6 +173,7 @@ class LossPlot(QWidget):
             if row == len(PLOT_TITLES) - 1:
                 p.setLabel("bottom", "step")
             p.getViewBox().sigRangeChangedManually.connect(self._user_moved)
+            p.getViewBox().sigXRangeChanged.connect(self._x_range_changed)
             self.plots.append(p)
         self.glw.ci.layout.setRowStretchFactor(0, 2)
         self.raw: dict[str, pg.PlotDataItem] = {}
@@ -197,15 +248,27 @@ class LossPlot(QWidget):
             return
         self._dirty = False
         self.redraw_count += 1
+        t0 = time.perf_counter()
         x = self._buf.view("step")
-        xs = self._ema.view("step")
-        for c in SERIES:
-            self.raw[c].setData(x, self._buf.view(c))
-            if self.smooth_box.isChecked():
-                self.smooth[c].setData(xs, self._ema.view(c))
+        smooth_on = self.smooth_box.isChecked()
+        names = list(SERIES)
+        ys = [self._buf.view(c) for c in names] + ([self._ema.view(c) for c in names] if smooth_on else [])
+        if self.follow_box.isChecked() or not len(x):
+            lo, hi = (x[0], x[-1]) if len(x) else (0.0, 0.0)
+        else:
+            lo, hi = self.plots[0].getViewBox().viewRange()[0]
+        buckets = max(200, int(self.plots[0].getViewBox().width()))
+        xd, yd = decimate(x, ys, lo, hi, buckets)
+        for i, c in enumerate(names):
+            self.raw[c].setData(xd, yd[i])
+            if smooth_on:
+                self.smooth[c].setData(xd, yd[len(names) + i])
         if self.follow_box.isChecked():
             for p in self.plots:
                 p.enableAutoRange()
+        # Adaptive throttle: never spend more than ~1/4 of the GUI thread's time redrawing.
+        cost_ms = 1000 * (time.perf_counter() - t0)
+        self._timer.setInterval(int(max(REDRAW_MS, 4 * cost_ms)))
 
     def _apply_smooth_visibility(self, on: bool) -> None:
         for c, (_, _, colour) in SERIES.items():
@@ -221,6 +284,10 @@ class LossPlot(QWidget):
             for p in self.plots:
                 p.enableAutoRange()
         self.followChanged.emit(on)
+
+    def _x_range_changed(self, *_: object) -> None:
+        if not self.follow_box.isChecked():
+            self._dirty = True   # zoomed/panned: decimate the newly visible range (at the next tick)
 
     def _user_moved(self, *_: object) -> None:
         self.follow_box.setChecked(False)
