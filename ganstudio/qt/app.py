@@ -9,7 +9,6 @@ import sys
 from typing import Sequence
 
 from PySide6.QtCore import QThread, QTimer, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
 ORG = "ganstudio"
@@ -49,7 +48,6 @@ def configure_look(app: QApplication) -> None:
         f.setPointSizeF(10)
         app.setFont(f)
     pg.setConfigOptions(background="#1b1d23", foreground="#c8ccd4", antialias=False)
-    QFont()  # keep Qt's font database initialised before pyqtgraph measures text
 
 
 def create_window(argv: Sequence[str] | None = None, settings=None):

@@ -174,8 +174,12 @@ class MainWindow(QMainWindow):
         self.lbl_speed = QLabel()
         self.lbl_elapsed = QLabel()
         self.lbl_eta = QLabel()
-        for w in (self.lbl_state, self.lbl_step, self.lbl_epoch, self.lbl_speed, self.lbl_elapsed, self.lbl_eta):
-            w.setStyleSheet("padding: 0 8px;")
+        fm = self.fontMetrics()
+        for w, sample in ((self.lbl_state, "Stopping"), (self.lbl_step, "step 000,000 / 000,000"),
+                          (self.lbl_epoch, "epoch 000.00"), (self.lbl_speed, "000,000 img/s"),
+                          (self.lbl_elapsed, "elapsed 00:00:00"), (self.lbl_eta, "ETA 00:00:00")):
+            w.setStyleSheet("padding: 0 6px;")
+            w.setMinimumWidth(fm.horizontalAdvance(sample) + 14)   # no jitter or clipping as numbers change
             sb.addPermanentWidget(w)
         sb.showMessage("Loading engine in the background…")
 

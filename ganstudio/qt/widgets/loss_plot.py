@@ -164,6 +164,7 @@ class LossPlot(QWidget):
         for row, title in enumerate(PLOT_TITLES):
             p = self.glw.addPlot(row=row, col=0)
             p.setLabel("left", title)
+            p.getAxis("left").enableAutoSIPrefix(False)   # "(x0.001)" on probabilities reads badly
             p.showGrid(x=True, y=True, alpha=0.2)
             p.addLegend(offset=(-10, 10), labelTextSize="9pt")
             p.setClipToView(True)
@@ -179,8 +180,9 @@ class LossPlot(QWidget):
         self.raw: dict[str, pg.PlotDataItem] = {}
         self.smooth: dict[str, pg.PlotDataItem] = {}
         for c, (row, label, colour) in SERIES.items():
-            self.raw[c] = self.plots[row].plot(pen=pg.mkPen(colour, width=1), name=label)
-            self.smooth[c] = self.plots[row].plot(pen=pg.mkPen(colour, width=2))
+            self.raw[c] = self.plots[row].plot(pen=pg.mkPen(colour, width=1))
+            # The legend shows the full-colour pen, not the dimmed raw curve.
+            self.smooth[c] = self.plots[row].plot(pen=pg.mkPen(colour, width=2), name=label)
         self.cursor_lines = [pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888", style=Qt.DashLine))
                              for _ in self.plots]
         for p, line in zip(self.plots, self.cursor_lines):
