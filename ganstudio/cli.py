@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--preset", default=None, help="preset to select at start")
     gui.add_argument("--dataset", default=None, help="dataset spec to select at start")
     gui.add_argument("--run-dir", type=Path, default=None, help="open this run folder")
+    gui.add_argument("--start", action="store_true", help="start training as soon as the window is up")
 
     tr = sub.add_parser("train", help="train headless with a progress bar, writing a run folder",
                         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -205,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for flag in ("preset", "dataset", "run_dir"):
                 if getattr(args, flag) is not None:
                     gui_args += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+            gui_args += ["--start"] if args.start else []
             return gui_main(gui_args)
         if args.command == "presets":
             from .presets import PRESETS  # noqa: PLC0415

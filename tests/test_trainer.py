@@ -178,3 +178,14 @@ def test_mixed_bfloat16_trains_with_float32_variables(tiny_config, tmp_path):
 
     Trainer(tiny_config.with_updates({"steps": 1, "precision": "float32"}), run_dir=tmp_path / "s")._setup()
     assert keras.config.dtype_policy().name == "float32"  # the global policy does not leak into the next run
+
+
+def test_stop_without_save_writes_no_final_checkpoint(tiny_config, tmp_path):
+    control = Control()
+    gen = Trainer(tiny_config.with_updates({"steps": 0}), run_dir=tmp_path / "r", control=control).run()
+    next_of(gen, StepMetrics)
+    control.stop(save=False)
+    rest = list(gen)
+    assert rest[-1].reason == "stopped" and rest[-1].final_grid == ""
+    assert not of(rest, CheckpointSaved)
+    assert not (tmp_path / "r" / "samples" / "final.png").exists()

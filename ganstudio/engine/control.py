@@ -15,6 +15,7 @@ class Control:
         self._cv = threading.Condition()
         self._paused = False
         self._stop = False
+        self._save_on_stop = True
         self._budget = 0          # steps allowed while paused (Step / step N)
         self._edits: deque[dict[str, Any]] = deque()
         self._requests: deque[tuple[str, dict[str, Any]]] = deque()
@@ -39,9 +40,11 @@ class Control:
             self._budget += max(0, int(n))
             self._cv.notify_all()
 
-    def stop(self) -> None:
+    def stop(self, save: bool = True) -> None:
+        """Stop at the next step boundary; save=False skips the final checkpoint and grid (Discard)."""
         with self._cv:
             self._stop = True
+            self._save_on_stop = self._save_on_stop and save
             self._cv.notify_all()
 
     def edit(self, **updates: Any) -> None:
@@ -63,6 +66,10 @@ class Control:
     @property
     def stop_requested(self) -> bool:
         return self._stop
+
+    @property
+    def save_on_stop(self) -> bool:
+        return self._save_on_stop
 
     # -- trainer side ---------------------------------------------------------------------------------------
     def next_action(self, timeout: float | None = None) -> str:

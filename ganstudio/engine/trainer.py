@@ -354,7 +354,7 @@ class Trainer:
             if self._tb is not None:
                 self._tb.flush()
         final = ""
-        if reason != "error":
+        if reason == "completed" or (reason == "stopped" and self.control.save_on_stop):
             grid = self.sample()
             final = str(run.save_final(grid))
             if self._saved_step != self.step:

@@ -36,6 +36,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--preset", default=None, help="preset to select at start")
     p.add_argument("--dataset", default=None, help="dataset spec to select at start")
     p.add_argument("--run-dir", default=None, help="open this run folder (Start resumes it if it has checkpoints)")
+    p.add_argument("--start", action="store_true", help="start training as soon as the window is up")
     return p.parse_args(list(argv) if argv is not None else sys.argv[1:])
 
 
@@ -71,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     win.show()
     app.aboutToQuit.connect(win.shutdown)   # join the training thread however the app exits
     QTimer.singleShot(0, win.warm_up_engine)
+    if parse_args(argv).start:
+        QTimer.singleShot(50, win.start_training)
     return int(app.exec())
 
 

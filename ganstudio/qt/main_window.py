@@ -498,10 +498,8 @@ class MainWindow(QMainWindow):
                 if choice == "cancel":
                     event.ignore()
                     return
-                if choice == "save":
-                    self.session.control.request("checkpoint")
-                # TODO(engine): 'discard' cannot skip the trainer's final checkpoint on stop; see the report.
-                self.stop_training()
+                self.session.stop(save=choice == "save")   # Discard: no final checkpoint or grid
+                self._set_state("stopping")
             if not self.session.shutdown(CLOSE_WAIT_MS):
                 # Still inside a step or TF setup: close as soon as the thread ends, never kill it.
                 self._close_when_done = True

@@ -98,9 +98,9 @@ class TrainingSession(QObject):
     def is_running(self) -> bool:
         return self._running
 
-    def stop(self) -> None:
-        """Ask the trainer to stop at the next step boundary (it saves a final checkpoint and grid)."""
-        self.control.stop()
+    def stop(self, save: bool = True) -> None:
+        """Ask the trainer to stop at the next step boundary; it saves a final checkpoint and grid unless save=False."""
+        self.control.stop(save=save)
 
     def shutdown(self, wait_ms: int = 60_000) -> bool:
         """Stop and join. Returns False if the thread did not finish in time (it is then left referenced)."""
