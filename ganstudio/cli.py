@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--end", type=int, default=None, metavar="STEP", help="gif: last step")
     ex.add_argument("--force", action="store_true", help="replace an existing output")
 
+    wt = sub.add_parser("watch", help="open the studio following a run another process is writing",
+                        description="Follow RUN_DIR live (metrics and sample grids) without loading TensorFlow; "
+                                    "works on a shared or synced folder while a headless run writes it.")
+    wt.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+
     sub.add_parser("presets", help="list presets with a one-line description")
     return ap
 
@@ -208,6 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     gui_args += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
             gui_args += ["--start"] if args.start else []
             return gui_main(gui_args)
+        if args.command == "watch":
+            from .qt.app import main as gui_main  # noqa: PLC0415
+
+            return gui_main(["--watch", str(args.run_dir)])
         if args.command == "presets":
             from .presets import PRESETS  # noqa: PLC0415
 

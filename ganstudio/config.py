@@ -41,6 +41,14 @@ class ModelConfig:
     dropout: float = hp(0.3, "Dropout rate after each discriminator conv block.", min=0.0, max=0.9)
     leaky_slope: float = hp(0.3, "Negative slope of LeakyReLU (Keras default 0.3, as in the tutorial).",
                             min=0.0, max=1.0)
+    g_norm: str = hp("batch", "Normalization in the dcgan generator.", choices=("batch", "layer", "none"))
+    d_norm: str = hp("batch", "Normalization in the dcgan discriminator ('none' or 'layer' for WGAN-GP: batch norm "
+                     "breaks the per-sample gradient penalty).", choices=("batch", "layer", "none"))
+    spectral_norm: bool = hp(False, "Spectral normalization on every discriminator layer (Miyato et al.).")
+    conditional: bool = hp(False, "Class-conditional G and D (label embedding in G, projection discriminator); "
+                           "needs a labelled dataset. The sample grid shows one row per class.")
+    num_classes: int = hp(10, "Number of classes for conditional models (follows the dataset's labels).", min=1,
+                          max=1000)
 
 
 @dataclass(frozen=True)
@@ -52,8 +60,16 @@ class OptimConfig:
     beta2: float = hp(0.999, "Adam beta_2 for both optimizers.", min=0.0, max=0.99999, live=True)
     epsilon: float = hp(1e-7, "Adam epsilon (Keras default, as in the tutorial).", min=0.0, max=1.0,
                         min_exclusive=True, log=True)
-    loss: str = hp("bce_ns", "GAN loss: 'bce_ns' non-saturating cross-entropy (tutorial), 'lsgan' least squares, "
-                   "'hinge'.", choices=("bce_ns", "lsgan", "hinge"))
+    loss: str = hp("bce_ns", "GAN loss: 'bce_ns' non-saturating cross-entropy (tutorial), 'minimax' (original "
+                   "GAN), 'lsgan' least squares, 'wgan_gp' Wasserstein + gradient penalty, 'hinge'.",
+                   choices=("bce_ns", "minimax", "lsgan", "wgan_gp", "hinge"))
+    gp_weight: float = hp(10.0, "WGAN-GP gradient penalty weight (lambda).", min=0.0, max=1000.0)
+    r1_gamma: float = hp(0.0, "R1 penalty weight on real images' D gradients (0 = off).", min=0.0, max=1000.0)
+    label_smoothing: float = hp(0.0, "One-sided label smoothing: real targets become 1 - s (cross-entropy losses).",
+                                min=0.0, max=0.5)
+    d_steps: int = hp(1, "Discriminator updates per generator update (n_critic; WGAN-GP uses 5).", min=1, max=20)
+    ema_decay: float = hp(0.0, "Exponential moving average of the generator's weights for samples and exports "
+                          "(e.g. 0.999; 0 = off).", min=0.0, max=0.99999)
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,8 @@ class DataConfig:
     bad_images: str = hp("skip", "Unreadable/corrupt/too-small images in a folder: 'skip' with a warning and a "
                          "count, or 'fail' naming the first one.", choices=("skip", "fail"))
     npz_key: str = hp("", "Array to use in an .npz holding several (default: x_train, x, images, or the only one).")
+    diffaugment: str = hp("", "Differentiable augmentation of real and fake images before D, for small datasets: "
+                          "comma-separated of translation, cutout, color (e.g. 'translation,cutout').")
     limit: int = hp(0, "Use only the first N images (0 = all); handy for quick experiments.", min=0,
                     max=100_000_000)
 
@@ -237,6 +255,18 @@ class Config:
     def __post_init__(self) -> None:
         for info in FIELDS:
             info.check(getattr(getattr(self, info.group), info.name))
+        bad_aug = set(filter(None, (a.strip() for a in self.data.diffaugment.split(",")))) - \
+            {"translation", "cutout", "color"}
+        if bad_aug:
+            raise ConfigError(f"diffaugment: unknown {', '.join(sorted(bad_aug))}; use a comma-separated list of "
+                              f"translation, cutout, color")
+        if self.model.arch == "tutorial":
+            extras = [n for n, on in (("conditional", self.model.conditional), ("spectral_norm", self.model.spectral_norm),
+                                      ("g_norm", self.model.g_norm != "batch"), ("d_norm", self.model.d_norm != "batch"))
+                      if on]
+            if extras:
+                raise ConfigError(f"{extras[0]}: the 'tutorial' network keeps the tutorial's exact layers; use "
+                                  f"arch=dcgan (or --preset dcgan) for {', '.join(extras)}")
         if self.model.arch == "tutorial" and (self.model.image_size, self.model.channels) != (28, 1):
             raise ConfigError(f"arch: the 'tutorial' network is fixed at 28x28x1, but the config asks for "
                               f"{self.model.image_size}x{self.model.image_size}x{self.model.channels}; "

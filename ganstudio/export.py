@@ -51,9 +51,13 @@ def load_generator(run_dir: str | Path, step: int | None = None) -> Restored:
     info = find_checkpoint(run.checkpoints, step)
     keras.config.set_dtype_policy("float32")
     G = build_generator(cfg.model)
-    noise = tf.Variable(tf.zeros((cfg.sample.num_samples, cfg.model.noise_dim)), trainable=False)
+    m = cfg.model
+    n_fixed = m.num_classes ** 2 if m.conditional else cfg.sample.num_samples
+    noise = tf.Variable(tf.zeros((n_fixed, m.noise_dim)), trainable=False)
+    # With EMA on, samples and exports use the averaged weights (the usual better generator).
+    slot = "generator_ema" if cfg.optim.ema_decay else "generator"
     try:
-        tf.train.Checkpoint(generator=G, fixed_noise=noise).read(info.prefix).expect_partial() \
+        tf.train.Checkpoint(**{slot: G}, fixed_noise=noise).read(info.prefix).expect_partial() \
             .assert_existing_objects_matched()
     except Exception as e:  # noqa: BLE001
         raise GanStudioError(f"{info.path}: generator does not match {run.config_file} ({str(e).splitlines()[0][:200]})"
@@ -61,8 +65,16 @@ def load_generator(run_dir: str | Path, step: int | None = None) -> Restored:
     return Restored(G, cfg, info, noise.numpy())
 
 
-def generate(G, noise: np.ndarray) -> np.ndarray:
-    return to_uint8(np.asarray(G(noise.astype(np.float32), training=False)))
+def class_labels(config, n: int) -> np.ndarray | None:
+    """Labels for n conditional samples: one row per class, as in the training grid (None if unconditional)."""
+    m = config.model
+    return np.resize(np.repeat(np.arange(m.num_classes), m.num_classes), n).astype(np.int32) if m.conditional \
+        else None
+
+
+def generate(G, noise: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    z = noise.astype(np.float32)
+    return to_uint8(np.asarray(G([z, labels] if labels is not None else z, training=False)))
 
 
 def sample(run_dir: str | Path, n: int = 64, seed: int | None = None, rows: int = 0, scale: int = 1,
@@ -74,7 +86,7 @@ def sample(run_dir: str | Path, n: int = 64, seed: int | None = None, rows: int 
         noise = r.fixed_noise[:n]
     else:
         noise = np.random.default_rng(seed).standard_normal((n, r.config.model.noise_dim))
-    images = generate(r.generator, noise)
+    images = generate(r.generator, noise, class_labels(r.config, n))
     info = r.checkpoint
     written = []
     out = Path(out) if out else RunDir(run_dir).path / f"sample_step{info.step:06d}_n{n}.png"
@@ -110,26 +122,28 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, step: i
         G.save(tmp)
         os.replace(tmp, out)
         return out
-    return _export_savedmodel(G, r.config.model.noise_dim, out)
+    return _export_savedmodel(G, r.config.model.noise_dim, out, r.config.model.conditional)
 
 
-def _export_savedmodel(G, noise_dim: int, out: Path) -> Path:
-    """SavedModel with a serving signature: noise float32 (N, noise_dim) -> images uint8 (N, H, W, C) in [0, 255]."""
+def _export_savedmodel(G, noise_dim: int, out: Path, conditional: bool = False) -> Path:
+    """SavedModel with a serving signature: noise float32 (N, noise_dim) [+ label int32 (N,)] -> images uint8
+    (N, H, W, C) in [0, 255]."""
     from .engine.tfsetup import import_tf  # noqa: PLC0415
 
     tf = import_tf()
 
-    class Serving(tf.Module):
-        def __init__(self, model):
-            super().__init__()
-            self.model = model
+    def to_images(x):
+        x = tf.cast(x, tf.float32)
+        return {"images": tf.cast(tf.clip_by_value(tf.round(x * 127.5 + 127.5), 0, 255), tf.uint8)}
 
-        @tf.function(input_signature=[tf.TensorSpec([None, noise_dim], tf.float32, name="noise")])
-        def serve(self, noise):
-            x = tf.cast(self.model(noise, training=False), tf.float32)
-            return {"images": tf.cast(tf.clip_by_value(tf.round(x * 127.5 + 127.5), 0, 255), tf.uint8)}
-
-    module = Serving(G)
+    noise_spec = tf.TensorSpec([None, noise_dim], tf.float32, name="noise")
+    module = tf.Module()
+    module.model = G
+    if conditional:
+        module.serve = tf.function(lambda noise, label: to_images(G([noise, label], training=False)),
+                                   input_signature=[noise_spec, tf.TensorSpec([None], tf.int32, name="label")])
+    else:
+        module.serve = tf.function(lambda noise: to_images(G(noise, training=False)), input_signature=[noise_spec])
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve})

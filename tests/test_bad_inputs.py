@@ -225,7 +225,7 @@ ROWS = [
     Row("set-wrong-type", "config", lambda t, m, r: ["train", "--set", "noise_dim=big"],
         "noise_dim: 'big' is not a valid int"),
     Row("set-not-a-choice", "config", lambda t, m, r: ["train", "--set", "loss=wasserstein"],
-        "loss: 'wasserstein' is not allowed; use one of bce_ns, lsgan, hinge"),
+        "loss: 'wasserstein' is not allowed; use one of bce_ns, minimax, lsgan, wgan_gp, hinge"),
     Row("set-without-equals", "config", lambda t, m, r: ["train", "--set", "g_lr"], "expected KEY=VALUE"),
     Row("config-invalid-json", "config", lambda t, m, r: ["train", "--config", _write(t / "c.json", b"{oops")],
         "invalid JSON at line 1, column 2"),

@@ -34,7 +34,7 @@ def test_presets_and_help(capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("tutorial") and "dcgan" in out
     parser = build_parser()
-    for cmd in ("train", "resume", "presets", "gui"):
+    for cmd in ("train", "resume", "presets", "gui", "sample", "export", "watch"):
         with pytest.raises(SystemExit) as e:
             parser.parse_args([cmd, "--help"])
         assert e.value.code == 0

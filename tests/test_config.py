@@ -38,7 +38,7 @@ def test_with_updates_parses_strings_and_dotted_keys():
     ("batch_size", "-5", "batch_size: -5 is out of range"),
     ("batch_size", "2.5", "batch_size: '2.5' is not a valid int"),
     ("deterministic", "maybe", "deterministic: 'maybe' is not a valid bool"),
-    ("loss", "wasserstein", "loss: 'wasserstein' is not allowed; use one of bce_ns, lsgan, hinge"),
+    ("loss", "wasserstein", "loss: 'wasserstein' is not allowed; use one of bce_ns, minimax, lsgan, wgan_gp, hinge"),
     ("image_size", "48", "image_size: 48 is not allowed"),
 ])
 def test_bad_values_name_the_field_and_range(key, value, expect):

@@ -82,3 +82,42 @@ def test_bce_matches_the_tutorials_keras_loss():
     assert float(g(fake)) == pytest.approx(float(ce(np.ones_like(fake), fake)), rel=1e-6)
     assert float(d(real, fake)) == pytest.approx(
         float(ce(np.ones_like(real), real)) + float(ce(np.zeros_like(fake), fake)), rel=1e-6)
+
+
+def test_variant_losses_and_penalties_by_hand():
+    from ganstudio.losses import LOSSES, gradient_penalty, r1_penalty
+
+    real = np.array([[2.0], [-1.0]], np.float32)
+    fake = np.array([[0.5], [-3.0]], np.float32)
+    g, d = LOSSES["minimax"]
+    assert float(g(fake)) == pytest.approx(-(_bce(0, 0.5) + _bce(0, -3.0)) / 2, rel=1e-5)
+    g, d = LOSSES["wgan_gp"]
+    assert float(g(fake)) == pytest.approx(1.25) and float(d(real, fake)) == pytest.approx(-1.25 - 0.5)
+    _, d = LOSSES["bce_ns"]
+    smoothed = float(d(real, fake, smoothing=0.1))
+    expect = sum(0.9 * -math.log(1 / (1 + math.exp(-z))) + 0.1 * -math.log(1 - 1 / (1 + math.exp(-z)))
+                 for z in (2.0, -1.0)) / 2 + (_bce(0, 0.5) + _bce(0, -3.0)) / 2
+    assert smoothed == pytest.approx(expect, rel=1e-5)
+    grads = np.array([[[[3.0]], [[4.0]]], [[[0.0]], [[0.0]]]], np.float32)  # norms 5 and 0
+    assert float(gradient_penalty(grads)) == pytest.approx(((5 - 1) ** 2 + (0 - 1) ** 2) / 2, rel=1e-5)
+    assert float(r1_penalty(grads)) == pytest.approx((25 + 0) / 2)
+
+
+def test_dcgan_options_build():
+    import keras
+
+    from ganstudio.models import build_discriminator, build_generator
+
+    m = Config().with_updates({"arch": "dcgan", "width": 8, "spectral_norm": True, "d_norm": "none",
+                               "g_norm": "layer", "conditional": True, "num_classes": 3}).model
+    g, d = build_generator(m), build_discriminator(m)
+    z = np.random.default_rng(0).standard_normal((4, 100)).astype(np.float32)
+    y = np.array([0, 1, 2, 1], np.int32)
+    x = g([z, y], training=False)
+    assert tuple(x.shape) == (4, 28, 28, 1)
+    assert tuple(d([x, keras.ops.convert_to_tensor(y)], training=True).shape) == (4, 1)
+    assert any(type(layer).__name__ == "SpectralNormalization" for layer in d.layers)
+    assert not any(type(layer).__name__ == "BatchNormalization" for layer in d.layers)
+    # conditioning matters: same noise, different labels -> different images
+    x2 = g([z, np.array([2, 2, 0, 0], np.int32)], training=False)
+    assert np.abs(np.asarray(x) - np.asarray(x2)).max() > 1e-4

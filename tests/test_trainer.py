@@ -150,12 +150,12 @@ def test_data_order_is_a_permutation_per_epoch(tiny_config, tmp_path):
     t = Trainer(tiny_config, run_dir=tmp_path / "r", dataset=Dataset("ids", images))
     t._setup()
     it = t._dataset_from(0)
-    ids = [np.rint(next(it).numpy()[:, 0, 0, 0] * 127.5 + 127.5).astype(int) for _ in range(8)]
+    ids = [np.rint(next(it)[0].numpy()[0, :, 0, 0, 0] * 127.5 + 127.5).astype(int) for _ in range(8)]
     epoch0, epoch1 = np.concatenate(ids[:4]), np.concatenate(ids[4:])
     assert sorted(epoch0) == list(range(64)) and sorted(epoch1) == list(range(64))
     assert not np.array_equal(epoch0, epoch1)
     again = t._dataset_from(5)  # resuming at step 5 gives the same batch as step 5 of the straight run
-    assert np.array_equal(np.rint(next(again).numpy()[:, 0, 0, 0] * 127.5 + 127.5).astype(int), ids[5])
+    assert np.array_equal(np.rint(next(again)[0].numpy()[0, :, 0, 0, 0] * 127.5 + 127.5).astype(int), ids[5])
 
 
 def test_xla_and_plain_step_agree(tiny_config, tmp_path):

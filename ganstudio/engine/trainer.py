@@ -60,6 +60,13 @@ def fit_config_to_data(config: Config, ds: Dataset) -> Config:
     """The model's input shape follows the dataset where the architecture allows; otherwise explain."""
     h, w, c = ds.shape
     m = config.model
+    if m.conditional:
+        if ds.labels is None:
+            raise DataError(f"dataset {ds.name!r} has no labels but conditional=true; use class subfolders, an .npz "
+                            f"with a 'y' array, or set conditional=false")
+        n_classes = int(ds.labels.max()) + 1
+        if n_classes != m.num_classes:
+            config = config.with_updates({"num_classes": n_classes})
     if (m.image_size, m.channels) == (h, c) and h == w:
         return config
     if m.arch == "tutorial":
@@ -93,7 +100,6 @@ class Trainer:
         tf = import_tf()
         import keras  # noqa: PLC0415
 
-        from ..losses import LOSSES  # noqa: PLC0415
         from ..models import build_discriminator, build_generator  # noqa: PLC0415
 
         if self._resume:
@@ -120,6 +126,10 @@ class Trainer:
         keras.config.set_dtype_policy(self.precision)
         self.G = build_generator(cfg.model)
         self.D = build_discriminator(cfg.model)
+        self.G_ema = None
+        if cfg.optim.ema_decay:
+            self.G_ema = build_generator(cfg.model)
+            self.G_ema.set_weights(self.G.get_weights())
         o = cfg.optim
         self.g_opt = keras.optimizers.Adam(o.g_lr, beta_1=o.beta1, beta_2=o.beta2, epsilon=o.epsilon)
         self.d_opt = keras.optimizers.Adam(o.d_lr, beta_1=o.beta1, beta_2=o.beta2, epsilon=o.epsilon)
@@ -128,26 +138,34 @@ class Trainer:
             self.d_opt = keras.optimizers.LossScaleOptimizer(self.d_opt)
         self.g_opt.build(self.G.trainable_variables)
         self.d_opt.build(self.D.trainable_variables)
-        self._g_loss_fn, self._d_loss_fn = LOSSES[o.loss]
 
-        self.steps_per_epoch = len(ds) // bs
+        self.batches_per_epoch = len(ds) // bs
+        # One training step consumes d_steps batches (one per critic update).
+        self.steps_per_epoch = max(1, self.batches_per_epoch // o.d_steps)
         self.total_steps = cfg.train.steps or cfg.train.epochs * self.steps_per_epoch  # 0 = until stopped
         self._images = tf.constant(ds.images)          # the dataset stays in memory once ("cache")
+        labels = ds.labels if ds.labels is not None else np.zeros(len(ds), np.int64)
+        self._labels = tf.constant(labels.astype(np.int32))
         self._n_images = len(ds)
         self.dataset_name = ds.name
         self.dataset_warnings = list(ds.warnings)
 
         self.rng = tf.random.Generator.from_seed(seed)
-        noise = np.random.default_rng(seed).standard_normal((cfg.sample.num_samples, cfg.model.noise_dim))
+        n_fixed = cfg.model.num_classes ** 2 if cfg.model.conditional else cfg.sample.num_samples
+        noise = np.random.default_rng(seed).standard_normal((n_fixed, cfg.model.noise_dim))
         self.fixed_noise = tf.Variable(noise.astype(np.float32), trainable=False, name="fixed_noise")
+        # Conditional grids are square with one row per class.
+        self.fixed_labels = np.repeat(np.arange(cfg.model.num_classes), cfg.model.num_classes).astype(np.int32) \
+            if cfg.model.conditional else None
         self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         # Keras' dropout SeedGenerator states are not reachable through the models' checkpoint dependencies;
         # without them a resumed run draws different dropout masks.
         seed_states = [v.value for m in (self.G, self.D) for v in m.non_trainable_variables
                        if "seed_generator_state" in v.path]
+        extra = {"generator_ema": self.G_ema} if self.G_ema is not None else {}
         self.ckpt = tf.train.Checkpoint(generator=self.G, discriminator=self.D, g_opt=self.g_opt, d_opt=self.d_opt,
                                         rng=self.rng, fixed_noise=self.fixed_noise, step=self.step_var,
-                                        dropout_seeds=seed_states)
+                                        dropout_seeds=seed_states, **extra)
         self.ckpt_store = CheckpointStore(self.ckpt, self.run_dir.checkpoints, keep=cfg.train.keep_checkpoints)
         if self._resume:
             self.ckpt_store.restore(find_checkpoint(self.run_dir.checkpoints, self._resume_step))
@@ -165,61 +183,48 @@ class Trainer:
 
     # -- the data pipeline ----------------------------------------------------------------------------------
     def _dataset_from(self, start_step: int):
-        """Batch for step s = a stateless permutation of the data for epoch s // steps_per_epoch.
+        """Batches for step s onwards; step s uses batches s*d_steps ... s*d_steps + d_steps - 1.
 
-        The data position is a pure function of (seed, step), so resume needs no iterator state, and the
-        pipeline still runs in tf.data (parallel map + prefetch) off the Python thread.
+        Batch b is slice b % batches_per_epoch of a stateless permutation of the data keyed by (seed, epoch), so
+        the data position is a pure function of (seed, step): resume needs no iterator state, and the pipeline
+        still runs in tf.data (parallel map + prefetch) off the Python thread.
         """
         tf = import_tf()
-        bs, spe, n, seed = self.config.data.batch_size, self.steps_per_epoch, self._n_images, self.config.train.seed
-        images = self._images
+        bs, bpe, n, seed = self.config.data.batch_size, self.batches_per_epoch, self._n_images, self.config.train.seed
+        k = self.config.optim.d_steps
+        images, labels = self._images, self._labels
 
-        def batch_for(step):
-            epoch, pos = step // spe, step % spe
+        def batch_for(b):
+            epoch, pos = b // bpe, b % bpe
             idx = pos * bs + tf.range(bs, dtype=tf.int64)
             perm = tf.random.experimental.index_shuffle(idx, seed=tf.stack([tf.constant(seed, tf.int64), epoch]),
                                                         max_index=n - 1)
             x = tf.gather(images, perm)
-            return (tf.cast(x, tf.float32) - 127.5) / 127.5   # the tutorial's scaling to [-1, 1]
+            return (tf.cast(x, tf.float32) - 127.5) / 127.5, tf.gather(labels, perm)   # tutorial's [-1, 1] scaling
 
-        ds = tf.data.Dataset.range(start_step, 2**62).map(batch_for, num_parallel_calls=tf.data.AUTOTUNE,
-                                                           deterministic=True)
-        return iter(ds.prefetch(tf.data.AUTOTUNE))
+        ds = tf.data.Dataset.range(start_step * k, 2**62).map(batch_for, num_parallel_calls=tf.data.AUTOTUNE,
+                                                               deterministic=True)
+        return iter(ds.batch(k).prefetch(tf.data.AUTOTUNE))
 
     # -- steps ----------------------------------------------------------------------------------------------
     def _make_step_fn(self):
-        tf = import_tf()
-        G, D, g_opt, d_opt, rng = self.G, self.D, self.g_opt, self.d_opt, self.rng
-        g_loss_fn, d_loss_fn = self._g_loss_fn, self._d_loss_fn
-        noise_dim = self.config.model.noise_dim
-        scaled = self.precision == "mixed_float16"
+        from .step import build_train_step  # noqa: PLC0415
 
-        def core(images, noise):
-            with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
-                generated = G(noise, training=True)
-                real_out = tf.cast(D(images, training=True), tf.float32)   # losses in float32 under mixed precision
-                fake_out = tf.cast(D(generated, training=True), tf.float32)
-                g_loss = g_loss_fn(fake_out)
-                d_loss = d_loss_fn(real_out, fake_out)
-            g_grads = gen_tape.gradient(g_opt.scale_loss(g_loss) if scaled else g_loss, G.trainable_variables)
-            d_grads = disc_tape.gradient(d_opt.scale_loss(d_loss) if scaled else d_loss, D.trainable_variables)
-            g_opt.apply_gradients(zip(g_grads, G.trainable_variables))
-            d_opt.apply_gradients(zip(d_grads, D.trainable_variables))
-            return tf.stack([g_loss, d_loss, tf.reduce_mean(tf.sigmoid(real_out)),
-                             tf.reduce_mean(tf.sigmoid(fake_out))])
+        return build_train_step(self.config, self.G, self.D, self.g_opt, self.d_opt, self.rng, jit=self.jit,
+                                loss_scaling=self.precision == "mixed_float16", G_ema=self.G_ema)
 
-        # The noise is drawn outside the XLA cluster: XLA's RNG gives another stream than TF's kernels, and the
-        # speed options must not change what is computed beyond rounding.
-        core = tf.function(core, jit_compile=self.jit)
-        return tf.function(lambda images: core(images, rng.normal([tf.shape(images)[0], noise_dim])))
-
-    def sample(self, noise: np.ndarray | None = None) -> np.ndarray:
+    def sample(self, noise: np.ndarray | None = None, labels: np.ndarray | None = None) -> np.ndarray:
         """uint8 images from the generator in inference mode (fixed noise by default). Training thread only."""
         tf = import_tf()
+        G = self.G_ema if self.G_ema is not None else self.G
         if self._sample_fn is None:
-            self._sample_fn = tf.function(lambda z: tf.cast(self.G(z, training=False), tf.float32))
+            self._sample_fn = tf.function(lambda z, y: tf.cast(G([z, y] if y is not None else z, training=False),
+                                                               tf.float32))
         z = self.fixed_noise if noise is None else tf.constant(noise, tf.float32)
-        return to_uint8(self._sample_fn(z).numpy())
+        y = None
+        if self.fixed_labels is not None:
+            y = tf.constant(np.resize(self.fixed_labels if labels is None else labels, int(z.shape[0])), tf.int32)
+        return to_uint8(self._sample_fn(z, y).numpy())
 
     def save_checkpoint(self) -> CheckpointSaved:
         self.step_var.assign(self.step)
@@ -325,10 +330,12 @@ class Trainer:
 
                 if self._step_fn is None:
                     self._step_fn = self._make_step_fn()
-                g_loss, d_loss, d_real, d_fake = (float(v) for v in self._step_fn(next(data)).numpy())
+                images, labels = next(data)
+                g_loss, d_loss, d_real, d_fake = (float(v) for v in self._step_fn(images, labels).numpy())
                 self.step += 1
                 now = time.perf_counter()
-                m = StepMetrics(step=self.step, epoch=self.step / self.steps_per_epoch, wall=now - t0,
+                m = StepMetrics(step=self.step, epoch=self.step * cfg.optim.d_steps / self.batches_per_epoch,
+                                wall=now - t0,
                                 g_loss=g_loss, d_loss=d_loss, d_real=d_real, d_fake=d_fake,
                                 images_per_sec=cfg.data.batch_size / max(now - last, 1e-9))
                 last = now

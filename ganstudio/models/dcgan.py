@@ -60,35 +60,60 @@ def _plan(size: int) -> tuple[int, int]:
     return start, int(math.log2(size // start))
 
 
+def _norm(kind: str):
+    if kind == "batch":
+        return layers.BatchNormalization()
+    if kind == "layer":
+        return layers.LayerNormalization()
+    return None
+
+
 def _dcgan_generator(cfg: ModelConfig) -> keras.Model:
-    """Radford et al.: project, then stride-2 transposed convs halving filters; BN + ReLU; tanh out."""
+    """Radford et al.: project, then stride-2 transposed convs halving filters; norm + ReLU; tanh out.
+
+    Conditional: a learned class embedding (noise_dim wide) multiplies the noise, as in BigGAN-style
+    shared embeddings; cheaper than concatenation and keeps the projection layer's shape."""
     start, n_up = _plan(cfg.image_size)
     filters = cfg.width * 2 ** (n_up - 1)
-    x_in = keras.Input(shape=(cfg.noise_dim,))
-    x = layers.Dense(start * start * filters * 2, use_bias=False)(x_in)
-    x = layers.BatchNormalization()(x)
-    x = layers.ReLU()(x)
-    x = layers.Reshape((start, start, filters * 2))(x)
+    z = keras.Input(shape=(cfg.noise_dim,), name="noise")
+    inputs = [z]
+    x = z
+    if cfg.conditional:
+        y = keras.Input(shape=(), dtype="int32", name="label")
+        inputs.append(y)
+        x = layers.Multiply()([x, layers.Embedding(cfg.num_classes, cfg.noise_dim)(y)])
+    x = layers.Dense(start * start * filters * 2, use_bias=False)(x)
+    for layer in (_norm(cfg.g_norm), layers.ReLU(), layers.Reshape((start, start, filters * 2))):
+        x = layer(x) if layer is not None else x
     for i in range(n_up - 1):
         x = layers.Conv2DTranspose(filters // 2 ** i, 4, strides=2, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
+        norm = _norm(cfg.g_norm)
+        x = norm(x) if norm is not None else x
         x = layers.ReLU()(x)
-    x = layers.Conv2DTranspose(cfg.channels, 4, strides=2, padding="same", activation="tanh")(x)
-    return keras.Model(x_in, x, name="generator")
+    x = layers.Conv2DTranspose(cfg.channels, 4, strides=2, padding="same", activation="tanh", dtype="float32")(x)
+    return keras.Model(inputs if cfg.conditional else z, x, name="generator")
 
 
 def _dcgan_discriminator(cfg: ModelConfig) -> keras.Model:
-    """Stride-2 convs doubling filters, LeakyReLU, BN after the first block, one logit out."""
+    """Stride-2 convs doubling filters, LeakyReLU, optional norm after the first block, one logit out.
+
+    Spectral norm wraps every conv/dense; conditional adds a projection term <embed(y), h> (Miyato & Koyama)."""
     _, n_down = _plan(cfg.image_size)
-    x_in = keras.Input(shape=(cfg.image_size, cfg.image_size, cfg.channels))
+    sn = (lambda layer: layers.SpectralNormalization(layer)) if cfg.spectral_norm else (lambda layer: layer)
+    x_in = keras.Input(shape=(cfg.image_size, cfg.image_size, cfg.channels), name="image")
     x = x_in
     for i in range(n_down):
-        x = layers.Conv2D(cfg.width * 2 ** i, 4, strides=2, padding="same", use_bias=i == 0)(x)
-        if i > 0:
-            x = layers.BatchNormalization()(x)
+        x = sn(layers.Conv2D(cfg.width * 2 ** i, 4, strides=2, padding="same", use_bias=i == 0))(x)
+        norm = _norm(cfg.d_norm) if i > 0 else None
+        x = norm(x) if norm is not None else x
         x = layers.LeakyReLU(negative_slope=cfg.leaky_slope)(x)
         if cfg.dropout > 0:
             x = layers.Dropout(cfg.dropout)(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(1)(x)
-    return keras.Model(x_in, x, name="discriminator")
+    h = layers.Flatten()(x)
+    out = sn(layers.Dense(1))(h)
+    if not cfg.conditional:
+        return keras.Model(x_in, out, name="discriminator")
+    y = keras.Input(shape=(), dtype="int32", name="label")
+    emb = layers.Embedding(cfg.num_classes, h.shape[-1])(y)
+    proj = layers.Dot(axes=1)([emb, h])
+    return keras.Model([x_in, y], layers.Add()([out, proj]), name="discriminator")

@@ -1,0 +1,91 @@
+"""The train step (TensorFlow): one generator update after `d_steps` discriminator updates.
+
+With the tutorial's settings (bce_ns, d_steps=1, no penalties, no augmentation, no EMA) the last sub-step is
+the tutorial's train_step op for op: two tapes over one forward pass, simultaneous G and D updates.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+from ..losses import LOSSES, gradient_penalty, r1_penalty
+from .augment import diff_augment, parse_policy
+from .tfsetup import import_tf
+
+
+def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: bool, G_ema=None):
+    """fn(images (k, B, H, W, C) float32, labels (k, B) int32) -> [g_loss, d_loss, mean D(x), mean D(G(z))]."""
+    tf = import_tf()
+    o, m = cfg.optim, cfg.model
+    g_loss_fn, d_loss_base = LOSSES[o.loss]
+    d_loss_fn = partial(d_loss_base, smoothing=o.label_smoothing) if o.label_smoothing else d_loss_base
+    cond = m.conditional
+    policy = parse_policy(cfg.data.diffaugment)
+    gp_weight = o.gp_weight if o.loss == "wgan_gp" else 0.0
+    r1_gamma = o.r1_gamma
+    ema = cfg.optim.ema_decay if G_ema is not None else 0.0
+    k = o.d_steps
+
+    def gen(noise, labels):
+        return G([noise, labels] if cond else noise, training=True)
+
+    def disc(x, labels, seed=None):
+        if policy and seed is not None:
+            x = diff_augment(x, policy, seed)
+        return tf.cast(D([x, labels] if cond else x, training=True), tf.float32)  # losses in float32
+
+    def penalties(images, fake, labels, seed):
+        total = 0.0
+        if gp_weight:
+            alpha = tf.random.stateless_uniform([tf.shape(images)[0], 1, 1, 1], seed + 3)
+            x_hat = images + alpha * (tf.stop_gradient(tf.cast(fake, images.dtype)) - images)
+            with tf.GradientTape() as t:
+                t.watch(x_hat)
+                out = disc(x_hat, labels)
+            total += gp_weight * gradient_penalty(t.gradient(out, x_hat))
+        if r1_gamma:
+            with tf.GradientTape() as t:
+                t.watch(images)
+                out = disc(images, labels)
+            total += 0.5 * r1_gamma * r1_penalty(t.gradient(out, images))
+        return total
+
+    def d_loss_of(images, fake, labels, seed):
+        real_out = disc(images, labels, seed)
+        fake_out = disc(fake, labels, None if seed is None else seed + 1)
+        return d_loss_fn(real_out, fake_out) + penalties(images, fake, labels, seed), real_out, fake_out
+
+    def apply(opt, tape, loss, variables):
+        grads = tape.gradient(opt.scale_loss(loss) if loss_scaling else loss, variables)
+        opt.apply_gradients(zip(grads, variables))
+
+    def core(images, labels, noise, seeds):
+        for i in range(k - 1):               # extra critic updates (WGAN-GP's n_critic)
+            with tf.GradientTape() as disc_tape:
+                fake = gen(noise[i], labels[i])
+                d_loss, _, _ = d_loss_of(images[i], fake, labels[i], seeds[i] if policy or gp_weight else None)
+            apply(d_opt, disc_tape, d_loss, D.trainable_variables)
+        x, y, z, s = images[k - 1], labels[k - 1], noise[k - 1], seeds[k - 1]
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            generated = gen(z, y)
+            d_loss, real_out, fake_out = d_loss_of(x, generated, y, s if policy or gp_weight else None)
+            g_loss = g_loss_fn(fake_out)
+        apply(g_opt, gen_tape, g_loss, G.trainable_variables)
+        apply(d_opt, disc_tape, d_loss, D.trainable_variables)
+        if ema:
+            for e, w in zip(G_ema.weights, G.weights):
+                e.assign(ema * e + (1.0 - ema) * tf.cast(w, e.dtype))
+        return tf.stack([g_loss, d_loss, tf.reduce_mean(tf.sigmoid(real_out)), tf.reduce_mean(tf.sigmoid(fake_out))])
+
+    core = tf.function(core, jit_compile=jit)
+
+    # Random draws happen outside the XLA cluster (XLA's RNG gives another stream than TF's kernels), so the
+    # speed options change rounding only.
+    need_seeds = bool(policy or gp_weight)
+
+    def step(images, labels):
+        b = tf.shape(images)[1]
+        noise = rng.normal([k, b, m.noise_dim])
+        seeds = tf.transpose(rng.make_seeds(k)) if need_seeds else tf.zeros([k, 2], tf.int64)
+        return core(images, labels, noise, seeds)
+
+    return tf.function(step)
