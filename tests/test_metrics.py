@@ -62,6 +62,18 @@ def test_kid_near_zero_for_one_distribution_and_grows_with_the_shift():
     assert kernel_inception_distance(a, b, subsets=5, subset_size=500) == same   # fixed seed: reproducible
 
 
+def test_kid_full_kernel_path_equals_per_subset_path(monkeypatch):
+    from ganstudio.metrics import fid
+
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(300, 8)), rng.normal(0.2, 1, size=(250, 8))
+    fast = fid.kid_estimates(a, b, subsets=4, subset_size=100)
+    cached = fid.kid_estimates(a, b, subsets=4, subset_size=100, kxx=fid.polynomial_kernel(a, a))
+    monkeypatch.setattr(fid, "FULL_KERNEL_MAX", 10)
+    np.testing.assert_allclose(fast, fid.kid_estimates(a, b, subsets=4, subset_size=100), rtol=1e-10)
+    np.testing.assert_allclose(fast, cached, rtol=1e-12)
+
+
 # ---- with the bundled classifier --------------------------------------------------------------------------------
 
 
