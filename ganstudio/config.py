@@ -100,6 +100,9 @@ class TrainConfig:
     deterministic: bool = hp(False, "Enable TensorFlow op determinism: bit-identical runs, somewhat slower.")
     jit_compile: str = hp("auto", "XLA-compile the train step: 'auto' picks per device, 'on', 'off'.",
                           choices=("auto", "on", "off"))
+    strategy: str = hp("auto", "tf.distribute strategy: 'auto' (multi-worker if TF_CONFIG names a cluster, mirrored on "
+                       "several GPUs, else default), 'default', 'mirrored' (all local GPUs), 'multiworker'. The global "
+                       "batch is split over replicas.", choices=("auto", "default", "mirrored", "multiworker"))
     precision: str = hp("auto", "Compute dtype: 'auto' picks mixed_bfloat16 on CPUs with native bf16 (AVX512-BF16/AMX), "
                         "mixed_float16 on GPUs, float32 elsewhere; variables stay float32.",
                         choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"))

@@ -12,9 +12,13 @@ from .augment import diff_augment, parse_policy
 from .tfsetup import import_tf
 
 
-def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: bool, G_ema=None):
-    """fn(images (k, B, H, W, C) float32, labels (k, B) int32) -> [g_loss, d_loss, mean D(x), mean D(G(z))]."""
+def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: bool, G_ema=None, strategy=None):
+    """fn(images (k, B, H, W, C) float32, labels (k, B) int32) -> [g_loss, d_loss, mean D(x), mean D(G(z))].
+
+    Under a tf.distribute strategy with R replicas the inputs are per-replica slices of the global batch; each
+    replica scales its losses by 1/R so that the optimizers' all-reduce (a sum) yields the global-batch mean."""
     tf = import_tf()
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     o, m = cfg.optim, cfg.model
     g_loss_fn, d_loss_base = LOSSES[o.loss]
     d_loss_fn = partial(d_loss_base, smoothing=o.label_smoothing) if o.label_smoothing else d_loss_base
@@ -54,38 +58,63 @@ def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: b
         fake_out = disc(fake, labels, None if seed is None else seed + 1)
         return d_loss_fn(real_out, fake_out) + penalties(images, fake, labels, seed), real_out, fake_out
 
-    def apply(opt, tape, loss, variables):
-        grads = tape.gradient(opt.scale_loss(loss) if loss_scaling else loss, variables)
-        opt.apply_gradients(zip(grads, variables))
+    def objective(opt, loss):
+        """What the tape differentiates (computed inside the tape): the loss / R under a strategy (the all-reduce
+        sums gradients), times the loss scale under mixed_float16."""
+        loss = loss / replicas if replicas > 1 else loss
+        return opt.scale_loss(loss) if loss_scaling else loss
+
+    def apply(opt, tape, target, variables):
+        opt.apply_gradients(zip(tape.gradient(target, variables), variables))
 
     def core(images, labels, noise, seeds):
         for i in range(k - 1):               # extra critic updates (WGAN-GP's n_critic)
             with tf.GradientTape() as disc_tape:
                 fake = gen(noise[i], labels[i])
                 d_loss, _, _ = d_loss_of(images[i], fake, labels[i], seeds[i] if policy or gp_weight else None)
-            apply(d_opt, disc_tape, d_loss, D.trainable_variables)
+                d_target = objective(d_opt, d_loss)
+            apply(d_opt, disc_tape, d_target, D.trainable_variables)
         x, y, z, s = images[k - 1], labels[k - 1], noise[k - 1], seeds[k - 1]
         with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
             generated = gen(z, y)
             d_loss, real_out, fake_out = d_loss_of(x, generated, y, s if policy or gp_weight else None)
             g_loss = g_loss_fn(fake_out)
-        apply(g_opt, gen_tape, g_loss, G.trainable_variables)
-        apply(d_opt, disc_tape, d_loss, D.trainable_variables)
+            g_target, d_target = objective(g_opt, g_loss), objective(d_opt, d_loss)
+        apply(g_opt, gen_tape, g_target, G.trainable_variables)
+        apply(d_opt, disc_tape, d_target, D.trainable_variables)
         if ema:
             for e, w in zip(G_ema.weights, G.weights):
                 e.assign(ema * e + (1.0 - ema) * tf.cast(w, e.dtype))
-        return tf.stack([g_loss, d_loss, tf.reduce_mean(tf.sigmoid(real_out)), tf.reduce_mean(tf.sigmoid(fake_out))])
+        out = tf.stack([g_loss, d_loss, tf.reduce_mean(tf.sigmoid(real_out)), tf.reduce_mean(tf.sigmoid(fake_out))])
+        return out / replicas if replicas > 1 else out
 
+    core_fn = core
     core = tf.function(core, jit_compile=jit)
 
     # Random draws happen outside the XLA cluster (XLA's RNG gives another stream than TF's kernels), so the
     # speed options change rounding only.
     need_seeds = bool(policy or gp_weight)
 
-    def step(images, labels):
-        b = tf.shape(images)[1]
-        noise = rng.normal([k, b, m.noise_dim])
-        seeds = tf.transpose(rng.make_seeds(k)) if need_seeds else tf.zeros([k, 2], tf.int64)
-        return core(images, labels, noise, seeds)
+    if replicas == 1:
+        def step(images, labels):
+            b = tf.shape(images)[1]
+            noise = rng.normal([k, b, m.noise_dim])
+            seeds = tf.transpose(rng.make_seeds(k)) if need_seeds else tf.zeros([k, 2], tf.int64)
+            return core(images, labels, noise, seeds)
 
-    return tf.function(step)
+        return tf.function(step)
+
+    def replica_step(images, labels, noise, seeds):
+        # Every replica takes its slice of the global noise, so R devices compute what one device would.
+        r = tf.distribute.get_replica_context().replica_id_in_sync_group
+        bl = tf.shape(images)[1]
+        # Plain Python here: a nested tf.function may not contain the all-reduce sync points (merge_call).
+        return core_fn(images, labels, noise[:, r * bl:(r + 1) * bl], seeds + tf.cast(r, tf.int64))
+
+    def distributed_step(images, labels):
+        noise = rng.normal([k, cfg.data.batch_size, m.noise_dim])
+        seeds = tf.transpose(rng.make_seeds(k)) if need_seeds else tf.zeros([k, 2], tf.int64)
+        per_replica = strategy.run(replica_step, args=(images, labels, noise, seeds))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    return tf.function(distributed_step)

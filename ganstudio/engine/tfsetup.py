@@ -21,6 +21,13 @@ def import_tf():
                     tf.config.experimental.set_memory_growth(gpu, True)
                 except RuntimeError:
                     pass  # already initialised by the host program; its choice stands
+            n_cpu = int(os.environ.get("GANSTUDIO_CPU_DEVICES", "1") or 1)
+            if n_cpu > 1:  # logical CPU devices: try MirroredStrategy without GPUs (tests, demos)
+                cpu = tf.config.list_physical_devices("CPU")[0]
+                try:
+                    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n_cpu)
+                except RuntimeError:
+                    pass
             _tf = tf
         return _tf
 
@@ -29,3 +36,43 @@ def device_summary() -> str:
     tf = import_tf()
     gpus = tf.config.list_physical_devices("GPU")
     return f"GPU x{len(gpus)}" if gpus else "CPU"
+
+
+def make_strategy(name: str):
+    """tf.distribute strategy for 'auto' | 'default' | 'mirrored' | 'multiworker'.
+
+    auto: MultiWorkerMirroredStrategy when TF_CONFIG names a cluster of more than one task, MirroredStrategy
+    with more than one local GPU (or logical CPU), else the default (no-op) strategy."""
+    import json  # noqa: PLC0415
+
+    tf = import_tf()
+    if name == "auto":
+        cluster = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {})
+        if sum(len(v) for v in cluster.values()) > 1:
+            name = "multiworker"
+        elif len(_local_devices()) > 1:
+            name = "mirrored"
+        else:
+            name = "default"
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(devices=_local_devices())
+    return tf.distribute.get_strategy()
+
+
+def _local_devices() -> list[str]:
+    tf = import_tf()
+    gpus = tf.config.list_logical_devices("GPU")
+    return [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+
+
+def is_chief(strategy) -> bool:
+    """Only the chief writes the run folder; other workers of a multi-worker run must not clobber it."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return not has_chief and resolver.task_type == "worker" and resolver.task_id == 0

@@ -26,7 +26,7 @@ from .checkpoints import CheckpointStore, find_checkpoint
 from .control import Control
 from .events import (CheckpointSaved, ConfigChanged, Event, Finished, Message, Paused, Resumed, SampleGrid,
                      Started, StepMetrics)
-from .tfsetup import import_tf
+from .tfsetup import import_tf, is_chief, make_strategy
 
 
 def resolve_jit(setting: str, device: str) -> bool:
@@ -111,7 +111,20 @@ class Trainer:
         if len(ds) < bs:
             raise DataError(f"dataset {ds.name!r} has {len(ds)} images, fewer than one batch of {bs}; lower "
                             f"batch_size (e.g. --batch-size {max(1, len(ds) // 2)}) or add images")
-        if not self._resume:
+        self.strategy = make_strategy(cfg.train.strategy)
+        self.replicas = self.strategy.num_replicas_in_sync
+        if bs % self.replicas:
+            raise ConfigError(f"batch_size: {bs} does not split over {self.replicas} replicas; use a multiple of "
+                              f"{self.replicas}")
+        self.chief = is_chief(self.strategy)
+        if not self.chief:
+            # Workers other than the chief write into a private temp folder that is deleted at the end.
+            import tempfile  # noqa: PLC0415
+
+            self._worker_tmp = tempfile.mkdtemp(prefix="ganstudio-worker-")
+            self._source_run = self.run_dir
+            self.run_dir = RunDir.create(Path(self._worker_tmp) / "run", cfg)
+        elif not self._resume:
             self.run_dir = RunDir.create(self._run_path, cfg)
 
         seed = cfg.train.seed
@@ -124,20 +137,9 @@ class Trainer:
         self.precision = resolve_precision(cfg.train.precision, self.device)
         # The dtype policy is process-global in Keras; set it for every run so one run's choice never leaks.
         keras.config.set_dtype_policy(self.precision)
-        self.G = build_generator(cfg.model)
-        self.D = build_discriminator(cfg.model)
-        self.G_ema = None
-        if cfg.optim.ema_decay:
-            self.G_ema = build_generator(cfg.model)
-            self.G_ema.set_weights(self.G.get_weights())
+        with self.strategy.scope():
+            self._build_state(cfg, keras, tf, build_generator, build_discriminator)
         o = cfg.optim
-        self.g_opt = keras.optimizers.Adam(o.g_lr, beta_1=o.beta1, beta_2=o.beta2, epsilon=o.epsilon)
-        self.d_opt = keras.optimizers.Adam(o.d_lr, beta_1=o.beta1, beta_2=o.beta2, epsilon=o.epsilon)
-        if self.precision == "mixed_float16":  # float16 gradients underflow without loss scaling
-            self.g_opt = keras.optimizers.LossScaleOptimizer(self.g_opt)
-            self.d_opt = keras.optimizers.LossScaleOptimizer(self.d_opt)
-        self.g_opt.build(self.G.trainable_variables)
-        self.d_opt.build(self.D.trainable_variables)
 
         self.batches_per_epoch = len(ds) // bs
         # One training step consumes d_steps batches (one per critic update).
@@ -150,14 +152,15 @@ class Trainer:
         self.dataset_name = ds.name
         self.dataset_warnings = list(ds.warnings)
 
-        self.rng = tf.random.Generator.from_seed(seed)
         n_fixed = cfg.model.num_classes ** 2 if cfg.model.conditional else cfg.sample.num_samples
         noise = np.random.default_rng(seed).standard_normal((n_fixed, cfg.model.noise_dim))
-        self.fixed_noise = tf.Variable(noise.astype(np.float32), trainable=False, name="fixed_noise")
+        with self.strategy.scope():
+            self.rng = tf.random.Generator.from_seed(seed)
+            self.fixed_noise = tf.Variable(noise.astype(np.float32), trainable=False, name="fixed_noise")
+            self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         # Conditional grids are square with one row per class.
         self.fixed_labels = np.repeat(np.arange(cfg.model.num_classes), cfg.model.num_classes).astype(np.int32) \
             if cfg.model.conditional else None
-        self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         # Keras' dropout SeedGenerator states are not reachable through the models' checkpoint dependencies;
         # without them a resumed run draws different dropout masks.
         seed_states = [v.value for m in (self.G, self.D) for v in m.non_trainable_variables
@@ -168,18 +171,38 @@ class Trainer:
                                         dropout_seeds=seed_states, **extra)
         self.ckpt_store = CheckpointStore(self.ckpt, self.run_dir.checkpoints, keep=cfg.train.keep_checkpoints)
         if self._resume:
-            self.ckpt_store.restore(find_checkpoint(self.run_dir.checkpoints, self._resume_step))
+            source = self.run_dir if self.chief else self._source_run
+            self.ckpt_store.restore(find_checkpoint(source.checkpoints, self._resume_step))
             self.run_dir.truncate_metrics(int(self.step_var.numpy()))
             self.run_dir.write_config(cfg)  # only after a good restore: a failed resume changes nothing
         self.step = int(self.step_var.numpy())
         self._saved_step = self.step if self._resume else -1
         self._tb = tf.summary.create_file_writer(str(self.run_dir.path / "tensorboard")) \
-            if cfg.train.tensorboard else None
+            if cfg.train.tensorboard and self.chief else None
 
         return Started(run_dir=str(self.run_dir.path), config=cfg.to_dict(), step=self.step,
                        total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch, dataset=ds.summary(),
-                       device=f"{self.device}, XLA {'on' if self.jit else 'off'}, {self.precision}",
+                       device=f"{self.device}, XLA {'on' if self.jit else 'off'}, {self.precision}"
+                              + (f", {type(self.strategy).__name__} x{self.replicas}" if self.replicas > 1 else ""),
                        g_params=self.G.count_params(), d_params=self.D.count_params())
+
+    def _build_state(self, cfg, keras, tf, build_generator, build_discriminator) -> None:
+        """Models and optimizers, created under the strategy's scope by _setup."""
+        sync = self.replicas > 1
+        self.G = build_generator(cfg.model, sync_bn=sync)
+        self.D = build_discriminator(cfg.model, sync_bn=sync)
+        self.G_ema = None
+        if cfg.optim.ema_decay:
+            self.G_ema = build_generator(cfg.model, sync_bn=sync)
+            self.G_ema.set_weights(self.G.get_weights())
+        o = cfg.optim
+        self.g_opt = keras.optimizers.Adam(o.g_lr, beta_1=o.beta1, beta_2=o.beta2, epsilon=o.epsilon)
+        self.d_opt = keras.optimizers.Adam(o.d_lr, beta_1=o.beta1, beta_2=o.beta2, epsilon=o.epsilon)
+        if self.precision == "mixed_float16":  # float16 gradients underflow without loss scaling
+            self.g_opt = keras.optimizers.LossScaleOptimizer(self.g_opt)
+            self.d_opt = keras.optimizers.LossScaleOptimizer(self.d_opt)
+        self.g_opt.build(self.G.trainable_variables)
+        self.d_opt.build(self.D.trainable_variables)
 
     # -- the data pipeline ----------------------------------------------------------------------------------
     def _dataset_from(self, start_step: int):
@@ -187,31 +210,50 @@ class Trainer:
 
         Batch b is slice b % batches_per_epoch of a stateless permutation of the data keyed by (seed, epoch), so
         the data position is a pure function of (seed, step): resume needs no iterator state, and the pipeline
-        still runs in tf.data (parallel map + prefetch) off the Python thread.
+        still runs in tf.data (parallel map + prefetch) off the Python thread. Under a strategy each replica r
+        reads its own contiguous part of the global batch.
         """
         tf = import_tf()
         bs, bpe, n, seed = self.config.data.batch_size, self.batches_per_epoch, self._n_images, self.config.train.seed
         k = self.config.optim.d_steps
         images, labels = self._images, self._labels
 
-        def batch_for(b):
-            epoch, pos = b // bpe, b % bpe
-            idx = pos * bs + tf.range(bs, dtype=tf.int64)
-            perm = tf.random.experimental.index_shuffle(idx, seed=tf.stack([tf.constant(seed, tf.int64), epoch]),
-                                                        max_index=n - 1)
-            x = tf.gather(images, perm)
-            return (tf.cast(x, tf.float32) - 127.5) / 127.5, tf.gather(labels, perm)   # tutorial's [-1, 1] scaling
+        def pipeline(replicas: int, first_replica: int, local: int):
+            bl = bs // replicas
 
-        ds = tf.data.Dataset.range(start_step * k, 2**62).map(batch_for, num_parallel_calls=tf.data.AUTOTUNE,
-                                                               deterministic=True)
-        return iter(ds.batch(k).prefetch(tf.data.AUTOTUNE))
+            def element(j):
+                # j enumerates (step, local replica, critic sub-step); .batch(k) groups the sub-steps and the
+                # strategy hands consecutive elements to consecutive local replicas.
+                step, lr, i = j // (local * k), (j // k) % local, j % k
+                b = step * k + i
+                epoch, pos = b // bpe, b % bpe
+                idx = pos * bs + tf.cast(first_replica + lr, tf.int64) * bl + tf.range(bl, dtype=tf.int64)
+                perm = tf.random.experimental.index_shuffle(
+                    idx, seed=tf.stack([tf.constant(seed, tf.int64), epoch]), max_index=n - 1)
+                x = tf.gather(images, perm)
+                return (tf.cast(x, tf.float32) - 127.5) / 127.5, tf.gather(labels, perm)   # the tutorial's scaling
+
+            ds = tf.data.Dataset.range(start_step * local * k, 2**62)
+            return ds.map(element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(k) \
+                .prefetch(tf.data.AUTOTUNE)
+
+        if self.replicas == 1:
+            return iter(pipeline(1, 0, 1))
+        options = tf.distribute.InputOptions(experimental_fetch_to_device=True)
+
+        def per_worker(ctx):
+            local = ctx.num_replicas_in_sync // ctx.num_input_pipelines
+            return pipeline(ctx.num_replicas_in_sync, ctx.input_pipeline_id * local, local)
+
+        return iter(self.strategy.distribute_datasets_from_function(per_worker, options))
 
     # -- steps ----------------------------------------------------------------------------------------------
     def _make_step_fn(self):
         from .step import build_train_step  # noqa: PLC0415
 
         return build_train_step(self.config, self.G, self.D, self.g_opt, self.d_opt, self.rng, jit=self.jit,
-                                loss_scaling=self.precision == "mixed_float16", G_ema=self.G_ema)
+                                loss_scaling=self.precision == "mixed_float16", G_ema=self.G_ema,
+                                strategy=self.strategy if self.replicas > 1 else None)
 
     def sample(self, noise: np.ndarray | None = None, labels: np.ndarray | None = None) -> np.ndarray:
         """uint8 images from the generator in inference mode (fixed noise by default). Training thread only."""
@@ -367,6 +409,10 @@ class Trainer:
             if self._saved_step != self.step:
                 yield self.save_checkpoint()
         yield Finished(self.step, reason, str(run.path), final)
+        if not self.chief:
+            import shutil  # noqa: PLC0415
+
+            shutil.rmtree(self._worker_tmp, ignore_errors=True)
 
 
 def run_to_end(trainer: Trainer) -> list[Event]:

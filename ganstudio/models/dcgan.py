@@ -9,31 +9,33 @@ from keras import layers
 from ..config import ModelConfig
 
 
-def build_generator(cfg: ModelConfig) -> keras.Model:
-    if cfg.arch == "tutorial":
-        return _tutorial_generator(cfg)
-    return _dcgan_generator(cfg)
+def build_generator(cfg: ModelConfig, sync_bn: bool = False) -> keras.Model:
+    """sync_bn: batch statistics over the global batch across replicas (tf.distribute), so several devices
+    compute what one device would."""
+    return _tutorial_generator(cfg, sync_bn) if cfg.arch == "tutorial" else _dcgan_generator(cfg, sync_bn)
 
 
-def build_discriminator(cfg: ModelConfig) -> keras.Model:
-    if cfg.arch == "tutorial":
-        return _tutorial_discriminator(cfg)
-    return _dcgan_discriminator(cfg)
+def build_discriminator(cfg: ModelConfig, sync_bn: bool = False) -> keras.Model:
+    return _tutorial_discriminator(cfg) if cfg.arch == "tutorial" else _dcgan_discriminator(cfg, sync_bn)
 
 
-def _tutorial_generator(cfg: ModelConfig) -> keras.Model:
+def _bn(sync: bool):
+    return layers.BatchNormalization(synchronized=True) if sync else layers.BatchNormalization()
+
+
+def _tutorial_generator(cfg: ModelConfig, sync_bn: bool = False) -> keras.Model:
     """make_generator_model() of the TensorFlow DCGAN tutorial, layer for layer."""
     return keras.Sequential([
         keras.Input(shape=(cfg.noise_dim,)),
         layers.Dense(7 * 7 * 256, use_bias=False),
-        layers.BatchNormalization(),
+        _bn(sync_bn),
         layers.LeakyReLU(negative_slope=cfg.leaky_slope),
         layers.Reshape((7, 7, 256)),
         layers.Conv2DTranspose(128, (5, 5), strides=(1, 1), padding="same", use_bias=False),
-        layers.BatchNormalization(),
+        _bn(sync_bn),
         layers.LeakyReLU(negative_slope=cfg.leaky_slope),
         layers.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding="same", use_bias=False),
-        layers.BatchNormalization(),
+        _bn(sync_bn),
         layers.LeakyReLU(negative_slope=cfg.leaky_slope),
         layers.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding="same", use_bias=False, activation="tanh"),
     ], name="generator")
@@ -60,15 +62,15 @@ def _plan(size: int) -> tuple[int, int]:
     return start, int(math.log2(size // start))
 
 
-def _norm(kind: str):
+def _norm(kind: str, sync_bn: bool = False):
     if kind == "batch":
-        return layers.BatchNormalization()
+        return _bn(sync_bn)
     if kind == "layer":
         return layers.LayerNormalization()
     return None
 
 
-def _dcgan_generator(cfg: ModelConfig) -> keras.Model:
+def _dcgan_generator(cfg: ModelConfig, sync_bn: bool = False) -> keras.Model:
     """Radford et al.: project, then stride-2 transposed convs halving filters; norm + ReLU; tanh out.
 
     Conditional: a learned class embedding (noise_dim wide) multiplies the noise, as in BigGAN-style
@@ -83,18 +85,18 @@ def _dcgan_generator(cfg: ModelConfig) -> keras.Model:
         inputs.append(y)
         x = layers.Multiply()([x, layers.Embedding(cfg.num_classes, cfg.noise_dim)(y)])
     x = layers.Dense(start * start * filters * 2, use_bias=False)(x)
-    for layer in (_norm(cfg.g_norm), layers.ReLU(), layers.Reshape((start, start, filters * 2))):
+    for layer in (_norm(cfg.g_norm, sync_bn), layers.ReLU(), layers.Reshape((start, start, filters * 2))):
         x = layer(x) if layer is not None else x
     for i in range(n_up - 1):
         x = layers.Conv2DTranspose(filters // 2 ** i, 4, strides=2, padding="same", use_bias=False)(x)
-        norm = _norm(cfg.g_norm)
+        norm = _norm(cfg.g_norm, sync_bn)
         x = norm(x) if norm is not None else x
         x = layers.ReLU()(x)
     x = layers.Conv2DTranspose(cfg.channels, 4, strides=2, padding="same", activation="tanh", dtype="float32")(x)
     return keras.Model(inputs if cfg.conditional else z, x, name="generator")
 
 
-def _dcgan_discriminator(cfg: ModelConfig) -> keras.Model:
+def _dcgan_discriminator(cfg: ModelConfig, sync_bn: bool = False) -> keras.Model:
     """Stride-2 convs doubling filters, LeakyReLU, optional norm after the first block, one logit out.
 
     Spectral norm wraps every conv/dense; conditional adds a projection term <embed(y), h> (Miyato & Koyama)."""
@@ -104,7 +106,7 @@ def _dcgan_discriminator(cfg: ModelConfig) -> keras.Model:
     x = x_in
     for i in range(n_down):
         x = sn(layers.Conv2D(cfg.width * 2 ** i, 4, strides=2, padding="same", use_bias=i == 0))(x)
-        norm = _norm(cfg.d_norm) if i > 0 else None
+        norm = _norm(cfg.d_norm, sync_bn) if i > 0 else None
         x = norm(x) if norm is not None else x
         x = layers.LeakyReLU(negative_slope=cfg.leaky_slope)(x)
         if cfg.dropout > 0:
