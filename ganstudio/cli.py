@@ -106,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
                                     "works on a shared or synced folder while a headless run writes it.")
     wt.add_argument("run_dir", type=Path, metavar="RUN_DIR")
 
+    ev = sub.add_parser("eval", help="quality metric (Fréchet distance, KID) of a run's generator",
+                        description="Fréchet distance and KID between N generated images and the run's dataset in "
+                                    "the feature space of a small classifier trained on that dataset (cached).")
+    ev.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    ev.add_argument("--checkpoint", type=int, default=None, metavar="STEP", help="use the checkpoint of this step")
+    ev.add_argument("-n", type=int, default=1000, help="generated images (default 1000)")
+
     sub.add_parser("presets", help="list presets with a one-line description")
     return ap
 
@@ -139,7 +146,8 @@ def _train(trainer, show_progress: bool) -> int:
     """Drive a Trainer with a progress bar; the first Ctrl-C stops cleanly after the current step."""
     from tqdm import tqdm  # noqa: PLC0415
 
-    from .engine import CheckpointSaved, Finished, Message, SampleGrid, Started, StepMetrics  # noqa: PLC0415
+    from .engine import (CheckpointSaved, Finished, Health, Message, Metric, RolledBack, SampleGrid,  # noqa: PLC0415
+                         Started, StepMetrics)
 
     def on_sigint(signum, frame):
         trainer.control.stop()
@@ -159,6 +167,7 @@ def _train(trainer, show_progress: bool) -> int:
             scan_bar.close()
 
     trainer.progress = on_progress
+    trainer.nan_action = "stop"   # headless: after a NaN rollback there is nobody to press Resume
     code = 0
     try:
         for ev in trainer.run():
@@ -177,6 +186,14 @@ def _train(trainer, show_progress: bool) -> int:
                 print(f"step {ev.step}: {ev.path}", file=sys.stderr)
             elif isinstance(ev, CheckpointSaved) and bar is None:
                 print(f"checkpoint: {ev.path}", file=sys.stderr)
+            elif isinstance(ev, Metric):
+                (bar.write if bar else print)(f"step {ev.step}: FD {ev.fd:.2f}  KID {ev.kid:.3f}  diversity "
+                                              f"{ev.diversity:.2f}  ({ev.n} samples, {ev.seconds:.1f} s)")
+            elif isinstance(ev, Health):
+                (bar.write if bar else print)(f"warning at step {ev.step}: {ev.message} -> {ev.suggestion}")
+            elif isinstance(ev, RolledBack):
+                if bar is not None:
+                    bar.n = ev.step
             elif isinstance(ev, Message):
                 (bar.write if bar else print)(f"{ev.level}: {ev.text}")
                 if ev.level == "error":
@@ -213,6 +230,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     gui_args += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
             gui_args += ["--start"] if args.start else []
             return gui_main(gui_args)
+        if args.command == "eval":
+            from .export import evaluate  # noqa: PLC0415
+
+            r = evaluate(args.run_dir, step=args.checkpoint, n=args.n)
+            acc = "n/a (unlabelled data: random features)" if r["accuracy"] is None else f"{r['accuracy']:.1%}"
+            print(f"step {r['step']}: FD {r['fd']:.3f}  KID {r['kid']:.4f}  diversity {r['diversity']:.3f}  "
+                  f"(n={r['n']}, classifier: {r['source']}, test accuracy {acc})")
+            return 0
         if args.command == "watch":
             from .qt.app import main as gui_main  # noqa: PLC0415
 

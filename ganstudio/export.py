@@ -103,6 +103,22 @@ def sample(run_dir: str | Path, n: int = 64, seed: int | None = None, rows: int 
     return written
 
 
+def evaluate(run_dir: str | Path, step: int | None = None, n: int = 1000) -> dict[str, Any]:
+    """FD/KID of n generated images vs the run's dataset, as the trainer's live metric computes them."""
+    from .data import load_config_dataset  # noqa: PLC0415
+    from .metrics import QualityMetric, get_classifier  # noqa: PLC0415
+
+    r = load_generator(run_dir, step)
+    ds = load_config_dataset(r.config)
+    fn, acc, source = get_classifier(ds)
+    metric = QualityMetric(fn, ds.images, n=min(n, len(ds)))
+    noise = np.random.default_rng(r.config.train.seed + 2).standard_normal((n, r.config.model.noise_dim))
+    labels = (np.arange(n) % r.config.model.num_classes).astype(np.int32) if r.config.model.conditional else None
+    images = np.concatenate([generate(r.generator, noise[i:i + 500], None if labels is None else labels[i:i + 500])
+                             for i in range(0, n, 500)])
+    return {**metric.score(images), "step": r.checkpoint.step, "accuracy": acc, "source": source}
+
+
 def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, step: int | None = None,
            force: bool = False, duration_ms: int = 200, start: int = 0, end: int | None = None) -> Path:
     run = RunDir.open(run_dir)

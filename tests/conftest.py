@@ -20,7 +20,7 @@ def tiny_config():
 
     return get_preset("tiny").config().with_updates(
         {"limit": 128, "batch_size": 16, "steps": 3, "sample_every": 2, "jit_compile": "off", "num_samples": 4,
-         "checkpoint_every": 0})
+         "checkpoint_every": 0, "metric_every": 0})
 
 
 @pytest.fixture

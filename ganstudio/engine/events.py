@@ -56,6 +56,36 @@ class CheckpointSaved:
 
 
 @dataclass(frozen=True)
+class Metric:
+    """Quality of the generator: Fréchet distance and KID to real images in a small classifier's feature space
+    (lower is better), and the diversity of generated features (mode-collapse detector)."""
+    step: int
+    fd: float
+    kid: float
+    diversity: float
+    n: int
+    seconds: float
+    source: str               # where the feature classifier came from: bundled | cache | trained | random
+    accuracy: float | None    # that classifier's test accuracy
+
+
+@dataclass(frozen=True)
+class Health:
+    """A training-health warning (engine.metrics.health): kind is nan | d_dominance | d_collapse | mode_collapse."""
+    step: int
+    kind: str
+    message: str
+    suggestion: str
+
+
+@dataclass(frozen=True)
+class RolledBack:
+    """After NaN/Inf the trainer restored the checkpoint of `step` (discarding from_step - step steps)."""
+    step: int
+    from_step: int
+
+
+@dataclass(frozen=True)
 class Paused:
     step: int
 
@@ -80,4 +110,5 @@ class Finished:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-Event = Started | StepMetrics | SampleGrid | ConfigChanged | CheckpointSaved | Paused | Resumed | Message | Finished
+Event = (Started | StepMetrics | SampleGrid | ConfigChanged | CheckpointSaved | Metric | Health | RolledBack | Paused
+         | Resumed | Message | Finished)

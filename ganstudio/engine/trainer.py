@@ -24,8 +24,8 @@ from ..imaging import to_uint8
 from ..runs import RunDir, new_run_path
 from .checkpoints import CheckpointStore, find_checkpoint
 from .control import Control
-from .events import (CheckpointSaved, ConfigChanged, Event, Finished, Message, Paused, Resumed, SampleGrid,
-                     Started, StepMetrics)
+from .events import (CheckpointSaved, ConfigChanged, Event, Finished, Health, Message, Metric, Paused, Resumed,
+                     RolledBack, SampleGrid, Started, StepMetrics)
 from .tfsetup import import_tf, is_chief, make_strategy
 
 
@@ -93,6 +93,8 @@ class Trainer:
         self._step_fn = None
         self._sample_fn = None
         self.progress = None      # optional callable(done, total) while a folder dataset is decoded
+        self.nan_action = "pause"  # after a NaN rollback: 'pause' (the studio) or 'stop' (the CLI)
+        self._quality = None
         self.dataset_warnings: list[str] = []
 
     # -- setup ----------------------------------------------------------------------------------------------
@@ -150,6 +152,10 @@ class Trainer:
         self._labels = tf.constant(labels.astype(np.int32))
         self._n_images = len(ds)
         self.dataset_name = ds.name
+        self._ds = ds
+        from ..metrics.health import HealthMonitor  # noqa: PLC0415
+
+        self.health = HealthMonitor(window=cfg.train.health_window, loss=o.loss)
         self.dataset_warnings = list(ds.warnings)
 
         n_fixed = cfg.model.num_classes ** 2 if cfg.model.conditional else cfg.sample.num_samples
@@ -320,9 +326,62 @@ class Trainer:
         self.run_dir.log_edit(self.step, changes)
         return ConfigChanged(self.step, changes)
 
+    # -- quality and health ---------------------------------------------------------------------------------
+    def compute_metric(self) -> Metric:
+        """FD/KID of metric_n generated images vs a fixed real subset; the classifier loads or trains once."""
+        from ..metrics import QualityMetric, get_classifier  # noqa: PLC0415
+
+        t0 = time.perf_counter()
+        cfg = self.config
+        if self._quality is None:
+            fn, acc, source = get_classifier(self._ds)
+            self._quality = (QualityMetric(fn, self._ds.images, n=min(cfg.train.metric_n, len(self._ds))), acc, source)
+            self.health.real_diversity = self._quality[0].real_diversity
+        metric, acc, source = self._quality
+        n = cfg.train.metric_n
+        noise = np.random.default_rng(cfg.train.seed + 2).standard_normal((n, cfg.model.noise_dim)).astype(np.float32)
+        labels = np.arange(n) % cfg.model.num_classes if cfg.model.conditional else None
+        images = np.concatenate([self.sample(noise[i:i + 500], None if labels is None else labels[i:i + 500])
+                                 for i in range(0, n, 500)])
+        s = metric.score(images)
+        return Metric(self.step, s["fd"], s["kid"], s["diversity"], n, time.perf_counter() - t0, source, acc)
+
+    def _metric_events(self) -> Iterator[Event]:
+        m = self.compute_metric()
+        self.run_dir.append_quality({k: getattr(m, k) for k in ("step", "fd", "kid", "diversity", "n", "seconds")})
+        if self._tb is not None:
+            tf = import_tf()
+            with self._tb.as_default(step=m.step):
+                tf.summary.scalar("quality/fd", m.fd)
+                tf.summary.scalar("quality/kid", m.kid)
+        yield m
+        for w in self.health.update_diversity(m.step, m.diversity):
+            yield Health(w.step, w.kind, w.message, w.suggestion)
+
+    def _rollback(self, run: RunDir) -> Iterator[Event]:
+        """NaN/Inf: restore the last checkpoint (weights, optimizers, RNG, step) so nothing good is lost."""
+        from .checkpoints import list_checkpoints  # noqa: PLC0415
+
+        ckpts = list_checkpoints(self.ckpt_store.folder)
+        if not ckpts:
+            yield Message(f"losses became NaN/Inf at step {self.step} and there is no checkpoint to roll back to; "
+                          f"lower the learning rates and start again", "error")
+            return
+        from_step = self.step
+        self.ckpt_store.restore(ckpts[-1])
+        self.step = int(self.step_var.numpy())
+        run.close()
+        run.truncate_metrics(self.step)
+        self.health.reset_windows()
+        yield RolledBack(self.step, from_step)
+        yield Message(f"losses became NaN/Inf at step {from_step}; rolled back to the checkpoint of step {self.step}. "
+                      f"Lower the learning rates (e.g. g_lr and d_lr / 2), then resume", "warning")
+
     def _handle_request(self, what: str, kwargs: dict[str, Any]) -> Iterator[Event]:
         if what == "sample":
             yield SampleGrid(self.step, self.sample())
+        elif what == "metric":
+            yield from self._metric_events()
         elif what == "checkpoint":
             yield self.save_checkpoint()
         else:
@@ -386,16 +445,30 @@ class Trainer:
                     if self._tb is not None:
                         self._tb_scalars(m)
                 yield m
-                if not (math.isfinite(g_loss) and math.isfinite(d_loss)):
+                for w in self.health.update(self.step, g_loss, d_loss, d_real, d_fake):
+                    yield Health(w.step, w.kind, w.message, w.suggestion)
+                if not all(map(math.isfinite, (g_loss, d_loss, d_real, d_fake))):
+                    rolled = False
+                    if cfg.train.nan_policy == "rollback":
+                        for ev in self._rollback(run):
+                            rolled = rolled or isinstance(ev, RolledBack)
+                            yield ev
+                    if rolled and self.nan_action == "pause":
+                        data = self._dataset_from(self.step)
+                        self.control.pause()
+                        continue
+                    if not rolled:
+                        yield Message(f"losses became NaN/Inf at step {self.step} (G {g_loss}, D {d_loss}); lower "
+                                      f"the learning rates and resume from the last checkpoint", "error")
                     reason = "error"
-                    yield Message(f"losses became NaN/Inf at step {self.step} (G {g_loss}, D {d_loss}); lower the "
-                                  f"learning rates and resume from the last checkpoint", "error")
                     break
                 if self.step % cfg.sample.sample_every == 0:
                     grid = self.sample()
                     if self._tb is not None:
                         self._tb_image(self.step, grid)
                     yield SampleGrid(self.step, grid, str(run.save_sample(self.step, grid)))
+                if cfg.train.metric_every and self.step % cfg.train.metric_every == 0:
+                    yield from self._metric_events()
                 if self._checkpoint_due():
                     yield self.save_checkpoint()
         finally:

@@ -1,6 +1,7 @@
 """`ganstudio` GUI entry point: show the window first, load TensorFlow afterwards in the background.
 
     python -m ganstudio gui [--preset tiny] [--dataset bundled] [--run-dir runs/XYZ]
+    python -m ganstudio gui --watch runs/XYZ     (what `ganstudio watch RUN_DIR` runs; never loads TensorFlow)
 """
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--dataset", default=None, help="dataset spec to select at start")
     p.add_argument("--run-dir", default=None, help="open this run folder (Start resumes it if it has checkpoints)")
     p.add_argument("--start", action="store_true", help="start training as soon as the window is up")
+    p.add_argument("--watch", default=None, metavar="DIR",
+                   help="follow a run folder another process is training (read-only; it may not exist yet)")
     return p.parse_args(list(argv) if argv is not None else sys.argv[1:])
 
 
@@ -61,7 +64,9 @@ def create_window(argv: Sequence[str] | None = None, settings=None):
     from .main_window import MainWindow  # noqa: PLC0415
 
     win = MainWindow(settings=settings, preset=args.preset, dataset=args.dataset)
-    if args.run_dir:
+    if args.watch:
+        QTimer.singleShot(0, lambda: win.watch_run(args.watch))
+    elif args.run_dir:
         # After the first paint, so a bad folder shows its error over a visible window.
         QTimer.singleShot(0, lambda: win.open_run(args.run_dir))
     return app, win
@@ -71,8 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     app, win = create_window(argv)
     win.show()
     app.aboutToQuit.connect(win.shutdown)   # join the training thread however the app exits
-    QTimer.singleShot(0, win.warm_up_engine)
-    if parse_args(argv).start:
+    args = parse_args(argv)
+    if not args.watch:                      # watching only reads files: TensorFlow would be 2 GB for nothing
+        QTimer.singleShot(0, win.warm_up_engine)
+    if args.start and not args.watch:
         QTimer.singleShot(50, win.start_training)
     return int(app.exec())
 

@@ -91,4 +91,69 @@ class ExportDialog(QDialog):
         return self.path.text().strip(), self.rows.value(), self.scale.value()
 
 
-__all__ = ["ExportDialog", "export_entry", "export_size"]
+class SampleDialog(QDialog):
+    """Options for `ganstudio.export.sample`: a fresh grid from a checkpoint's generator."""
+
+    def __init__(self, step: int | None, default_path: Callable[[int], Path], parent: QWidget | None = None,
+                 choose_path: Callable[[str], str] | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Sample grid — checkpoint {'latest' if step is None else f'step {step:,}'}")
+        self._default_path = default_path
+        self.n = QSpinBox()
+        self.n.setRange(1, 1024)
+        self.n.setValue(64)
+        self.seed = QSpinBox()
+        self.seed.setRange(-1, 2**31 - 1)
+        self.seed.setValue(-1)
+        self.seed.setSpecialValueText("run's fixed noise")
+        self.seed.setToolTip("-1 reuses the run's fixed noise (comparable with the training grids) when n fits")
+        self.rows = QSpinBox()
+        self.rows.setRange(0, 1024)
+        self.rows.setSpecialValueText("auto")
+        self.scale = QSpinBox()
+        self.scale.setRange(1, 32)
+        self.scale.setSuffix(" ×")
+        self.scale.setValue(2)
+        self.path = QLineEdit(str(default_path(self.n.value())))
+        self._path_edited = False
+        self.path.textEdited.connect(lambda *_: setattr(self, "_path_edited", True))
+        self.n.valueChanged.connect(self._n_changed)
+        browse = QToolButton()
+        browse.setText("…")
+        self.choose_path = choose_path or (lambda start: QFileDialog.getSaveFileName(
+            self, "Sample grid", start, "PNG image (*.png)")[0])
+        browse.clicked.connect(self._browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path, 1)
+        path_row.addWidget(browse)
+        form = QFormLayout(self)
+        form.addRow("Images", self.n)
+        form.addRow("Seed", self.seed)
+        form.addRow("Rows", self.rows)
+        form.addRow("Scale", self.scale)
+        form.addRow("File", path_row)
+        note = QLabel("Runs the generator in the background (loads TensorFlow on first use).")
+        note.setStyleSheet("color: palette(mid);")
+        form.addRow(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _n_changed(self, n: int) -> None:
+        if not self._path_edited:          # the default name carries n; keep it in step until the user edits
+            self.path.setText(str(self._default_path(n)))
+
+    def _browse(self) -> None:
+        p = self.choose_path(self.path.text())
+        if p:
+            self._path_edited = True
+            self.path.setText(p if p.lower().endswith(".png") else p + ".png")
+
+    def options(self) -> dict:
+        return {"out": self.path.text().strip(), "n": self.n.value(),
+                "seed": None if self.seed.value() < 0 else self.seed.value(), "rows": self.rows.value(),
+                "scale": self.scale.value()}
+
+
+__all__ = ["ExportDialog", "SampleDialog", "export_entry", "export_size"]

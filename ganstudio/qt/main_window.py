@@ -1,7 +1,9 @@
 """The studio window: hyperparameters | live plots | sample grid, driven by engine events.
 
-The window owns at most one `TrainingSession` (thread + worker + Control). It never imports TensorFlow: the
-worker imports the Trainer inside its thread, so the window shows at once.
+Tabs: Training (form, plots, grid), Dataset (what the model trains on), Runs (compare run folders); a
+Checkpoints dock on the right. The window owns at most one `TrainingSession` (thread + worker + Control) plus
+short background `Task`s (exports, dataset decoding). It never imports TensorFlow: the worker and the export
+tasks import it inside their threads, so the window shows at once and watch mode never loads it.
 """
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSpinBox, QSplitter
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSpinBox,
+                               QSplitter, QTabWidget)
 
 from ..config import Config
 from ..engine.checkpoints import list_checkpoints
@@ -20,13 +23,26 @@ from ..engine.events import (CheckpointSaved, ConfigChanged, Finished, Message, 
 from ..errors import GanStudioError
 from ..presets import PRESETS, get_preset
 from ..runs import RunDir, new_run_path, runs_root
-from .export_dialog import ExportDialog, export_entry
+from ..runs.watch import RunFollower
+from .export_dialog import ExportDialog, SampleDialog, export_entry
+from .widgets.checkpoints import CheckpointPanel
+from .widgets.dataset_panel import DatasetPanel
 from .widgets.hyperparams import HyperparamPanel
 from .widgets.loss_plot import LossPlot
+from .widgets.runs_panel import RunsPanel
 from .widgets.sample_grid import GridEntry, SampleGridView
-from .worker import TrainingSession, describe_error
+from .worker import Task, TaskSet, TrainingSession, describe_error
 
-STATES = ("idle", "running", "paused", "stopping", "finished", "error")
+STATES = ("idle", "running", "paused", "stopping", "finished", "error", "watching")
+WATCH_MS = 500            # watch mode polls the run folder at 2 Hz
+DATASET_DEBOUNCE_MS = 400  # typing a path in the dataset field decodes it once, after a pause
+# run-folder exports: fmt -> (menu text, dialog title, file filter, default name inside the run folder)
+RUN_EXPORTS = {
+    "keras": ("Export generator (.keras)…", "Export generator", "Keras model (*.keras)", "generator.keras"),
+    "savedmodel": ("Export SavedModel…", "Export SavedModel folder", "SavedModel folder (*)",
+                   "generator_savedmodel"),
+    "gif": ("Export training GIF…", "Export training GIF", "GIF animation (*.gif)", "training.gif"),
+}
 CLOSE_WAIT_MS = 3000      # join this long inside closeEvent; beyond it the window closes when the thread ends
 QUIT_WAIT_MS = 120_000    # at application exit we must join: a running QThread at exit is a qFatal
 
@@ -40,9 +56,18 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def metrics_from_row(row: dict) -> StepMetrics:
+    """A metrics.jsonl row (StepMetrics.to_row) back as the event, for the status bar in watch mode."""
+    nan = float("nan")
+    return StepMetrics(**{k: row.get(k, nan) for k in StepMetrics.__dataclass_fields__})
+
+
 class MainWindow(QMainWindow):
     stateChanged = Signal(str)
     sessionFinished = Signal()
+    exportFinished = Signal(object)      # the written Path, or the exception
+    datasetLoaded = Signal(object)       # (spec, Dataset) or (spec, exception)
+    watchPolled = Signal()
 
     def __init__(self, settings: QSettings | None = None, preset: str | None = None,
                  dataset: str | None = None) -> None:
@@ -62,7 +87,15 @@ class MainWindow(QMainWindow):
         self._status_dirty = False
         self._close_when_done = False
         self.export_dialog: ExportDialog | None = None
+        self.sample_dialog: SampleDialog | None = None
         self._warmup = None
+        self.resume_step: int | None = None        # Load in the Checkpoints dock picks an older checkpoint
+        self.tasks = TaskSet(self)                 # exports + dataset decoding; joined on close
+        self.tasks.changed.connect(lambda: self._update_export_actions())
+        self.follower: RunFollower | None = None   # watch mode
+        self._watch_polls = 0
+        self._ds_request: tuple[str, bool] | None = None   # queued (spec, from_drop) while one decode runs
+        self._ds_stale = True
 
         # Injectable interactions: tests replace them so nothing modal ever blocks.
         self.ask_close: Callable[[], str] = self._ask_close_dialog              # 'save' | 'discard' | 'cancel'
@@ -70,6 +103,12 @@ class MainWindow(QMainWindow):
         self.choose_run_dir: Callable[[], str] = lambda: QFileDialog.getExistingDirectory(
             self, "Open run folder", str(runs_root()))
         self.choose_export_path: Callable[[str], str] | None = None
+        # (title, default path, filter) -> chosen path or "" to cancel
+        self.choose_save_path: Callable[[str, str, str], str] = lambda title, start, filt: \
+            QFileDialog.getSaveFileName(self, title, start, filt)[0]
+        self.ask_replace: Callable[[Path], bool] = self._ask_replace_dialog
+        self.choose_watch_dir: Callable[[], str] = lambda: QFileDialog.getExistingDirectory(
+            self, "Watch run folder", str(runs_root()))
 
         self._build_widgets()
         self._build_actions()
@@ -79,6 +118,15 @@ class MainWindow(QMainWindow):
         self._status_timer.setInterval(200)   # labels at 5 Hz: cheap, and no per-step relayout
         self._status_timer.timeout.connect(self._refresh_status)
         self._status_timer.start()
+        self._watch_timer = QTimer(self)
+        self._watch_timer.setInterval(WATCH_MS)
+        self._watch_timer.timeout.connect(self.poll_watch)
+        self._ds_timer = QTimer(self)
+        self._ds_timer.setSingleShot(True)
+        self._ds_timer.setInterval(DATASET_DEBOUNCE_MS)
+        self._ds_timer.timeout.connect(lambda: self.load_dataset_preview())
+        self.panel.widgets["dataset"].textChanged.connect(self._dataset_field_changed)
+        self.setAcceptDrops(True)
         self._set_state("idle")
 
     # ------------------------------------------------------------------------------------------------ layout
@@ -99,8 +147,31 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 2)
         self.splitter.setSizes([330, 700, 420])
-        self.setCentralWidget(self.splitter)
+
+        self.dataset_panel = DatasetPanel()
+        self.dataset_panel.reloadRequested.connect(lambda: self.load_dataset_preview(force=True))
+        self.runs_panel = RunsPanel()
+        self.runs_panel.openRequested.connect(self._open_from_runs)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.splitter, "Training")
+        self.tabs.addTab(self.dataset_panel, "Dataset")
+        self.tabs.addTab(self.runs_panel, "Runs")
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.setCentralWidget(self.tabs)
+        self.grid_view.currentChanged.connect(self._grid_changed)
+
+        self.ckpt_panel = CheckpointPanel()
+        self.ckpt_panel.loadRequested.connect(self.load_checkpoint)
+        self.ckpt_panel.errorOccurred.connect(self._error)
+        self.ckpt_dock = QDockWidget("Checkpoints", self)
+        self.ckpt_dock.setObjectName("checkpoints_dock")
+        self.ckpt_dock.setWidget(self.ckpt_panel)
+        self.ckpt_dock.setFeatures(QDockWidget.DockWidgetClosable | QDockWidget.DockWidgetMovable
+                                   | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.ckpt_dock)
         self.resize(1480, 860)
+        self.resizeDocks([self.ckpt_dock], [250], Qt.Horizontal)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         a = QAction(text, self)
@@ -123,6 +194,15 @@ class MainWindow(QMainWindow):
         self.act_export = self._action("Export grid…", self.open_export_dialog, "Ctrl+E", "Export the shown grid as PNG")
         self.act_open = self._action("Open run…", self.open_run_dialog, QKeySequence.Open, "Open a run folder")
         self.act_new = self._action("New run", self.new_run, QKeySequence.New, "Forget the current run; start fresh")
+        self.act_watch = self._action("Watch run…", self.watch_run_dialog, "Ctrl+Shift+W",
+                                      "Follow a run another process is training (read-only)")
+        self.run_export_actions: dict[str, QAction] = {
+            fmt: self._action(text, lambda f=fmt: self.export_run_dialog(f),
+                              tip=f"{title} from the selected (or latest) checkpoint" if fmt != "gif" else
+                              "Animate the run's sample grids")
+            for fmt, (text, title, _, _) in RUN_EXPORTS.items()}
+        self.act_sample = self._action("Sample grid…", self.open_sample_dialog,
+                                       tip="Generate a new grid from a checkpoint (n, seed, rows, scale)")
         self.act_quit = self._action("Quit", self.close, QKeySequence.Quit)
         self.step_n = QSpinBox()
         self.step_n.setRange(1, 1_000_000)
@@ -147,8 +227,14 @@ class MainWindow(QMainWindow):
 
         mb = self.menuBar()
         m = mb.addMenu("&File")
-        for a in (self.act_new, self.act_open, self.act_export):
+        for a in (self.act_new, self.act_open, self.act_watch):
             m.addAction(a)
+        m.addSeparator()
+        self.export_menu = m.addMenu("&Export")
+        self.export_menu.addAction(self.act_export)
+        self.export_menu.addSeparator()
+        for a in (*self.run_export_actions.values(), self.act_sample):
+            self.export_menu.addAction(a)
         m.addSeparator()
         m.addAction(self.act_quit)
         m = mb.addMenu("&Run")
@@ -165,6 +251,8 @@ class MainWindow(QMainWindow):
         self.plot.smooth_box.toggled.connect(smooth.setChecked)
         m.addAction(follow)
         m.addAction(smooth)
+        m.addSeparator()
+        m.addAction(self.ckpt_dock.toggleViewAction())
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -189,8 +277,12 @@ class MainWindow(QMainWindow):
         self.state = state
         active = state in ("running", "paused", "stopping")
         live = state in ("running", "paused")
-        self.act_start.setEnabled(not active)
-        self.act_start.setText("Resume run" if (not active and self.resume_path) else "Start")
+        watching = state == "watching"
+        self.act_start.setEnabled(not active and not watching)
+        if not active and self.resume_path and self.resume_step is not None:
+            self.act_start.setText(f"Resume from step {self.resume_step:,}")
+        else:
+            self.act_start.setText("Resume run" if (not active and self.resume_path) else "Start")
         self.act_pause.setEnabled(live)
         self.act_pause.setText("Resume" if state == "paused" else "Pause")
         self.act_step.setEnabled(live)
@@ -200,7 +292,10 @@ class MainWindow(QMainWindow):
         self.act_save.setEnabled(live)
         self.act_open.setEnabled(not active)
         self.act_new.setEnabled(not active)
+        self.act_watch.setEnabled(not active)
         self.act_export.setEnabled(self.grid_view.current() is not None)
+        self.ckpt_panel.set_busy(active or watching)
+        self._update_export_actions()
         self.lbl_state.setText(state.capitalize())
         self._status_dirty = True
         self.stateChanged.emit(state)
@@ -218,8 +313,9 @@ class MainWindow(QMainWindow):
         if resume:
             path = self.resume_path
             ckpts = list_checkpoints(path / "checkpoints")
+            step = self.resume_step if self.resume_step is not None else (ckpts[-1].step if ckpts else 0)
             # The trainer drops metrics rows after the checkpoint; show the same history.
-            self.plot.set_history(RunDir(path).read_metrics(ckpts[-1].step if ckpts else 0))
+            self.plot.set_history(RunDir(path).read_metrics(step))
         else:
             path = Path(run_dir) if run_dir else new_run_path(cfg.preset)
             self.plot.clear()
@@ -229,12 +325,14 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self.finished_reason = ""
         self._rate.clear()
-        self.session = TrainingSession(cfg, path, resume=resume, parent=self)
+        self.session = TrainingSession(cfg, path, resume=resume, resume_step=self.resume_step if resume else None,
+                                       parent=self)
         self.session.event.connect(self._on_event)
         self.session.errored.connect(self._on_errored)
         self.session.finished.connect(self._on_session_finished)
         self.session.start()
         self.panel.set_active(True)
+        self.ckpt_panel.set_run(path)
         self._set_state("running")
         self.statusBar().showMessage(f"Starting {'resumed ' if resume else ''}run in {path} …")
         self.setWindowTitle(f"ganstudio — {path.name}")
@@ -271,8 +369,11 @@ class MainWindow(QMainWindow):
     def new_run(self) -> None:
         if self.session is not None:
             return
+        self.stop_watching()
         self.resume_path = None
+        self.resume_step = None
         self.run_path = None
+        self.ckpt_panel.set_run(None)
         self.total_steps = 0
         self.last_metrics = None
         self.plot.clear()
@@ -302,11 +403,15 @@ class MainWindow(QMainWindow):
         except OSError as e:
             self._error(f"{path}: cannot read run ({e})")
             return False
+        self.stop_watching()
         self.panel.set_config(cfg)
         self.plot.set_history(rows)
         self.grid_view.set_entries([GridEntry(step, path=str(p)) for step, p in samples])
         self.run_path = run.path
         self.resume_path = run.path if ckpts else None
+        self.resume_step = None
+        self.last_metrics = None
+        self.ckpt_panel.set_run(run.path)
         self.total_steps = 0
         self.setWindowTitle(f"ganstudio — {run.path.name}")
         self._set_state("idle")
@@ -347,6 +452,340 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Exported step {entry.step:,} grid to {out}", 8000)
         return out
 
+    # ------------------------------------------------------------------------------------------------ run exports
+    def _update_export_actions(self) -> None:
+        has_run = self.run_path is not None
+        exporting = self.tasks.busy("export")
+        # The generator is rebuilt in the export thread; Keras cannot build models while the trainer runs
+        # (tensorflow#35813) and load_generator resets the process-global dtype policy, so wait for the session.
+        model_ok = has_run and self.session is None and not exporting
+        for fmt, a in self.run_export_actions.items():
+            a.setEnabled(has_run and not exporting if fmt == "gif" else model_ok)
+        self.act_sample.setEnabled(model_ok)
+
+    def _selected_checkpoint_step(self) -> int | None:
+        info = self.ckpt_panel.selected()
+        return info.step if info is not None else None
+
+    def default_export_target(self, fmt: str, n: int = 64) -> Path:
+        run = self.run_path or Path.cwd()
+        if fmt == "sample":
+            step = self._selected_checkpoint_step()
+            if step is None:
+                ckpts = list_checkpoints(run / "checkpoints")
+                step = ckpts[-1].step if ckpts else 0
+            return run / f"sample_step{step:06d}_n{n}.png"     # export.sample's own default name
+        return run / RUN_EXPORTS[fmt][3]
+
+    def export_run_dialog(self, fmt: str) -> Task | None:
+        if self.run_path is None:
+            self._error("Open or train a run first: exports read the run folder")
+            return None
+        _, title, filt, _ = RUN_EXPORTS[fmt]
+        path = self.choose_save_path(title, str(self.default_export_target(fmt)), filt)
+        if not path:
+            return None
+        if fmt == "keras" and not path.endswith(".keras"):
+            path += ".keras"
+        if fmt == "gif" and not path.lower().endswith(".gif"):
+            path += ".gif"
+        return self.export_run(fmt, path, step=None if fmt == "gif" else self._selected_checkpoint_step())
+
+    def open_sample_dialog(self) -> SampleDialog | None:
+        if self.run_path is None:
+            self._error("Open or train a run first: sampling needs a checkpoint")
+            return None
+        dlg = SampleDialog(self._selected_checkpoint_step(), lambda n: self.default_export_target("sample", n),
+                           self, choose_path=self.choose_export_path)
+        step = self._selected_checkpoint_step()
+        dlg.accepted.connect(lambda: self.export_run("sample", step=step, **dlg.options()))
+        dlg.finished.connect(dlg.deleteLater)
+        self.sample_dialog = dlg
+        dlg.open()
+        return dlg
+
+    def export_run(self, fmt: str, out: str | Path | None = None, *, step: int | None = None, force: bool = False,
+                   **options) -> Task | None:
+        """Run `ganstudio.export.export` (fmt keras|savedmodel|gif) or `.sample` (fmt 'sample') in a background
+        thread: they import TensorFlow and can take seconds. Emits exportFinished(path or exception)."""
+        if self.run_path is None:
+            self._error("Open or train a run first: exports read the run folder")
+            return None
+        if self.tasks.busy("export"):
+            self._error("An export is already running; wait for it to finish")
+            return None
+        if fmt != "gif" and self.session is not None:
+            self._error("Stop training before exporting the generator (TensorFlow cannot build a second model "
+                        "while the trainer runs)")
+            return None
+        target = Path(out) if out else self.default_export_target(fmt, options.get("n", 64))
+        if target.exists() and not force:
+            if not self.ask_replace(target):
+                self.statusBar().showMessage(f"Export cancelled: {target} exists", 6000)
+                return None
+            force = True
+        run = self.run_path
+
+        def job(_progress):
+            from .. import export as ex  # noqa: PLC0415 - TensorFlow loads here, in the task thread
+
+            if fmt == "sample":
+                return ex.sample(run, out=target, step=step, force=force, **options)[0]
+            return ex.export(run, fmt, out=target, step=step, force=force, **options)
+
+        task = Task(job, name=f"export-{fmt}", parent=self)
+        task.done.connect(self._export_done)
+        task.failed.connect(self._export_failed)
+        self.tasks.start(task)
+        self.statusBar().showMessage(f"Exporting {fmt} to {target} …")
+        return task
+
+    @Slot(object)
+    def _export_done(self, path: object) -> None:
+        self.statusBar().showMessage(f"Exported {path}", 10000)
+        self.exportFinished.emit(path)
+
+    @Slot(object)
+    def _export_failed(self, exc: object) -> None:
+        self._error(f"Export failed: {describe_error(exc)}")  # type: ignore[arg-type]
+        self.exportFinished.emit(exc)
+
+    def _ask_replace_dialog(self, path: Path) -> bool:
+        answer = QMessageBox.question(self, "ganstudio", f"{path} already exists. Replace it?",
+                                      QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        return answer == QMessageBox.Yes
+
+    # ------------------------------------------------------------------------------------------------ checkpoints
+    def load_checkpoint(self, step: int) -> bool:
+        """Open the current run so that Start resumes from the checkpoint at `step` (not necessarily the last).
+
+        It does not start by itself: resuming from an older checkpoint drops the later metrics rows."""
+        path = self.run_path
+        if self.session is not None or path is None:
+            return False
+        if not self.open_run(path):
+            return False
+        self.resume_path = path
+        self.resume_step = step
+        self.plot.set_history(RunDir(path).read_metrics(step))
+        self.grid_view.set_entries([GridEntry(s, path=str(p)) for s, p in RunDir(path).sample_steps() if s <= step])
+        self.ckpt_panel.select_step(step)
+        self._set_state("idle")
+        self.statusBar().showMessage(f"Start resumes {path.name} from the checkpoint at step {step:,} "
+                                     f"(later metrics rows will be dropped)")
+        return True
+
+    # ------------------------------------------------------------------------------------------------ watch mode
+    def watch_run_dialog(self) -> None:
+        path = self.choose_watch_dir()
+        if path:
+            self.watch_run(path)
+
+    def watch_run(self, path: str | Path) -> bool:
+        """Follow a run folder another process writes (it may not exist yet). Read-only: training is disabled
+        until New run / Open run. Never imports TensorFlow."""
+        if self.session is not None:
+            self._error("Stop training before watching another run")
+            return False
+        self.stop_watching()
+        path = Path(path)
+        self.follower = RunFollower(path)
+        self._watch_config_loaded = False
+        self._watch_polls = 0
+        self.plot.clear()
+        self.grid_view.clear()
+        self.last_metrics = None
+        self.total_steps = 0
+        self._rate.clear()
+        self.run_path = path
+        self.resume_path = None
+        self.resume_step = None
+        self.panel.setEnabled(False)      # read-only: the form shows the watched run's config
+        self.ckpt_panel.set_run(path)
+        self.setWindowTitle(f"ganstudio — watching {path.name}")
+        self._set_state("watching")
+        self.poll_watch()
+        self._watch_timer.start()
+        return True
+
+    def stop_watching(self) -> None:
+        if self.follower is None:
+            return
+        self._watch_timer.stop()
+        self.follower = None
+        self.panel.setEnabled(True)
+        if self.state == "watching":
+            self._set_state("idle")
+
+    @property
+    def watching(self) -> bool:
+        return self.follower is not None
+
+    @Slot()
+    def poll_watch(self) -> None:
+        f = self.follower
+        if f is None:
+            return
+        self._watch_polls += 1
+        if not self._watch_config_loaded and f.exists():
+            try:
+                cfg = f.run.config()
+            except (GanStudioError, OSError, ValueError):
+                cfg = None               # written atomically, so only an incompatible config lands here
+            if cfg is not None:
+                self.panel.set_config(cfg)
+                self.total_steps = cfg.train.steps
+                self._watch_config_loaded = True
+        try:
+            rows, grids = f.poll()
+        except OSError as e:
+            self.statusBar().showMessage(f"Watching {f.path}: {e}", 5000)
+            return
+        if f.reset or (rows and self.plot.count == 0):
+            self.plot.set_history(rows)  # whole history at once: a long run's log is not appended row by row
+            if f.reset:
+                self.grid_view.clear()
+        else:
+            for r in rows:
+                self.plot.append(r)
+        for r in rows[-64:]:
+            if "wall" in r and "step" in r:
+                self._rate.append((r["wall"], r["step"]))
+        if rows:
+            self.last_metrics = metrics_from_row(rows[-1])
+            self._status_dirty = True
+        for step, p in grids:
+            self.grid_view.add_path(step, p)
+        if grids:
+            self.act_export.setEnabled(True)
+        if grids or self._watch_polls % 4 == 1:      # checkpoints change rarely; list them every 2 s
+            self.ckpt_panel.refresh()
+        if not f.exists():
+            self.statusBar().showMessage(f"Watching {f.path}: waiting for the run to appear…")
+        elif rows or grids:
+            self.statusBar().showMessage(f"Watching {f.path.name}: {self.plot.count:,} steps logged, "
+                                         f"{len(self.grid_view.entries)} grids")
+        self.watchPolled.emit()
+
+    # ------------------------------------------------------------------------------------------------ dataset
+    def _dataset_field_changed(self, text: str) -> None:
+        if self.dataset_panel.dataset is not None and text.strip() == self.dataset_panel.spec:
+            return
+        self._ds_stale = True
+        if self.tabs.currentWidget() is self.dataset_panel:
+            self._ds_timer.start()        # debounce: one decode after typing pauses
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.dataset_panel and self._ds_stale:
+            self.load_dataset_preview()
+
+    def _dataset_options(self) -> dict:
+        v = self.panel.value
+        return {"size": v("resolution") or v("image_size"), "color": v("color"), "resize": v("resize"),
+                "bad_images": v("bad_images"), "npz_key": v("npz_key")}
+
+    def load_dataset_preview(self, spec: str | None = None, *, from_drop: bool = False,
+                             force: bool = False) -> bool:
+        """Decode a dataset in a background task for the Dataset tab. `from_drop`: on success it also becomes
+        the form's dataset; on failure the error dialog shows and the form keeps its previous dataset."""
+        spec = (spec if spec is not None else self.panel.value("dataset")).strip()
+        if not spec:
+            return False
+        if self.tasks.busy("dataset"):
+            self._ds_request = (spec, from_drop)      # the newest request wins; run it when this one ends
+            return True
+        if spec == "cifar10" and not (force or from_drop):
+            # CIFAR-10 is only reachable through keras.datasets, i.e. a TensorFlow import: only on request.
+            self.dataset_panel.show_error(spec, "cifar10 is read through Keras (loads TensorFlow); press Reload "
+                                                "to preview it")
+            self._ds_stale = False
+            return False
+        self._ds_stale = False
+        opts = self._dataset_options()
+
+        def job(progress):
+            from ..data import load_dataset  # noqa: PLC0415 - numpy/PIL only
+
+            return load_dataset(spec, 0, progress=progress, **opts)
+
+        task = Task(job, name="dataset", parent=self)
+        task.progress.connect(lambda done, total: self._dataset_progress(spec, done, total))
+        task.done.connect(lambda ds: self._dataset_done(spec, ds, from_drop))
+        task.failed.connect(lambda exc: self._dataset_failed(spec, exc, from_drop))
+        task.finished.connect(self._next_dataset_request)
+        self.dataset_panel.show_loading(spec)
+        self.tasks.start(task)
+        return True
+
+    def _dataset_progress(self, spec: str, done: int, total: int) -> None:
+        self.dataset_panel.show_loading(spec, done, total)
+        self.statusBar().showMessage(f"Decoding {spec}: {done:,}/{total:,} images")
+
+    def _dataset_done(self, spec: str, ds, from_drop: bool) -> None:
+        if from_drop:
+            self.panel.set_value("dataset", spec)   # the panel already shows it: the field change is a no-op
+            self.panel.validate()
+        self.dataset_panel.set_dataset(spec, ds)
+        self.statusBar().showMessage(ds.summary() + (f"; {len(ds.warnings)} warning(s)" if ds.warnings else ""),
+                                     10000)
+        self.datasetLoaded.emit((spec, ds))
+
+    def _dataset_failed(self, spec: str, exc, from_drop: bool) -> None:
+        text = describe_error(exc)
+        if from_drop:
+            self._error(text)            # the user asked for it: a dialog; the form keeps its dataset
+        else:
+            self.dataset_panel.show_error(spec, text)   # the form field follows typing: no dialog per keystroke
+            self.statusBar().showMessage(text, 10000)
+        self.datasetLoaded.emit((spec, exc))
+
+    def _next_dataset_request(self) -> None:
+        req, self._ds_request = self._ds_request, None
+        if req is not None:
+            QTimer.singleShot(0, lambda: self.load_dataset_preview(req[0], from_drop=req[1]))
+
+    def _grid_changed(self, entry: GridEntry | None) -> None:
+        if entry is None:
+            self.dataset_panel.set_generated(None)
+            return
+        try:
+            self.dataset_panel.set_generated(entry.grid(), entry.step)
+        except OSError:
+            pass
+
+    # -- drag and drop: a dataset (folder / .npz / .npy / IDX) or a run folder --------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        md = event.mimeData()
+        if md.hasUrls() and any(u.isLocalFile() for u in md.urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.drop_path(paths[0])
+
+    def drop_path(self, path: str | Path) -> bool:
+        path = Path(path)
+        if (path / "config.json").exists() and path.is_dir():
+            return self.open_run(path)       # a run folder, not a dataset
+        if self.session is not None or self.watching:
+            self._error("Cannot change the dataset while a run is training or being watched")
+            return False
+        self.tabs.setCurrentWidget(self.dataset_panel)
+        return self.load_dataset_preview(str(path), from_drop=True)
+
+    def _open_from_runs(self, path: str) -> None:
+        if self.session is not None:
+            self._error("Stop training before opening another run")
+            return
+        if self.open_run(path):
+            self.tabs.setCurrentIndex(0)
+
     # ------------------------------------------------------------------------------------------------ events
     @Slot(object)
     def _on_event(self, ev: object) -> None:
@@ -372,6 +811,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Step {ev.step:,}: {text}", 8000)
         elif isinstance(ev, CheckpointSaved):
             self.statusBar().showMessage(f"Checkpoint at step {ev.step:,}: {ev.path}", 8000)
+            self.ckpt_panel.set_run(self.run_path)
         elif isinstance(ev, Paused):
             if self.state == "running":
                 self._set_state("paused")
@@ -402,6 +842,10 @@ class MainWindow(QMainWindow):
             self._set_state("finished")
         # A stopped run can be continued with Start; a completed one stays viewable.
         self.resume_path = self.run_path if self.finished_reason == "stopped" and self.run_path else None
+        self.resume_step = None
+        self.ckpt_panel.set_run(self.run_path)
+        if self.runs_panel.isVisible():
+            self.runs_panel.refresh()
         self._set_state(self.state)
         self.sessionFinished.emit()
         if self._close_when_done:
@@ -480,6 +924,11 @@ class MainWindow(QMainWindow):
                 self._warmup = None
             else:
                 ok = False
+        self._watch_timer.stop()
+        self._ds_timer.stop()
+        self._ds_request = None
+        if not self.tasks.wait_all(wait_ms):
+            ok = False
         return ok
 
     def _ask_close_dialog(self) -> str:
@@ -510,6 +959,12 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._warmup = None
+        self._watch_timer.stop()
+        self._ds_timer.stop()
+        self._ds_request = None
+        if not self.tasks.wait_all(QUIT_WAIT_MS):   # an export mid-write: finish it rather than kill it
+            event.ignore()
+            return
         self._save_settings()
         super().closeEvent(event)
 
@@ -529,14 +984,16 @@ class MainWindow(QMainWindow):
         try:
             cfg = get_preset(name).config()
         except GanStudioError as e:
-            QTimer.singleShot(0, lambda: self._error(str(e)))
+            msg = str(e)   # `e` is unbound after the except block; the deferred lambda must not capture it
+            QTimer.singleShot(0, lambda: self._error(msg))
             cfg = PRESETS["tutorial"].config()
         data = dataset or s.value("last/dataset", "", str)
         if data:
             try:
                 cfg = cfg.with_updates({"dataset": data})
             except GanStudioError as e:
-                QTimer.singleShot(0, lambda: self._error(str(e)))
+                msg = str(e)
+                QTimer.singleShot(0, lambda: self._error(msg))
         self.panel.set_config(cfg)
 
     def _save_settings(self) -> None:

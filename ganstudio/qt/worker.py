@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -33,12 +33,13 @@ class TrainWorker(QObject):
     finished = Signal()
 
     def __init__(self, config: Config, run_dir: str | Path | None, control: Control, *, resume: bool = False,
-                 dataset: Any = None) -> None:
+                 resume_step: int | None = None, dataset: Any = None) -> None:
         super().__init__()
         self.config = config
         self.run_dir = run_dir
         self.control = control
         self.resume = resume
+        self.resume_step = resume_step
         self.dataset = dataset
         self.trainer = None  # set in the thread; read-only for the GUI (tests inspect the optimizer)
 
@@ -49,7 +50,8 @@ class TrainWorker(QObject):
             from ..engine.trainer import Trainer  # noqa: PLC0415
 
             self.trainer = Trainer(self.config, run_dir=self.run_dir, control=self.control,
-                                   dataset=self.dataset, resume=self.resume)
+                                   dataset=self.dataset, resume=self.resume,
+                                   resume_step=self.resume_step)
             for ev in self.trainer.run():
                 self.event.emit(ev)
         except Exception as exc:  # noqa: BLE001 - every failure must reach the UI, never kill the thread silently
@@ -72,12 +74,13 @@ class TrainingSession(QObject):
     finished = Signal()
 
     def __init__(self, config: Config, run_dir: str | Path | None = None, *, resume: bool = False,
-                 dataset: Any = None, parent: QObject | None = None) -> None:
+                 resume_step: int | None = None, dataset: Any = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.control = Control()
         self.thread = QThread()
         self.thread.setObjectName("ganstudio-trainer")
-        self.worker = TrainWorker(config, run_dir, self.control, resume=resume, dataset=dataset)
+        self.worker = TrainWorker(config, run_dir, self.control, resume=resume, resume_step=resume_step,
+                                  dataset=dataset)
         self.worker.moveToThread(self.thread)
         # Connect everything before start (superqt's `_start_thread=False` lesson).
         self.thread.started.connect(self.worker.run)
@@ -118,3 +121,70 @@ class TrainingSession(QObject):
         if self._running:
             self._running = False
             self.finished.emit()
+
+
+class Task(QThread):
+    """One short background job (an export, a dataset decode): `fn(progress)` runs in the thread.
+
+    Results and exceptions come back as signals, so nothing raised in the thread is lost (pytest-qt#11) and the
+    GUI thread never blocks on TensorFlow imports or image decoding. The owner keeps the object referenced until
+    `finished` (QThread's own signal), then drops it; see `TaskSet`.
+    """
+
+    done = Signal(object)            # fn's return value
+    failed = Signal(object)          # the exception
+    progress = Signal(int, int)      # (done, total), from fn's progress callback
+
+    def __init__(self, fn: Callable[[Callable[[int, int], None]], Any], name: str = "task",
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.fn = fn
+        self.setObjectName(f"ganstudio-{name}")
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self.fn(lambda done, total: self.progress.emit(int(done), int(total)))
+        except Exception as exc:  # noqa: BLE001 - every failure is reported through `failed`
+            if not isinstance(exc, GanStudioError):
+                traceback.print_exc(file=sys.stderr)
+            self.error = exc
+            self.failed.emit(exc)
+        else:
+            self.done.emit(self.result)
+
+
+class TaskSet(QObject):
+    """Keeps background tasks referenced until their thread has stopped, and joins them on shutdown."""
+
+    changed = Signal()   # a task started or was forgotten (after its thread stopped)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.tasks: list[Task] = []
+
+    def start(self, task: Task) -> Task:
+        self.tasks.append(task)
+        task.finished.connect(lambda t=task: self._forget(t))
+        task.start()
+        self.changed.emit()
+        return task
+
+    def _forget(self, task: Task) -> None:
+        if task in self.tasks:
+            self.tasks.remove(task)
+            task.deleteLater()
+            self.changed.emit()
+
+    def busy(self, prefix: str = "") -> bool:
+        return any(t.objectName().startswith(f"ganstudio-{prefix}") for t in self.tasks)
+
+    def wait_all(self, wait_ms: int) -> bool:
+        ok = True
+        for t in list(self.tasks):
+            if t.wait(wait_ms):
+                self._forget(t)
+            else:
+                ok = False
+        return ok

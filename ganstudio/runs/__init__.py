@@ -3,6 +3,7 @@
     <run>/config.json          full resolved Config (reloadable with Config.load)
     <run>/metrics.jsonl        one StepMetrics row per logged step, flushed per line
     <run>/edits.jsonl          live hyperparameter edits with their step
+    <run>/quality.jsonl        quality metric rows (step, fd, kid, diversity, n, seconds)
     <run>/samples/step_000500.png   fixed-noise grids; samples/final.png at the end
     <run>/checkpoints/         TensorFlow checkpoints (see engine.checkpoint)
 """
@@ -48,6 +49,7 @@ class RunDir:
         self.config_file = self.path / "config.json"
         self.metrics_file = self.path / "metrics.jsonl"
         self.edits_file = self.path / "edits.jsonl"
+        self.quality_file = self.path / "quality.jsonl"
         self._metrics_fh = None
 
     # -- creation -------------------------------------------------------------------------------------------
@@ -90,6 +92,21 @@ class RunDir:
             self._metrics_fh.write(json.dumps(row) + "\n")
         except OSError as e:
             raise RunDirError(f"{self.metrics_file}: cannot append ({e.strerror}); free disk space") from None
+
+    def append_quality(self, row: dict[str, Any]) -> None:
+        with open(self.quality_file, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def read_quality(self) -> list[dict[str, Any]]:
+        if not self.quality_file.exists():
+            return []
+        rows = []
+        for line in self.quality_file.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return rows
 
     def log_edit(self, step: int, changes: dict[str, tuple[Any, Any]]) -> None:
         with open(self.edits_file, "a", encoding="utf-8") as f:

@@ -145,12 +145,12 @@ def test_invalid_form_refuses_to_start(make_main_window, qtbot):
 
 
 def test_settings_persist_preset_and_dataset(make_main_window, settings, qtbot):
-    win = make_main_window(preset="hinge")
+    win = make_main_window(preset="hinge-sn")
     win.panel.set_value("dataset", "mnist")
     win.close()
     again = make_main_window()
     cfg = again.current_config()
-    assert cfg.preset == "hinge" and cfg.data.dataset == "mnist"
+    assert cfg.preset == "hinge-sn" and cfg.data.dataset == "mnist"
     assert settings.value("window/geometry") is not None
 
 

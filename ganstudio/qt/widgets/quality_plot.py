@@ -1,0 +1,136 @@
+"""Quality of the generator over training: Fréchet distance (FD) and KID vs step, two X-linked plots.
+
+Metric events are rare (every `train.metric_every` steps or on demand), so this plot draws at once on each
+append; no redraw timer. Rows come from `Metric` events or `quality.jsonl` (RunDir.read_quality()).
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+# column -> (plot row, label, colour)
+QUALITY_SERIES = {
+    "fd": (0, "FD", "#4dd0e1"),
+    "kid": (1, "KID", "#ffb74d"),
+}
+
+
+def _num(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+class QualityPlot(QWidget):
+    """FD (top) and KID (bottom) vs step, lower is better; a title line with the latest values and classifier."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[dict[str, float]] = []   # sorted by step, one row per step
+        self.source: str | None = None
+        self.accuracy: float | None = None
+        self.title = QLabel("")
+        self.title.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.title.setStyleSheet("padding: 2px 4px;")
+        self.glw = pg.GraphicsLayoutWidget()
+        self.plots: list[pg.PlotItem] = []
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        for c, (row, label, colour) in QUALITY_SERIES.items():
+            p = self.glw.addPlot(row=row, col=0)
+            p.setLabel("left", label)
+            p.getAxis("left").enableAutoSIPrefix(False)
+            p.showGrid(x=True, y=True, alpha=0.2)
+            if row:
+                p.setXLink(self.plots[0])
+                p.setLabel("bottom", "step")
+            else:
+                p.getAxis("bottom").setStyle(showValues=False)
+            # Few points: symbols are cheap here and show where the metric was measured.
+            self.curves[c] = p.plot(pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5,
+                                    symbolBrush=colour, symbolPen=None, name=label)
+            self.plots.append(p)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.title)
+        lay.addWidget(self.glw, 1)
+        self._update_title()
+
+    # -- data -------------------------------------------------------------------------------------------------
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+    def append(self, row: Mapping[str, float], source: str | None = None, accuracy: float | None = None) -> None:
+        """One metric row ({'step', 'fd', 'kid', ...}); a re-measured step replaces the old value."""
+        r = {"step": _num(row.get("step")), **{c: _num(row.get(c)) for c in (*QUALITY_SERIES, "diversity")}}
+        self.rows = [x for x in self.rows if x["step"] != r["step"]]
+        self.rows.append(r)
+        self.rows.sort(key=lambda x: x["step"])
+        if source is not None:
+            self.source, self.accuracy = source, accuracy
+        self._redraw()
+
+    def set_history(self, rows: list[Mapping[str, float]]) -> None:
+        """Refill from quality.jsonl rows (the classifier stays as last reported)."""
+        by_step: dict[float, dict[str, float]] = {}
+        for row in rows:
+            r = {"step": _num(row.get("step")), **{c: _num(row.get(c)) for c in (*QUALITY_SERIES, "diversity")}}
+            by_step[r["step"]] = r            # the latest line for a step wins (a resumed run re-measures it)
+        self.rows = sorted(by_step.values(), key=lambda x: x["step"])
+        self._redraw()
+
+    def truncate(self, max_step: int) -> None:
+        """Drop rows after `max_step` (a NaN rollback or a resume from an older checkpoint)."""
+        self.rows = [r for r in self.rows if r["step"] <= max_step]
+        self._redraw()
+
+    def clear(self) -> None:
+        self.rows = []
+        self.source = self.accuracy = None
+        self._redraw()
+
+    def column(self, name: str) -> np.ndarray:
+        return np.array([r[name] for r in self.rows], np.float64)
+
+    def latest(self) -> dict[str, float] | None:
+        return self.rows[-1] if self.rows else None
+
+    # -- view -------------------------------------------------------------------------------------------------
+    def _redraw(self) -> None:
+        x = self.column("step") if self.rows else np.empty(0)
+        for c, curve in self.curves.items():
+            if len(x):
+                curve.setData(x, self.column(c), connect="finite")
+            else:
+                curve.setData([], [])
+        for p in self.plots:
+            p.enableAutoRange()
+        self._update_title()
+
+    def classifier_text(self) -> str:
+        if self.source is None:
+            return ""
+        acc = f", test accuracy {self.accuracy:.1%}" if self.accuracy is not None else ""
+        return f"classifier: {self.source}{acc}"
+
+    def summary(self) -> str:
+        """'FD 12.3 · KID 0.0041 at step 500' for the status bar ('' before the first metric)."""
+        r = self.latest()
+        if r is None:
+            return ""
+        return f"FD {r['fd']:.3g} · KID {r['kid']:.3g} at step {int(r['step']):,}"
+
+    def _update_title(self) -> None:
+        s = self.summary()
+        if not s:
+            self.title.setText("Quality (FD, KID; lower is better): no measurement yet — "
+                               "set metric_every or use Run ▸ Compute quality now")
+            return
+        cls = self.classifier_text()
+        self.title.setText(f"Quality: {s}" + (f"  ({cls})" if cls else ""))
