@@ -14,12 +14,12 @@ from typing import Callable
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSpinBox,
-                               QSplitter, QTabWidget)
+                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from ..config import Config
 from ..engine.checkpoints import list_checkpoints
-from ..engine.events import (CheckpointSaved, ConfigChanged, Finished, Message, Paused, Resumed, SampleGrid,
-                             Started, StepMetrics)
+from ..engine.events import (CheckpointSaved, ConfigChanged, Finished, Health, Message, Metric, Paused, Resumed,
+                             RolledBack, SampleGrid, Started, StepMetrics)
 from ..errors import GanStudioError
 from ..presets import PRESETS, get_preset
 from ..runs import RunDir, new_run_path, runs_root
@@ -27,8 +27,11 @@ from ..runs.watch import RunFollower
 from .export_dialog import ExportDialog, SampleDialog, export_entry
 from .widgets.checkpoints import CheckpointPanel
 from .widgets.dataset_panel import DatasetPanel
+from .widgets.health_banner import HealthBanner
 from .widgets.hyperparams import HyperparamPanel
+from .widgets.latent_explorer import LatentExplorer
 from .widgets.loss_plot import LossPlot
+from .widgets.quality_plot import QualityPlot
 from .widgets.runs_panel import RunsPanel
 from .widgets.sample_grid import GridEntry, SampleGridView
 from .worker import Task, TaskSet, TrainingSession, describe_error
@@ -139,10 +142,25 @@ class MainWindow(QMainWindow):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(self.panel.minimumSizeHint().width() + 24)
         self.plot = LossPlot()
+        self.quality_plot = QualityPlot()
+        self.health_banner = HealthBanner()
+        self.health_banner.halveRequested.connect(self.halve_learning_rates)
+        self.plot_splitter = QSplitter(Qt.Vertical)     # losses above, quality (FD / KID) below
+        self.plot_splitter.addWidget(self.plot)
+        self.plot_splitter.addWidget(self.quality_plot)
+        self.plot_splitter.setStretchFactor(0, 3)
+        self.plot_splitter.setStretchFactor(1, 1)
+        self.plot_splitter.setSizes([560, 220])
+        self.plot_area = QWidget()
+        plot_lay = QVBoxLayout(self.plot_area)
+        plot_lay.setContentsMargins(0, 0, 0, 0)
+        plot_lay.setSpacing(4)
+        plot_lay.addWidget(self.health_banner)
+        plot_lay.addWidget(self.plot_splitter, 1)
         self.grid_view = SampleGridView()
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.addWidget(scroll)
-        self.splitter.addWidget(self.plot)
+        self.splitter.addWidget(self.plot_area)
         self.splitter.addWidget(self.grid_view)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setStretchFactor(2, 2)
@@ -157,6 +175,11 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.splitter, "Training")
         self.tabs.addTab(self.dataset_panel, "Dataset")
         self.tabs.addTab(self.runs_panel, "Runs")
+        self.latent = LatentExplorer(self.tasks)
+        self.latent.choose_save_path = lambda title, start, filt: self.choose_save_path(title, start, filt)
+        self.latent.failed.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.latent.exported.connect(lambda p: self.statusBar().showMessage(f"Exported {p}", 10000))
+        self.tabs.addTab(self.latent, "Latent")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.setCentralWidget(self.tabs)
         self.grid_view.currentChanged.connect(self._grid_changed)
@@ -204,6 +227,8 @@ class MainWindow(QMainWindow):
         self.act_sample = self._action("Sample grid…", self.open_sample_dialog,
                                        tip="Generate a new grid from a checkpoint (n, seed, rows, scale)")
         self.act_quit = self._action("Quit", self.close, QKeySequence.Quit)
+        self.act_quality = self._action("Compute quality now", self.compute_quality, "Ctrl+M",
+                                        "Measure FD / KID now on the training thread (works while paused)")
         self.step_n = QSpinBox()
         self.step_n.setRange(1, 1_000_000)
         self.step_n.setValue(10)
@@ -219,7 +244,7 @@ class MainWindow(QMainWindow):
         for a in (self.act_step_n, self.act_stop):
             tb.addAction(a)
         tb.addSeparator()
-        for a in (self.act_save, self.act_export):
+        for a in (self.act_save, self.act_quality, self.act_export):
             tb.addAction(a)
         tb.addSeparator()
         for a in (self.act_new, self.act_open):
@@ -242,6 +267,7 @@ class MainWindow(QMainWindow):
             m.addAction(a)
         m.addSeparator()
         m.addAction(self.act_save)
+        m.addAction(self.act_quality)
         m = mb.addMenu("&View")
         follow = QAction("Follow latest", self, checkable=True, checked=True)
         follow.toggled.connect(self.plot.follow_box.setChecked)
@@ -262,6 +288,10 @@ class MainWindow(QMainWindow):
         self.lbl_speed = QLabel()
         self.lbl_elapsed = QLabel()
         self.lbl_eta = QLabel()
+        self.lbl_quality = QLabel()
+        self.lbl_quality.setStyleSheet("padding: 0 6px;")
+        self.lbl_quality.setToolTip("Latest quality metric (Fréchet distance, lower is better)")
+        sb.addPermanentWidget(self.lbl_quality)
         fm = self.fontMetrics()
         for w, sample in ((self.lbl_state, "Stopping"), (self.lbl_step, "step 000,000 / 000,000"),
                           (self.lbl_epoch, "epoch 000.00"), (self.lbl_speed, "000,000 img/s"),
@@ -290,6 +320,7 @@ class MainWindow(QMainWindow):
         self.step_n.setEnabled(live)
         self.act_stop.setEnabled(live)
         self.act_save.setEnabled(live)
+        self.act_quality.setEnabled(live)
         self.act_open.setEnabled(not active)
         self.act_new.setEnabled(not active)
         self.act_watch.setEnabled(not active)
@@ -298,6 +329,7 @@ class MainWindow(QMainWindow):
         self._update_export_actions()
         self.lbl_state.setText(state.capitalize())
         self._status_dirty = True
+        self._update_latent_source()
         self.stateChanged.emit(state)
 
     # ------------------------------------------------------------------------------------------------ commands
@@ -309,6 +341,9 @@ class MainWindow(QMainWindow):
         if cfg is None:
             self._error(f"Cannot start: {self.panel.error_text}")
             return False
+        if self.latent.busy:
+            self._error("The latent explorer is generating; start training when it has finished")
+            return False
         resume = self.resume_path is not None and run_dir is None
         if resume:
             path = self.resume_path
@@ -316,10 +351,14 @@ class MainWindow(QMainWindow):
             step = self.resume_step if self.resume_step is not None else (ckpts[-1].step if ckpts else 0)
             # The trainer drops metrics rows after the checkpoint; show the same history.
             self.plot.set_history(RunDir(path).read_metrics(step))
+            self.quality_plot.set_history([r for r in RunDir(path).read_quality() if r.get("step", 0) <= step])
         else:
             path = Path(run_dir) if run_dir else new_run_path(cfg.preset)
             self.plot.clear()
+            self.quality_plot.clear()
             self.grid_view.clear()
+        self.health_banner.reset()
+        self.latent.forget_model()    # the trainer builds its own models; never keep a second one around
         self.run_path = path
         self.last_metrics = None
         self.last_error = ""
@@ -377,6 +416,8 @@ class MainWindow(QMainWindow):
         self.total_steps = 0
         self.last_metrics = None
         self.plot.clear()
+        self.quality_plot.clear()
+        self.health_banner.reset()
         self.grid_view.clear()
         self.panel.set_active(False)
         self.setWindowTitle("ganstudio")
@@ -395,6 +436,7 @@ class MainWindow(QMainWindow):
             run = RunDir.open(path)
             cfg = run.config()
             rows = run.read_metrics()
+            quality = run.read_quality()
             samples = run.sample_steps()
             ckpts = list_checkpoints(run.checkpoints)
         except GanStudioError as e:
@@ -406,6 +448,8 @@ class MainWindow(QMainWindow):
         self.stop_watching()
         self.panel.set_config(cfg)
         self.plot.set_history(rows)
+        self.quality_plot.set_history(quality)
+        self.health_banner.reset()
         self.grid_view.set_entries([GridEntry(step, path=str(p)) for step, p in samples])
         self.run_path = run.path
         self.resume_path = run.path if ckpts else None
@@ -568,6 +612,7 @@ class MainWindow(QMainWindow):
         self.resume_path = path
         self.resume_step = step
         self.plot.set_history(RunDir(path).read_metrics(step))
+        self.quality_plot.truncate(step)
         self.grid_view.set_entries([GridEntry(s, path=str(p)) for s, p in RunDir(path).sample_steps() if s <= step])
         self.ckpt_panel.select_step(step)
         self._set_state("idle")
@@ -592,7 +637,10 @@ class MainWindow(QMainWindow):
         self.follower = RunFollower(path)
         self._watch_config_loaded = False
         self._watch_polls = 0
+        self._quality_sig = None
         self.plot.clear()
+        self.quality_plot.clear()
+        self.health_banner.reset()
         self.grid_view.clear()
         self.last_metrics = None
         self.total_steps = 0
@@ -658,6 +706,7 @@ class MainWindow(QMainWindow):
             self.grid_view.add_path(step, p)
         if grids:
             self.act_export.setEnabled(True)
+        self._poll_quality(f.path)
         if grids or self._watch_polls % 4 == 1:      # checkpoints change rarely; list them every 2 s
             self.ckpt_panel.refresh()
         if not f.exists():
@@ -812,6 +861,17 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, CheckpointSaved):
             self.statusBar().showMessage(f"Checkpoint at step {ev.step:,}: {ev.path}", 8000)
             self.ckpt_panel.set_run(self.run_path)
+        elif isinstance(ev, Metric):
+            self.quality_plot.append({"step": ev.step, "fd": ev.fd, "kid": ev.kid, "diversity": ev.diversity},
+                                     source=ev.source, accuracy=ev.accuracy)
+            self._show_quality()
+            self.statusBar().showMessage(f"Step {ev.step:,}: FD {ev.fd:.3g}, KID {ev.kid:.3g} on {ev.n:,} samples "
+                                         f"({ev.seconds:.1f} s; {self.quality_plot.classifier_text()})", 10000)
+        elif isinstance(ev, Health):
+            self.health_banner.add_warning(ev.step, ev.kind, ev.message, ev.suggestion)
+        elif isinstance(ev, RolledBack):
+            self.health_banner.add_rollback(ev.step, ev.from_step)
+            self.rollback_views(ev.step)
         elif isinstance(ev, Paused):
             if self.state == "running":
                 self._set_state("paused")
@@ -826,6 +886,69 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, Finished):
             self.finished_reason = ev.reason
             self.statusBar().showMessage(f"Run {ev.reason} at step {ev.step:,}; {ev.run_dir}")
+
+    def rollback_views(self, step: int) -> None:
+        """The trainer restored the checkpoint of `step`: drop later plot rows, quality rows and grids."""
+        self.plot.truncate(step)
+        self.quality_plot.truncate(step)
+        self._show_quality()
+        entries = [e for e in self.grid_view.entries if e.step <= step]
+        if len(entries) != len(self.grid_view.entries):
+            self.grid_view.set_entries(entries)
+        self._rate.clear()
+        if self.last_metrics is not None and self.last_metrics.step > step:
+            row = self.plot.last_row()
+            self.last_metrics = metrics_from_row(row) if row else None
+            self._status_dirty = True
+
+    def _show_quality(self) -> None:
+        s = self.quality_plot.summary()
+        self.lbl_quality.setText(s.split(" · ")[0] if s else "")
+
+    def _poll_quality(self, path: Path) -> None:
+        """Watch mode: RunFollower tails metrics only; re-read quality.jsonl when its size or mtime changed."""
+        run = RunDir(path)
+        try:
+            st = run.quality_file.stat()
+            sig = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            sig = None
+        if sig == getattr(self, "_quality_sig", None):
+            return
+        self._quality_sig = sig
+        self.quality_plot.set_history(run.read_quality() if sig is not None else [])
+        self._show_quality()
+
+    def compute_quality(self) -> bool:
+        """Ask the trainer for FD / KID now (between steps, also while paused); a Metric event answers."""
+        if self.session is None or self.state not in ("running", "paused"):
+            return False
+        self.session.control.request("metric")
+        self.statusBar().showMessage("Computing the quality metric on the training thread…", 8000)
+        return True
+
+    def halve_learning_rates(self) -> dict[str, float]:
+        """g_lr and d_lr from the form, halved: a live edit when a session is alive, else just the form."""
+        new = {k: self.panel.value(k) / 2 for k in ("g_lr", "d_lr")}
+        if self.session is not None and self.state in ("running", "paused"):
+            self.session.control.edit(**new)   # ConfigChanged comes back and updates the form
+        else:
+            for k, v in new.items():
+                self.panel.set_value(k, v)
+        self.statusBar().showMessage(f"Learning rates halved: g_lr {new['g_lr']:g}, d_lr {new['d_lr']:g}"
+                                     + ("; press Resume to continue" if self.state == "paused" else ""), 10000)
+        return new
+
+    def _update_latent_source(self) -> None:
+        if self.session is not None or self.state in ("running", "paused", "stopping"):
+            reason = ("training is running. The explorer loads the generator from a checkpoint into a second "
+                      "model, which is only safe once no session is alive: press Stop (it saves a checkpoint), "
+                      "then come back. (Save checkpoint while paused also writes one, but Stop is still needed.)")
+        elif self.run_path is None:
+            reason = "open a run (File ▸ Open run…) or train one first."
+        else:
+            reason = ""
+        self.latent.set_source(self.run_path, reason)
 
     @Slot(object)
     def _on_errored(self, exc: object) -> None:

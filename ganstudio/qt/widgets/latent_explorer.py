@@ -439,7 +439,7 @@ class LatentExplorer(QWidget):
         self._task = None
         self._update_enabled()
         if self._pending is not None:
-            self._run_pending()
+            QTimer.singleShot(0, self._run_pending)   # after the TaskSet has forgotten this task
 
     def _done(self, res: dict[str, Any]) -> None:
         if res["key"][0] != str(self.run_path):

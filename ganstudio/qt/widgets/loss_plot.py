@@ -241,6 +241,18 @@ class LossPlot(QWidget):
     def clear(self) -> None:
         self.set_columns({"step": np.empty(0)})
 
+    def truncate(self, max_step: float) -> None:
+        """Drop rows after `max_step` (the trainer rolled back to a checkpoint)."""
+        keep = self._buf.view("step") <= max_step
+        if keep.all():
+            return
+        self.set_columns({c: self._buf.view(c)[keep] for c in self._buf.columns})
+
+    def last_row(self) -> dict[str, float] | None:
+        if not self._buf.n:
+            return None
+        return {c: float(self._buf.data[c][self._buf.n - 1]) for c in self._buf.columns}
+
     def column(self, name: str) -> np.ndarray:
         return self._buf.view(name).copy()
 
