@@ -251,7 +251,9 @@ class LossPlot(QWidget):
     def last_row(self) -> dict[str, float] | None:
         if not self._buf.n:
             return None
-        return {c: float(self._buf.data[c][self._buf.n - 1]) for c in self._buf.columns}
+        row = {c: float(self._buf.data[c][self._buf.n - 1]) for c in self._buf.columns}
+        row["step"] = int(row["step"])
+        return row
 
     def column(self, name: str) -> np.ndarray:
         return self._buf.view(name).copy()
