@@ -100,6 +100,9 @@ class TrainConfig:
     deterministic: bool = hp(False, "Enable TensorFlow op determinism: bit-identical runs, somewhat slower.")
     jit_compile: str = hp("auto", "XLA-compile the train step: 'auto' picks per device, 'on', 'off'.",
                           choices=("auto", "on", "off"))
+    steps_per_call: int = hp(0, "Training steps per compiled call (a loop inside one tf.function, like Keras' "
+                             "steps_per_execution); 0 = auto: 8 on GPUs, where Python overhead matters, 1 on CPUs. "
+                             "Pause and Step still act on single steps.", min=0, max=1000)
     strategy: str = hp("auto", "tf.distribute strategy: 'auto' (multi-worker if TF_CONFIG names a cluster, mirrored on "
                        "several GPUs, else default), 'default', 'mirrored' (all local GPUs), 'multiworker'. The global "
                        "batch is split over replicas.", choices=("auto", "default", "mirrored", "multiworker"))

@@ -189,3 +189,16 @@ def test_stop_without_save_writes_no_final_checkpoint(tiny_config, tmp_path):
     assert rest[-1].reason == "stopped" and rest[-1].final_grid == ""
     assert not of(rest, CheckpointSaved)
     assert not (tmp_path / "r" / "samples" / "final.png").exists()
+
+
+def test_several_steps_per_call_match_single_steps(tiny_config, tmp_path):
+    cfg = tiny_config.with_updates({"steps": 7, "deterministic": True, "sample_every": 3})
+    one = run_to_end(Trainer(cfg.with_updates({"steps_per_call": 1}), run_dir=tmp_path / "a"))
+    many_t = Trainer(cfg.with_updates({"steps_per_call": 3}), run_dir=tmp_path / "b")
+    many = run_to_end(many_t)
+    assert "3 steps/call" in many[0].device
+    a = [(m.step, m.g_loss, m.d_loss) for m in of(one, StepMetrics)]
+    b = [(m.step, m.g_loss, m.d_loss) for m in of(many, StepMetrics)]
+    assert [s for s, _, _ in b] == list(range(1, 8))          # 3 + 3 calls, then a single step to reach 7
+    assert np.allclose(np.array(a)[:, 1:], np.array(b)[:, 1:], atol=1e-4)
+    assert [g.step for g in of(many, SampleGrid)] == [0, 3, 6]   # multiples reached inside a call still sample

@@ -12,8 +12,11 @@ from .augment import diff_augment, parse_policy
 from .tfsetup import import_tf
 
 
-def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: bool, G_ema=None, strategy=None):
+def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: bool, G_ema=None, strategy=None,
+                     steps_per_call: int = 1):
     """fn(images (k, B, H, W, C) float32, labels (k, B) int32) -> [g_loss, d_loss, mean D(x), mean D(G(z))].
+
+    steps_per_call = s > 1: fn(images (s, k, B, ...), labels (s, k, B)) -> (s, 4), s steps in one compiled loop.
 
     Under a tf.distribute strategy with R replicas the inputs are per-replica slices of the global batch; each
     replica scales its losses by 1/R so that the optimizers' all-reduce (a sum) yields the global-batch mean."""
@@ -94,6 +97,27 @@ def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: b
     # Random draws happen outside the XLA cluster (XLA's RNG gives another stream than TF's kernels), so the
     # speed options change rounding only.
     need_seeds = bool(policy or gp_weight)
+
+    if replicas == 1 and steps_per_call > 1:
+        s_ = steps_per_call
+
+        def many(images, labels, noise, seeds):
+            out = tf.TensorArray(tf.float32, size=s_)
+            for i in tf.range(s_):
+                out = out.write(i, core_fn(images[i], labels[i], noise[i], seeds[i]))
+            return out.stack()
+
+        many = tf.function(many, jit_compile=jit)
+
+        def multi_step(images, labels):
+            # One draw per step, in the same order as single steps: s calls give the same run as s x 1 call.
+            b = tf.shape(images)[2]
+            noise = tf.stack([rng.normal([k, b, m.noise_dim]) for _ in range(s_)])
+            seeds = tf.stack([tf.transpose(rng.make_seeds(k)) for _ in range(s_)]) if need_seeds \
+                else tf.zeros([s_, k, 2], tf.int64)
+            return many(images, labels, noise, seeds)
+
+        return tf.function(multi_step)
 
     if replicas == 1:
         def step(images, labels):

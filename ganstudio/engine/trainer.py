@@ -91,6 +91,7 @@ class Trainer:
         self.run_dir: RunDir | None = None
         self.step = 0
         self._step_fn = None
+        self._multi_fn = None
         self._sample_fn = None
         self.progress = None      # optional callable(done, total) while a folder dataset is decoded
         self.nan_action = "pause"  # after a NaN rollback: 'pause' (the studio) or 'stop' (the CLI)
@@ -136,6 +137,7 @@ class Trainer:
 
         self.device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
         self.jit = resolve_jit(cfg.train.jit_compile, self.device)
+        self.steps_per_call = cfg.train.steps_per_call or (8 if self.device == "GPU" else 1)
         self.precision = resolve_precision(cfg.train.precision, self.device)
         # The dtype policy is process-global in Keras; set it for every run so one run's choice never leaks.
         keras.config.set_dtype_policy(self.precision)
@@ -189,6 +191,7 @@ class Trainer:
         return Started(run_dir=str(self.run_dir.path), config=cfg.to_dict(), step=self.step,
                        total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch, dataset=ds.summary(),
                        device=f"{self.device}, XLA {'on' if self.jit else 'off'}, {self.precision}"
+                              + (f", {self.steps_per_call} steps/call" if self.steps_per_call > 1 else "")
                               + (f", {type(self.strategy).__name__} x{self.replicas}" if self.replicas > 1 else ""),
                        g_params=self.G.count_params(), d_params=self.D.count_params())
 
@@ -254,12 +257,29 @@ class Trainer:
         return iter(self.strategy.distribute_datasets_from_function(per_worker, options))
 
     # -- steps ----------------------------------------------------------------------------------------------
-    def _make_step_fn(self):
+    def _make_step_fn(self, steps_per_call: int = 1):
         from .step import build_train_step  # noqa: PLC0415
 
         return build_train_step(self.config, self.G, self.D, self.g_opt, self.d_opt, self.rng, jit=self.jit,
                                 loss_scaling=self.precision == "mixed_float16", G_ema=self.G_ema,
-                                strategy=self.strategy if self.replicas > 1 else None)
+                                strategy=self.strategy if self.replicas > 1 else None, steps_per_call=steps_per_call)
+
+    def _train_call(self, data) -> np.ndarray:
+        """Run one compiled call: steps_per_call steps when running freely with room left in the budget, else
+        one step (pause/Step, the end of the budget). Returns (n, 4) metrics rows."""
+        tf = import_tf()
+        s = self.steps_per_call
+        many = s > 1 and self.replicas == 1 and not self.control.paused and \
+            not (self.total_steps and self.total_steps - self.step < s)
+        if not many:
+            if self._step_fn is None:
+                self._step_fn = self._make_step_fn()
+            images, labels = next(data)
+            return np.asarray(self._step_fn(images, labels)).reshape(1, 4)
+        if self._multi_fn is None:
+            self._multi_fn = self._make_step_fn(s)
+        batches = [next(data) for _ in range(s)]
+        return np.asarray(self._multi_fn(tf.stack([b[0] for b in batches]), tf.stack([b[1] for b in batches])))
 
     def sample(self, noise: np.ndarray | None = None, labels: np.ndarray | None = None) -> np.ndarray:
         """uint8 images from the generator in inference mode (fixed noise by default). Training thread only."""
@@ -282,10 +302,8 @@ class Trainer:
         self._saved_step, self._saved_time = self.step, time.monotonic()
         return CheckpointSaved(self.step, str(info.path))
 
-    def _checkpoint_due(self) -> bool:
+    def _checkpoint_timer_due(self) -> bool:
         t = self.config.train
-        if t.checkpoint_every and self.step % t.checkpoint_every == 0:
-            return True
         return bool(t.checkpoint_minutes) and time.monotonic() - self._saved_time >= 60 * t.checkpoint_minutes
 
     def _tb_scalars(self, m: StepMetrics) -> None:
@@ -321,7 +339,7 @@ class Trainer:
         if "beta1" in changes or "beta2" in changes:
             for opt in (self.g_opt, self.d_opt):
                 opt.beta_1, opt.beta_2 = o.beta1, o.beta2
-            self._step_fn = None  # betas are Python floats inside the traced step: retrace
+            self._step_fn = self._multi_fn = None  # betas are Python floats inside the traced step: retrace
         self.run_dir.write_config(new)
         self.run_dir.log_edit(self.step, changes)
         return ConfigChanged(self.step, changes)
@@ -429,25 +447,28 @@ class Trainer:
                         yield from self._handle_request(*req)
                     continue
 
-                if self._step_fn is None:
-                    self._step_fn = self._make_step_fn()
-                images, labels = next(data)
-                g_loss, d_loss, d_real, d_fake = (float(v) for v in self._step_fn(images, labels).numpy())
-                self.step += 1
+                rows = self._train_call(data)
+                prev = self.step
                 now = time.perf_counter()
-                m = StepMetrics(step=self.step, epoch=self.step * cfg.optim.d_steps / self.batches_per_epoch,
-                                wall=now - t0,
-                                g_loss=g_loss, d_loss=d_loss, d_real=d_real, d_fake=d_fake,
-                                images_per_sec=cfg.data.batch_size / max(now - last, 1e-9))
+                rate = len(rows) * cfg.data.batch_size / max(now - last, 1e-9)
                 last = now
-                if self.step % cfg.train.log_every == 0:
-                    run.append_metrics(m.to_row())
-                    if self._tb is not None:
-                        self._tb_scalars(m)
-                yield m
-                for w in self.health.update(self.step, g_loss, d_loss, d_real, d_fake):
-                    yield Health(w.step, w.kind, w.message, w.suggestion)
-                if not all(map(math.isfinite, (g_loss, d_loss, d_real, d_fake))):
+                finite = True
+                for g_loss, d_loss, d_real, d_fake in rows.astype(float).tolist():
+                    self.step += 1
+                    m = StepMetrics(step=self.step, epoch=self.step * cfg.optim.d_steps / self.batches_per_epoch,
+                                    wall=now - t0, g_loss=g_loss, d_loss=d_loss, d_real=d_real, d_fake=d_fake,
+                                    images_per_sec=rate)
+                    if self.step % cfg.train.log_every == 0:
+                        run.append_metrics(m.to_row())
+                        if self._tb is not None:
+                            self._tb_scalars(m)
+                    yield m
+                    for w in self.health.update(self.step, g_loss, d_loss, d_real, d_fake):
+                        yield Health(w.step, w.kind, w.message, w.suggestion)
+                    finite = all(map(math.isfinite, (g_loss, d_loss, d_real, d_fake)))
+                    if not finite:
+                        break
+                if not finite:
                     rolled = False
                     if cfg.train.nan_policy == "rollback":
                         for ev in self._rollback(run):
@@ -462,14 +483,17 @@ class Trainer:
                                       f"the learning rates and resume from the last checkpoint", "error")
                     reason = "error"
                     break
-                if self.step % cfg.sample.sample_every == 0:
+                def crossed(every: int) -> bool:    # a call of several steps may jump over a multiple
+                    return bool(every) and self.step // every > prev // every
+
+                if crossed(cfg.sample.sample_every):
                     grid = self.sample()
                     if self._tb is not None:
                         self._tb_image(self.step, grid)
                     yield SampleGrid(self.step, grid, str(run.save_sample(self.step, grid)))
-                if cfg.train.metric_every and self.step % cfg.train.metric_every == 0:
+                if crossed(cfg.train.metric_every):
                     yield from self._metric_events()
-                if self._checkpoint_due():
+                if crossed(cfg.train.checkpoint_every) or self._checkpoint_timer_due():
                     yield self.save_checkpoint()
         finally:
             run.close()

@@ -450,6 +450,7 @@ class MainWindow(QMainWindow):
         self.plot.set_history(rows)
         self.quality_plot.set_history(quality)
         self.health_banner.reset()
+        self._show_quality()
         self.grid_view.set_entries([GridEntry(step, path=str(p)) for step, p in samples])
         self.run_path = run.path
         self.resume_path = run.path if ckpts else None
@@ -872,6 +873,11 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, RolledBack):
             self.health_banner.add_rollback(ev.step, ev.from_step)
             self.rollback_views(ev.step)
+            # The trainer pauses itself after a rollback. It announces that with a Paused event only if it had not
+            # already announced an earlier pause (a step right after Resume skips the Resumed event), so do not
+            # wait for one.
+            if self.state == "running":
+                self._set_state("paused")
         elif isinstance(ev, Paused):
             if self.state == "running":
                 self._set_state("paused")
