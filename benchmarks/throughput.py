@@ -18,7 +18,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-WARMUP = 2
+WARMUP = 4   # a multiple of every steps_per_call variant, so timing starts at a call boundary
 
 
 def tutorial_loop(steps: int) -> float:
@@ -110,7 +110,9 @@ def engine_loop(steps: int, **overrides) -> float:
     from ganstudio.engine.trainer import Trainer
     from ganstudio.presets import get_preset
 
-    cfg = get_preset("tutorial").config().with_updates({"steps": steps + WARMUP, "checkpoint_every": 0, **overrides})
+    cfg = get_preset("tutorial").config().with_updates(
+        {"steps": steps + WARMUP, "checkpoint_every": 0, "checkpoint_minutes": 0, "metric_every": 0,
+         "tensorboard": False, **overrides})
     walls = {}
     with tempfile.TemporaryDirectory() as d:
         for ev in Trainer(cfg, run_dir=os.path.join(d, "run")).run():
@@ -121,8 +123,10 @@ def engine_loop(steps: int, **overrides) -> float:
 
 VARIANTS = {
     "tutorial loop": lambda n: tutorial_loop(n),
-    "engine, XLA off": lambda n: engine_loop(n, jit_compile="off"),
-    "engine, XLA on": lambda n: engine_loop(n, jit_compile="on"),
+    "engine (auto)": lambda n: engine_loop(n),
+    "engine, XLA on": lambda n: engine_loop(n, jit_compile="on", precision="float32"),
+    "engine, 4 steps/call": lambda n: engine_loop(n, jit_compile="off", precision="float32", steps_per_call=4),
+    "engine, bf16": lambda n: engine_loop(n, jit_compile="off", precision="mixed_bfloat16"),
 }
 
 
@@ -135,12 +139,12 @@ def main() -> None:
     for r in range(args.rounds):
         for name, fn in VARIANTS.items():
             results[name].append(fn(args.steps))
-            print(f"round {r + 1}: {name:<16} {results[name][-1]:8.1f} img/s", flush=True)
+            print(f"round {r + 1}: {name:<22} {results[name][-1]:8.1f} img/s", flush=True)
     base = statistics.median(results["tutorial loop"])
-    print(f"\n{'variant':<18}{'img/s (median)':>16}{'ratio':>8}")
+    print(f"\n{'variant':<22}{'img/s (median)':>16}{'ratio':>8}")
     for name, vals in results.items():
         med = statistics.median(vals)
-        print(f"{name:<18}{med:>16.1f}{med / base:>8.3f}")
+        print(f"{name:<22}{med:>16.1f}{med / base:>8.3f}")
 
 
 if __name__ == "__main__":
