@@ -22,72 +22,18 @@ WARMUP = 4   # a multiple of every steps_per_call variant, so timing starts at a
 
 
 def tutorial_loop(steps: int) -> float:
-    """The tutorial's code, verbatim where possible (Keras 3 spelling of `input_shape`)."""
+    """The tutorial's own loop: its models, losses, optimizers and @tf.function step (ganstudio/tutorial_reference)
+    over its tf.data pipeline (shuffle + batch of the float images)."""
     import tensorflow as tf
-    from tensorflow.keras import layers
 
     from ganstudio.data import load_dataset
+    from ganstudio.tutorial_reference import BATCH_SIZE, make_tutorial
 
     train_images = load_dataset("bundled").images.astype("float32")
     train_images = (train_images - 127.5) / 127.5
-    BUFFER_SIZE, BATCH_SIZE, noise_dim = 60000, 256, 100
-    train_dataset = tf.data.Dataset.from_tensor_slices(train_images).shuffle(BUFFER_SIZE).batch(BATCH_SIZE)
-
-    def make_generator_model():
-        model = tf.keras.Sequential()
-        model.add(layers.Input((100,)))
-        model.add(layers.Dense(7 * 7 * 256, use_bias=False))
-        model.add(layers.BatchNormalization())
-        model.add(layers.LeakyReLU())
-        model.add(layers.Reshape((7, 7, 256)))
-        model.add(layers.Conv2DTranspose(128, (5, 5), strides=(1, 1), padding='same', use_bias=False))
-        model.add(layers.BatchNormalization())
-        model.add(layers.LeakyReLU())
-        model.add(layers.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding='same', use_bias=False))
-        model.add(layers.BatchNormalization())
-        model.add(layers.LeakyReLU())
-        model.add(layers.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding='same', use_bias=False, activation='tanh'))
-        return model
-
-    def make_discriminator_model():
-        model = tf.keras.Sequential()
-        model.add(layers.Input((28, 28, 1)))
-        model.add(layers.Conv2D(64, (5, 5), strides=(2, 2), padding='same'))
-        model.add(layers.LeakyReLU())
-        model.add(layers.Dropout(0.3))
-        model.add(layers.Conv2D(128, (5, 5), strides=(2, 2), padding='same'))
-        model.add(layers.LeakyReLU())
-        model.add(layers.Dropout(0.3))
-        model.add(layers.Flatten())
-        model.add(layers.Dense(1))
-        return model
-
-    generator, discriminator = make_generator_model(), make_discriminator_model()
-    cross_entropy = tf.keras.losses.BinaryCrossentropy(from_logits=True)
-
-    def discriminator_loss(real_output, fake_output):
-        return cross_entropy(tf.ones_like(real_output), real_output) + \
-            cross_entropy(tf.zeros_like(fake_output), fake_output)
-
-    def generator_loss(fake_output):
-        return cross_entropy(tf.ones_like(fake_output), fake_output)
-
-    generator_optimizer = tf.keras.optimizers.Adam(1e-4)
-    discriminator_optimizer = tf.keras.optimizers.Adam(1e-4)
-
-    @tf.function
-    def train_step(images):
-        noise = tf.random.normal([BATCH_SIZE, noise_dim])
-        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
-            generated_images = generator(noise, training=True)
-            real_output = discriminator(images, training=True)
-            fake_output = discriminator(generated_images, training=True)
-            gen_loss = generator_loss(fake_output)
-            disc_loss = discriminator_loss(real_output, fake_output)
-        gradients_of_generator = gen_tape.gradient(gen_loss, generator.trainable_variables)
-        gradients_of_discriminator = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
-        generator_optimizer.apply_gradients(zip(gradients_of_generator, generator.trainable_variables))
-        discriminator_optimizer.apply_gradients(zip(gradients_of_discriminator, discriminator.trainable_variables))
+    train_dataset = tf.data.Dataset.from_tensor_slices(train_images).shuffle(60000).batch(BATCH_SIZE)
+    gan = make_tutorial()
+    train_step, generator = gan.train_step, gan.generator
 
     done, t_start = 0, None
     while done < steps + WARMUP:
