@@ -366,7 +366,8 @@ class Trainer:
 
     def _metric_events(self) -> Iterator[Event]:
         m = self.compute_metric()
-        self.run_dir.append_quality({k: getattr(m, k) for k in ("step", "fd", "kid", "diversity", "n", "seconds")})
+        self.run_dir.append_quality({k: getattr(m, k) for k in ("step", "fd", "kid", "diversity", "n", "seconds",
+                                                                "source", "accuracy")})
         if self._tb is not None:
             tf = import_tf()
             with self._tb.as_default(step=m.step):
@@ -477,6 +478,7 @@ class Trainer:
                     if rolled and self.nan_action == "pause":
                         data = self._dataset_from(self.step)
                         self.control.pause()
+                        announced_pause = False   # announce this pause even if an earlier one was never resumed
                         continue
                     if not rolled:
                         yield Message(f"losses became NaN/Inf at step {self.step} (G {g_loss}, D {d_loss}); lower "

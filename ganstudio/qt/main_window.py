@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.runs_panel, "Runs")
         self.latent = LatentExplorer(self.tasks)
         self.latent.choose_save_path = lambda title, start, filt: self.choose_save_path(title, start, filt)
+        self.latent.checkpoint_step = lambda: self._selected_checkpoint_step()
         self.latent.failed.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.latent.exported.connect(lambda p: self.statusBar().showMessage(f"Exported {p}", 10000))
         self.tabs.addTab(self.latent, "Latent")

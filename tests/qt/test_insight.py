@@ -230,6 +230,7 @@ def test_latent_explorer_strip_and_exports(make_main_window, trained_run, tmp_pa
         pass                          # the spin boxes trigger a debounced regeneration
     res = blocker.args[0]
     assert res["params"]["a"] == 0 and res["params"]["b"] == 3 and res["params"]["mode"] == "slerp"
+    assert res["key"] == (str(trained_run), 3)          # the latest checkpoint (nothing selected in the dock)
     strip = res["strip"]
     assert strip.shape == (8, 28, 28, 1) and strip.dtype == np.uint8
     assert lat.strip_label.array.shape == (32, 8 * 30 + 2, 1)

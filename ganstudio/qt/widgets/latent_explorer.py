@@ -157,6 +157,8 @@ class LatentExplorer(QWidget):
         self.result: dict[str, Any] | None = None
         self._task = None
         self._pending: dict[str, Any] | None = None
+        # Which checkpoint to explore: the window passes the Checkpoints dock's selection; None = the latest.
+        self.checkpoint_step: Callable[[], int | None] = lambda: None
         self.choose_save_path: Callable[[str, str, str], str] = lambda title, start, filt: \
             QFileDialog.getSaveFileName(self, title, start, filt)[0]
 
@@ -187,7 +189,8 @@ class LatentExplorer(QWidget):
         self.idx_a.setToolTip("Index of the start sample in the noise grid")
 
         self.btn_generate = QPushButton("Generate")
-        self.btn_generate.setToolTip("Load the latest checkpoint's generator (in the background) and generate")
+        self.btn_generate.setToolTip("Load the generator of the checkpoint selected in the Checkpoints dock (else the "
+                                     "latest) in the background, and generate")
         self.btn_reroll = QPushButton("Re-roll noise")
         self.btn_reroll.setToolTip("Draw new random noise (seeded) instead of the run's fixed noise")
         self.btn_fixed = QPushButton("Fixed noise")
@@ -258,7 +261,7 @@ class LatentExplorer(QWidget):
         views.addWidget(self.strip_title, 2, 0, 1, 2)
         views.addWidget(self.strip_label, 3, 0, 1, 2)
         views.setRowStretch(1, 3)
-        views.setRowStretch(3, 2)
+        views.setRowStretch(3, 1)
 
         body = QHBoxLayout()
         body.addWidget(side)
@@ -319,8 +322,8 @@ class LatentExplorer(QWidget):
         if not ok:
             self.info.setText(f"<b>Latent explorer unavailable:</b> {self.reason}")
         elif self.result is None:
-            self.info.setText(f"Run {self.run_path.name}: press Generate to load the generator from the latest "
-                              f"checkpoint (in the background).")
+            self.info.setText(f"Run {self.run_path.name}: press Generate to load the generator from the selected "
+                              f"(or latest) checkpoint, in the background.")
 
     # -- parameters -------------------------------------------------------------------------------------------
     def params(self) -> dict[str, Any]:
@@ -376,7 +379,9 @@ class LatentExplorer(QWidget):
             self.info.setText(msg)
             self.failed.emit(msg)
             return False
-        req = {**self.params(), "key": (str(self.run_path), ckpts[-1].step), "reroll": reroll}
+        wanted = self.checkpoint_step()
+        step = wanted if wanted in {c.step for c in ckpts} else ckpts[-1].step
+        req = {**self.params(), "key": (str(self.run_path), step), "reroll": reroll}
         if self._task is not None or self.tasks.busy("export"):
             self._pending = req           # only the newest request matters
             if self._task is None:
@@ -407,7 +412,7 @@ class LatentExplorer(QWidget):
         def job(_progress):
             from ... import export as ex  # noqa: PLC0415 - TensorFlow loads here, in the task thread
 
-            r = restored if restored is not None else ex.load_generator(run)
+            r = restored if restored is not None else ex.load_generator(run, req["key"][1])
             z = r.fixed_noise if noise is None else noise
             if req["reroll"] is not None:
                 shape = shape_hint or r.fixed_noise.shape
