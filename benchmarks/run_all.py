@@ -28,13 +28,21 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def native_bf16() -> bool:
+    sys.path.insert(0, str(HERE.parent))
+    from ganstudio.engine.trainer import cpu_has_native_bf16
+
+    return cpu_has_native_bf16()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer steps and images (a smoke run, noisier figures)")
     args = ap.parse_args()
     q = args.quick
     jobs = [
-        ("Engine vs the tutorial's own loop", ["throughput.py", "--steps", "8" if q else "20", "--rounds", "2"]),
+        ("Engine vs the tutorial's own loop", ["throughput.py", "--steps", "8" if q else "20", "--rounds", "2"]
+         + ([] if native_bf16() else ["--skip", "engine, bf16"])),
         ("Studio vs headless, responsiveness, startup, 1M-point plot",
          ["gui.py", "--steps", "10" if q else "25", "--rounds", "1" if q else "2"]),
         ("Input pipeline on a folder of 64x64 PNGs", ["data_pipeline.py", "--images", "2000" if q else "20000",

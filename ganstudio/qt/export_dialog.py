@@ -34,7 +34,38 @@ def export_size(entry: GridEntry, rows: int, scale: int) -> tuple[int, int]:
     return (c * (w + PAD) + PAD) * scale, (r * (h + PAD) + PAD) * scale
 
 
-class ExportDialog(QDialog):
+class _PngDialog(QDialog):
+    """Shared parts of the grid dialogs: a pixel-scale box and a PNG path row with a browse button."""
+
+    def _scale_box(self, value: int) -> QSpinBox:
+        box = QSpinBox()
+        box.setRange(1, 32)
+        box.setSuffix(" ×")
+        box.setValue(value)
+        return box
+
+    def _path_row(self, caption: str, start: str, choose_path) -> QHBoxLayout:
+        self.path = QLineEdit(start)
+        self._path_edited = False
+        self.path.textEdited.connect(lambda *_: setattr(self, "_path_edited", True))
+        self.choose_path = choose_path or (lambda at: QFileDialog.getSaveFileName(
+            self, caption, at, "PNG image (*.png)")[0])
+        browse = QToolButton()
+        browse.setText("…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        return row
+
+    def _browse(self) -> None:
+        p = self.choose_path(self.path.text())
+        if p:
+            self._path_edited = True
+            self.path.setText(p if p.lower().endswith(".png") else p + ".png")
+
+
+class ExportDialog(_PngDialog):
     def __init__(self, entry: GridEntry, default_path: Path, parent: QWidget | None = None,
                  choose_path: Callable[[str], str] | None = None) -> None:
         super().__init__(parent)
@@ -47,19 +78,8 @@ class ExportDialog(QDialog):
         self.rows.setEnabled(entry.images is not None)
         if entry.images is None:
             self.rows.setToolTip("This grid was loaded from the run folder as an image; its layout is fixed")
-        self.scale = QSpinBox()
-        self.scale.setRange(1, 32)
-        self.scale.setSuffix(" ×")
-        self.scale.setValue(4)
-        self.path = QLineEdit(str(default_path))
-        browse = QToolButton()
-        browse.setText("…")
-        self.choose_path = choose_path or (lambda start: QFileDialog.getSaveFileName(
-            self, "Export grid", start, "PNG image (*.png)")[0])
-        browse.clicked.connect(self._browse)
-        path_row = QHBoxLayout()
-        path_row.addWidget(self.path, 1)
-        path_row.addWidget(browse)
+        self.scale = self._scale_box(4)
+        path_row = self._path_row("Export grid", str(default_path), choose_path)
         self.size_label = QLabel()
         form = QFormLayout(self)
         form.addRow("Rows", self.rows)
@@ -74,11 +94,6 @@ class ExportDialog(QDialog):
         self.scale.valueChanged.connect(self._update_size)
         self._update_size()
 
-    def _browse(self) -> None:
-        p = self.choose_path(self.path.text())
-        if p:
-            self.path.setText(p if p.lower().endswith(".png") else p + ".png")
-
     def _update_size(self) -> None:
         w, h = export_size(self.entry, self.rows.value(), self.scale.value())
         if self.entry.images is not None:
@@ -91,7 +106,7 @@ class ExportDialog(QDialog):
         return self.path.text().strip(), self.rows.value(), self.scale.value()
 
 
-class SampleDialog(QDialog):
+class SampleDialog(_PngDialog):
     """Options for `ganstudio.export.sample`: a fresh grid from a checkpoint's generator."""
 
     def __init__(self, step: int | None, default_path: Callable[[int], Path], parent: QWidget | None = None,
@@ -110,22 +125,9 @@ class SampleDialog(QDialog):
         self.rows = QSpinBox()
         self.rows.setRange(0, 1024)
         self.rows.setSpecialValueText("auto")
-        self.scale = QSpinBox()
-        self.scale.setRange(1, 32)
-        self.scale.setSuffix(" ×")
-        self.scale.setValue(2)
-        self.path = QLineEdit(str(default_path(self.n.value())))
-        self._path_edited = False
-        self.path.textEdited.connect(lambda *_: setattr(self, "_path_edited", True))
+        self.scale = self._scale_box(2)
+        path_row = self._path_row("Sample grid", str(default_path(self.n.value())), choose_path)
         self.n.valueChanged.connect(self._n_changed)
-        browse = QToolButton()
-        browse.setText("…")
-        self.choose_path = choose_path or (lambda start: QFileDialog.getSaveFileName(
-            self, "Sample grid", start, "PNG image (*.png)")[0])
-        browse.clicked.connect(self._browse)
-        path_row = QHBoxLayout()
-        path_row.addWidget(self.path, 1)
-        path_row.addWidget(browse)
         form = QFormLayout(self)
         form.addRow("Images", self.n)
         form.addRow("Seed", self.seed)
@@ -143,12 +145,6 @@ class SampleDialog(QDialog):
     def _n_changed(self, n: int) -> None:
         if not self._path_edited:          # the default name carries n; keep it in step until the user edits
             self.path.setText(str(self._default_path(n)))
-
-    def _browse(self) -> None:
-        p = self.choose_path(self.path.text())
-        if p:
-            self._path_edited = True
-            self.path.setText(p if p.lower().endswith(".png") else p + ".png")
 
     def options(self) -> dict:
         return {"out": self.path.text().strip(), "n": self.n.value(),

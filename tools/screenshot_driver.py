@@ -1,0 +1,57 @@
+"""Drive the real studio into a state worth a screenshot (for docs/), with real training, no synthetic events.
+
+    ../shared/tools/shot.sh docs/screenshot.png 90 .venv/bin/python tools/screenshot_driver.py train RUN_DIR
+    ../shared/tools/shot.sh docs/insight-training.png 150 .venv/bin/python tools/screenshot_driver.py collapse RUN_DIR
+    ../shared/tools/shot.sh docs/insight-latent.png 40 .venv/bin/python tools/screenshot_driver.py latent RUN_DIR
+
+train:    the dcgan preset on the bundled data, grids every 20 steps, quality every 100 steps.
+collapse: the same with learning rates 1e-2 and a short health window, to show the health banner.
+latent:   open an existing run (e.g. the one `train` wrote) on the Latent tab and generate a strip.
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ganstudio.presets import get_preset  # noqa: E402
+from ganstudio.qt.app import configure_look  # noqa: E402
+from ganstudio.qt.main_window import MainWindow  # noqa: E402
+
+SETTINGS = QSettings(str(Path(tempfile.gettempdir()) / "ganstudio-shot.ini"), QSettings.IniFormat)
+
+
+def main() -> None:
+    mode, run_dir = sys.argv[1], Path(sys.argv[2])
+    app = QApplication([])
+    configure_look(app)
+    win = MainWindow(settings=SETTINGS, preset="dcgan")
+    win.resize(1600, 980)
+    win.show()
+    win.ask_close = lambda: "save"
+    if mode in ("train", "collapse"):
+        updates = {"sample_every": 20, "metric_every": 100, "metric_n": 500, "checkpoint_every": 200}
+        if mode == "collapse":
+            updates.update({"g_lr": 1e-2, "d_lr": 1e-2, "health_window": 30, "metric_every": 40, "metric_n": 300})
+        win.panel.set_config(get_preset("dcgan").config().with_updates(updates))
+        QTimer.singleShot(300, lambda: win.start_training(run_dir))
+    else:
+        def latent():
+            win.open_run(run_dir)
+            win.tabs.setCurrentWidget(win.latent)
+            win.latent.steps.setValue(10)
+            win.latent.idx_b.setValue(5)
+            win.latent.generate()
+
+        QTimer.singleShot(300, latent)
+    app.aboutToQuit.connect(win.shutdown)
+    app.exec()
+
+
+if __name__ == "__main__":
+    main()
