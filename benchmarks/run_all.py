@@ -42,7 +42,7 @@ def main() -> None:
     q = args.quick
     jobs = [
         ("Engine vs the tutorial's own loop", ["throughput.py", "--steps", "8" if q else "20", "--rounds", "2"]
-         + ([] if native_bf16() else ["--skip", "engine, bf16"])),
+         + ([] if native_bf16() else ["--skip", "engine bf16"])),
         ("Studio vs headless, responsiveness, startup, 1M-point plot",
          ["gui.py", "--steps", "10" if q else "25", "--rounds", "1" if q else "2"]),
         ("Input pipeline on a folder of 64x64 PNGs", ["data_pipeline.py", "--images", "2000" if q else "20000",

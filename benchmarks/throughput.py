@@ -69,10 +69,10 @@ def engine_loop(steps: int, **overrides) -> float:
 
 VARIANTS = {
     "tutorial loop": lambda n: tutorial_loop(n),
-    "engine (auto)": lambda n: engine_loop(n),
-    "engine, XLA on": lambda n: engine_loop(n, jit_compile="on", precision="float32"),
-    "engine, 4 steps/call": lambda n: engine_loop(n, jit_compile="off", precision="float32", steps_per_call=4),
-    "engine, bf16": lambda n: engine_loop(n, jit_compile="off", precision="mixed_bfloat16"),
+    "engine auto": lambda n: engine_loop(n),
+    "engine XLA on": lambda n: engine_loop(n, jit_compile="on", precision="float32"),
+    "engine 4 steps/call": lambda n: engine_loop(n, jit_compile="off", precision="float32", steps_per_call=4),
+    "engine bf16": lambda n: engine_loop(n, jit_compile="off", precision="mixed_bfloat16"),
 }
 
 
@@ -80,7 +80,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--skip", default="", help="comma-separated variants to leave out, e.g. 'engine, bf16' "
+    ap.add_argument("--skip", default="", help="comma-separated variants to leave out, e.g. 'engine bf16' "
                     "(bf16 is emulated, hence very slow, on CPUs without AVX512-BF16/AMX)")
     args = ap.parse_args()
     variants = {k: v for k, v in VARIANTS.items() if k not in args.skip.split(",")}

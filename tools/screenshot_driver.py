@@ -2,10 +2,12 @@
 
     ../shared/tools/shot.sh docs/screenshot.png 90 .venv/bin/python tools/screenshot_driver.py train RUN_DIR
     ../shared/tools/shot.sh docs/insight-training.png 150 .venv/bin/python tools/screenshot_driver.py collapse RUN_DIR
+    ../shared/tools/shot.sh docs/screenshot.png 20 .venv/bin/python tools/screenshot_driver.py open RUN_DIR
     ../shared/tools/shot.sh docs/insight-latent.png 40 .venv/bin/python tools/screenshot_driver.py latent RUN_DIR
 
 train:    the dcgan preset on the bundled data, grids every 20 steps, quality every 100 steps.
 collapse: the same with learning rates 1e-2 and a short health window, to show the health banner.
+open:     open a finished run: plots, quality curve and grid history refill from its folder.
 latent:   open an existing run (e.g. the one `train` wrote) on the Latent tab and generate a strip.
 """
 from __future__ import annotations
@@ -40,6 +42,8 @@ def main() -> None:
             updates.update({"g_lr": 1e-2, "d_lr": 1e-2, "health_window": 30, "metric_every": 40, "metric_n": 300})
         win.panel.set_config(get_preset("dcgan").config().with_updates(updates))
         QTimer.singleShot(300, lambda: win.start_training(run_dir))
+    elif mode == "open":
+        QTimer.singleShot(300, lambda: win.open_run(run_dir))
     else:
         def latent():
             win.open_run(run_dir)
