@@ -49,10 +49,14 @@ def main() -> None:
             win.open_run(run_dir)
             win.tabs.setCurrentWidget(win.latent)
             win.latent.steps.setValue(10)
-            win.latent.idx_b.setValue(5)
+            win.latent.generate()
+
+        def pick_b():   # once the generator has loaded and the spin boxes know the sample count
+            win.latent.idx_b.setValue(2)
             win.latent.generate()
 
         QTimer.singleShot(300, latent)
+        QTimer.singleShot(20000, pick_b)
     app.aboutToQuit.connect(win.shutdown)
     app.exec()
 
