@@ -287,7 +287,7 @@ class Trainer:
         G = self.G_ema if self.G_ema is not None else self.G
         if self._sample_fn is None:
             self._sample_fn = tf.function(lambda z, y: tf.cast(G([z, y] if y is not None else z, training=False),
-                                                               tf.float32))
+                                                               tf.float32), reduce_retracing=True)   # grid + metric sizes
         z = self.fixed_noise if noise is None else tf.constant(noise, tf.float32)
         y = None
         if self.fixed_labels is not None:
