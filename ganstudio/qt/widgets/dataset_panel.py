@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout,
                                QWidget)
 
+from . import fill_with_panes
 from ...data import Dataset
 from ...imaging import make_grid
 
@@ -99,13 +100,7 @@ class DatasetPanel(QWidget):
         rl.addWidget(self.compare)
         rl.addLayout(images, 1)
 
-        split = QSplitter(Qt.Horizontal)
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setSizes([420, 860])
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(split)
+        fill_with_panes(self, left, right, (420, 860))
         self.compare.toggled.connect(self._update_compare)
         self._update_compare()
 

@@ -12,6 +12,7 @@ from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QScrollArea, QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from . import fill_with_panes
 from ...imaging import load_png
 from ...runs import RunDir, runs_root
 from ...runs.watch import RunSummary, scan_runs
@@ -111,19 +112,13 @@ class RunsPanel(QWidget):
         right.addWidget(self.glw)
         right.addWidget(grids_scroll)
         right.setSizes([500, 260])
-        split = QSplitter(Qt.Horizontal)
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addLayout(top)
         ll.addWidget(self.tree, 1)
         ll.addWidget(self.hint)
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setSizes([520, 760])
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(split)
+        fill_with_panes(self, left, right, (520, 760))
         self._update_root_label()
 
     # -- scanning ---------------------------------------------------------------------------------------------
