@@ -43,8 +43,8 @@ def step_times(trainer, steps: int, constant_batch: bool) -> list[float]:
     times = []
     for i in range(steps + 3):
         t0 = time.perf_counter()
-        x = batch if constant_batch else next(data)
-        step(x).numpy()
+        images, labels = batch if constant_batch else next(data)
+        step(images, labels).numpy()
         if i >= 3:
             times.append(time.perf_counter() - t0)
     return times
