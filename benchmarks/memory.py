@@ -60,6 +60,7 @@ def main() -> None:
         win.sessionFinished.connect(loop.quit)
         loop.exec()
         win.close()
+    app.processEvents()
     growth = marks[args.steps] - marks[args.first]
     print(f"\nRSS growth step {args.first:,} -> {args.steps:,}: {growth:+.1f} MB (goal < 50 MB)")
 

@@ -1,5 +1,4 @@
 """Stop any time, resume exactly, never lose a run."""
-import json
 import os
 import random
 import signal

@@ -41,6 +41,22 @@ def new_run_path(preset: str, root: Path | None = None) -> Path:
     return path
 
 
+def _read_jsonl(path: Path, max_step: int | None = None) -> list[dict[str, Any]]:
+    """Rows of a .jsonl log up to max_step; a torn last line (a crash mid-write) is ignored."""
+    rows: list[dict[str, Any]] = []
+    if not path.exists():
+        return rows
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if max_step is None or row.get("step", 0) <= max_step:
+                rows.append(row)
+    return rows
+
+
 class RunDir:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -97,16 +113,8 @@ class RunDir:
         with open(self.quality_file, "a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
 
-    def read_quality(self) -> list[dict[str, Any]]:
-        if not self.quality_file.exists():
-            return []
-        rows = []
-        for line in self.quality_file.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return rows
+    def read_quality(self, max_step: int | None = None) -> list[dict[str, Any]]:
+        return _read_jsonl(self.quality_file, max_step)
 
     def log_edit(self, step: int, changes: dict[str, tuple[Any, Any]]) -> None:
         with open(self.edits_file, "a", encoding="utf-8") as f:
@@ -119,24 +127,13 @@ class RunDir:
             self._metrics_fh = None
 
     def read_metrics(self, max_step: int | None = None) -> list[dict[str, Any]]:
-        """Rows of metrics.jsonl; a torn last line (a crash mid-write) is ignored."""
-        rows = []
-        if not self.metrics_file.exists():
-            return rows
-        with open(self.metrics_file, encoding="utf-8") as f:
-            for line in f:
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if max_step is None or row.get("step", 0) <= max_step:
-                    rows.append(row)
-        return rows
+        return _read_jsonl(self.metrics_file, max_step)
 
     def truncate_metrics(self, max_step: int) -> None:
-        """On resume, drop rows after the checkpoint's step so the log has no duplicates."""
-        rows = self.read_metrics(max_step)
-        atomic_write_text(self.metrics_file, "".join(json.dumps(r) + "\n" for r in rows))
+        """On resume or rollback, drop metric and quality rows after the checkpoint's step: no duplicates."""
+        for path in (self.metrics_file, self.quality_file):
+            if path.exists():
+                atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in _read_jsonl(path, max_step)))
 
     # -- samples --------------------------------------------------------------------------------------------
     def sample_path(self, step: int) -> Path:

@@ -1,5 +1,4 @@
 """Issue #8: quality curve (FD / KID), health banner with NaN rollback, and the Latent explorer tab."""
-import json
 from types import SimpleNamespace
 
 import numpy as np

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganstudio.engine.events import CheckpointSaved, ConfigChanged, Paused, SampleGrid, StepMetrics
+from ganstudio.engine.events import CheckpointSaved, ConfigChanged, Paused, StepMetrics
 
 TIMEOUT = 90_000  # the first TensorFlow step on 2 cores can take a while
 
