@@ -1,10 +1,24 @@
+import faulthandler
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+
+DEADLOCK_S = 420   # > pytest-timeout's 300 s, which needs the GIL and cannot fire in a GIL/Qt-mutex deadlock
+
+
+@pytest.fixture(autouse=True)
+def _deadlock_watchdog():
+    """A C-level watchdog: if a test is stuck past DEADLOCK_S, dump every thread's stack and exit, so CI fails
+    fast with the evidence instead of hanging until its wall-clock limit."""
+    faulthandler.dump_traceback_later(DEADLOCK_S, exit=True, file=sys.__stderr__)
+    yield
+    faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture(autouse=True)

@@ -25,6 +25,7 @@ from ..presets import PRESETS, get_preset
 from ..runs import RunDir, new_run_path, runs_root
 from ..runs.watch import RunFollower
 from .export_dialog import ExportDialog, SampleDialog, export_entry
+from .gcguard import gui_thread_gc
 from .widgets.checkpoints import CheckpointPanel
 from .widgets.dataset_panel import DatasetPanel
 from .widgets.health_banner import HealthBanner
@@ -1030,6 +1031,7 @@ class MainWindow(QMainWindow):
             return
         self._warmup = WarmUpThread()
         self._warmup.done.connect(self._on_warm)
+        gui_thread_gc().guard(self._warmup)
         self._warmup.start()
 
     @Slot(object)

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from ..config import Config
 from ..engine.control import Control
 from ..errors import GanStudioError
+from .gcguard import gui_thread_gc
 
 
 def describe_error(exc: BaseException) -> str:
@@ -96,6 +97,7 @@ class TrainingSession(QObject):
 
     def start(self) -> None:
         self._running = True
+        gui_thread_gc().guard(self.thread)
         self.thread.start()
 
     def is_running(self) -> bool:
@@ -167,6 +169,7 @@ class TaskSet(QObject):
     def start(self, task: Task) -> Task:
         self.tasks.append(task)
         task.finished.connect(lambda t=task: self._forget(t))
+        gui_thread_gc().guard(task)
         task.start()
         self.changed.emit()
         return task
