@@ -850,6 +850,7 @@ class MainWindow(QMainWindow):
             self.grid_view.add_images(ev.step, ev.images)
             self.act_export.setEnabled(True)
         elif isinstance(ev, Started):
+            gui_thread_gc().settle()
             self.total_steps = ev.total_steps
             self.steps_per_epoch = ev.steps_per_epoch
             self.run_path = Path(ev.run_dir)

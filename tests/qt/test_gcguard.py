@@ -66,3 +66,14 @@ def test_timer_collects_while_held(qtbot):
     finally:
         guard.drop()
     assert gc.isenabled()
+
+
+def test_settle_freezes_until_the_last_thread_ends(qtbot):
+    guard = GuiThreadGC()
+    guard.settle()                          # no thread: nothing to freeze
+    assert gc.get_freeze_count() == 0
+    guard.hold()
+    guard.settle()
+    assert gc.get_freeze_count() > 0
+    guard.drop()
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
