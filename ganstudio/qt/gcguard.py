@@ -61,10 +61,11 @@ class GuiThreadGC(QObject):
         if self.holders:
             gc.freeze()
 
-    def guard(self, thread: QThread) -> QThread:
-        """Hold until `thread` finishes. Call on the GUI thread, before `thread.start()`."""
+    def start(self, thread: QThread) -> QThread:
+        """Start `thread` (from the GUI thread), holding the collector here until it finishes."""
         self.hold()
         thread.finished.connect(self.drop)   # the guard lives on the GUI thread, so this is a queued call
+        thread.start()
         return thread
 
 

@@ -1032,8 +1032,7 @@ class MainWindow(QMainWindow):
             return
         self._warmup = WarmUpThread()
         self._warmup.done.connect(self._on_warm)
-        gui_thread_gc().guard(self._warmup)
-        self._warmup.start()
+        gui_thread_gc().start(self._warmup)
 
     @Slot(object)
     def _on_warm(self, result: object) -> None:

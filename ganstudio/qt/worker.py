@@ -97,8 +97,7 @@ class TrainingSession(QObject):
 
     def start(self) -> None:
         self._running = True
-        gui_thread_gc().guard(self.thread)
-        self.thread.start()
+        gui_thread_gc().start(self.thread)
 
     def is_running(self) -> bool:
         return self._running
@@ -169,8 +168,7 @@ class TaskSet(QObject):
     def start(self, task: Task) -> Task:
         self.tasks.append(task)
         task.finished.connect(lambda t=task: self._forget(t))
-        gui_thread_gc().guard(task)
-        task.start()
+        gui_thread_gc().start(task)
         self.changed.emit()
         return task
 

@@ -24,8 +24,7 @@ def test_collection_is_off_while_a_thread_runs_and_back_after(qtbot):
     assert gc.isenabled()
     a, b = Probe(), Probe()
     for t in (a, b):
-        guard.guard(t)
-        t.start()
+        guard.start(t)
     assert guard.holders == 2 and not gc.isenabled() and guard.timer.isActive()
     with qtbot.waitSignals([a.finished, b.finished], timeout=10_000):
         pass

@@ -28,7 +28,6 @@ SERIES = {
 PLOT_TITLES = ("Loss", "D output", "Throughput")
 REDRAW_MS = 66  # ~15 Hz
 GRID_COLOUR = "#343842"   # opaque: what the foreground at 20% alpha looks like on the dark background
-TEXT_COLOUR = "#c8ccd4"
 
 
 class _Buffer:
@@ -178,7 +177,7 @@ class LossPlot(QWidget):
             for side in ("left", "bottom"):
                 ax = p.getAxis(side)
                 ax.setPen(pg.mkPen(GRID_COLOUR))
-                ax.setTextPen(pg.mkPen(TEXT_COLOUR))
+                ax.setTextPen(pg.mkPen(pg.getConfigOption("foreground")))   # setPen recoloured the labels
                 ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             if row < len(PLOT_TITLES) - 1:
                 p.getAxis("bottom").setStyle(showValues=False)
