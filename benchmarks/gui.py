@@ -135,6 +135,20 @@ def redraw_1m(app) -> tuple[float, float]:
     return load, statistics.median(times)
 
 
+def warm_up(app) -> None:
+    """Load TensorFlow the way the studio does (WarmUpThread), so its thread pools get the studio's priority."""
+    from PySide6.QtCore import QEventLoop
+
+    from ganstudio.qt.app import WarmUpThread
+
+    t = WarmUpThread()
+    loop = QEventLoop()
+    t.finished.connect(loop.quit)
+    t.start()
+    loop.exec()
+    t.wait()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", default="tutorial")
@@ -147,6 +161,7 @@ def main() -> None:
     from ganstudio.presets import get_preset
 
     app = QApplication.instance() or QApplication([])
+    warm_up(app)
     cfg = get_preset(args.preset).config().with_updates(
         {"steps": args.steps, "sample_every": 10, "checkpoint_every": 0, "checkpoint_minutes": 0})
     results: dict[str, float] = {}

@@ -27,7 +27,30 @@ SERIES = {
 }
 PLOT_TITLES = ("Loss", "D output", "Throughput")
 REDRAW_MS = 66  # ~15 Hz
+LEFT_AXIS_PX = 62         # room for "-1.25e+03" at the default font; fixed so the three plots stay aligned
 GRID_COLOUR = "#343842"   # opaque: what the foreground at 20% alpha looks like on the dark background
+
+
+MARGIN = 0.05   # follow mode: space around the data, as a fraction of its span
+GROW = 0.25     # and on a side the data has just run past: room to grow, so a trend moves the axes rarely
+
+
+def sticky_range(current: tuple[float, float] | list[float], lo: float, hi: float,
+                 pinned_low: bool = False) -> tuple[float, float] | None:
+    """The range to show [lo, hi] in, or None to keep `current`: it still holds the data, which fills at least
+    half of it (and, with `pinned_low`, starts exactly where the data starts)."""
+    c_lo, c_hi = float(current[0]), float(current[1])
+    span = max(hi - lo, abs(hi) * 1e-3, 1e-12)    # a flat line still gets a visible band
+    if pinned_low:
+        if c_lo == lo and hi <= c_hi and (hi - lo) >= 0.5 * (c_hi - c_lo):
+            return None
+        return lo, hi + GROW * span
+    if c_lo <= lo and hi <= c_hi and (hi - lo) >= 0.5 * (c_hi - c_lo):
+        return None
+    zoom_in = c_lo <= lo and hi <= c_hi                 # fits, but fills less than half: show it larger
+    below = GROW if lo < c_lo and not zoom_in else MARGIN
+    above = GROW if hi > c_hi and not zoom_in else MARGIN
+    return lo - below * span, hi + above * span
 
 
 class _Buffer:
@@ -168,6 +191,7 @@ class LossPlot(QWidget):
             p = self.glw.addPlot(row=row, col=0)
             p.setLabel("left", title)
             p.getAxis("left").enableAutoSIPrefix(False)   # "(x0.001)" on probabilities reads badly
+            p.getAxis("left").setWidth(LEFT_AXIS_PX)   # tick labels that change width never re-lay out the plots
             # Paint cost matters (one repaint per step, while TensorFlow has the cores): an opaque dim grid instead
             # of alpha-blended lines, cached legends and axes, and tick labels only under the bottom plot took a
             # repaint from ~25 ms to ~16 ms here (benchmarks/gui.py measures the effect on event-loop lateness).
@@ -300,25 +324,36 @@ class LossPlot(QWidget):
         self._timer.setInterval(int(max(REDRAW_MS, 4 * cost_ms)))
 
     def _follow_ranges(self, lo: float, hi: float, names: list[str], yd: list[np.ndarray]) -> None:
-        """Set every range from the decimated data we already hold. pyqtgraph's auto-range would compute bounds
-        again inside paint and then schedule a second paint: two ~30 ms repaints per step instead of one."""
+        """Keep every curve in view, changing a range only when the data leaves it (or shrinks well inside it).
+
+        Ranges come from the decimated data we already hold: pyqtgraph's auto-range would compute bounds again
+        inside paint and schedule a second paint. And they are sticky, with headroom: a new range re-lays out
+        and re-renders the axes and grid, which was most of a redraw's cost when it happened at every step."""
         per_row: dict[int, list[np.ndarray]] = {}
         for i, c in enumerate(names):
             per_row.setdefault(SERIES[c][0], []).append(yd[i])   # raw curves bound the smoothed ones
+        changed = False
         with np.errstate(all="ignore"):
+            x_now = self.plots[0].getViewBox().viewRange()[0]
+            x_new = sticky_range(x_now, lo, max(hi, lo + 1), pinned_low=True)
+            if x_new is not None:
+                self.plots[0].getViewBox().setXRange(*x_new, padding=0)
+                changed = True
             for row, p in enumerate(self.plots):
                 ys = np.concatenate(per_row.get(row, [np.empty(0)]))
                 ys = ys[np.isfinite(ys)]
+                if not len(ys):
+                    continue
                 vb = p.getViewBox()
-                y_range = (float(ys.min()), float(ys.max())) if len(ys) else None
-                if row == 0:
-                    vb.setRange(xRange=(lo, max(hi, lo + 1)), yRange=y_range, padding=0.02)
-                elif y_range is not None:
-                    vb.setYRange(*y_range, padding=0.05)
-        # Apply the new transforms now: done lazily in prepareForPaint, it re-dirties the axes/grid mid-paint and
-        # Qt paints the plot area a second time.
-        for p in self.plots:
-            p.getViewBox().updateMatrix()
+                y_new = sticky_range(vb.viewRange()[1], float(ys.min()), float(ys.max()))
+                if y_new is not None:
+                    vb.setYRange(*y_new, padding=0)
+                    changed = True
+        if changed:
+            # Apply the new transforms now: done lazily in prepareForPaint, it re-dirties the axes/grid mid-paint
+            # and Qt paints the plot area a second time.
+            for p in self.plots:
+                p.getViewBox().updateMatrix()
 
     def _apply_smooth_visibility(self, on: bool) -> None:
         for c, (_, _, colour) in SERIES.items():
