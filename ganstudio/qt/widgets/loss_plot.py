@@ -196,7 +196,8 @@ class LossPlot(QWidget):
             # of alpha-blended lines, cached legends and axes, and tick labels only under the bottom plot took a
             # repaint from ~25 ms to ~16 ms here (benchmarks/gui.py measures the effect on event-loop lateness).
             p.showGrid(x=True, y=True, alpha=1.0)
-            p.addLegend(offset=(-10, 10), labelTextSize="9pt")
+            # a backing so a legend over the small plots stays readable (it is cached, so the alpha costs nothing)
+            p.addLegend(offset=(-10, 10), labelTextSize="9pt", brush=pg.mkBrush(27, 29, 35, 210))
             p.legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             for side in ("left", "bottom"):
                 ax = p.getAxis(side)
