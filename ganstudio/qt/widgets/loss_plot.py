@@ -193,8 +193,9 @@ class LossPlot(QWidget):
             p.getAxis("left").enableAutoSIPrefix(False)   # "(x0.001)" on probabilities reads badly
             p.getAxis("left").setWidth(LEFT_AXIS_PX)   # tick labels that change width never re-lay out the plots
             # Paint cost matters (one repaint per step, while TensorFlow has the cores): an opaque dim grid instead
-            # of alpha-blended lines, cached legends and axes, and tick labels only under the bottom plot took a
-            # repaint from ~25 ms to ~16 ms here (benchmarks/gui.py measures the effect on event-loop lateness).
+            # of alpha-blended lines, cached legends and axes, and a step axis only under the bottom plot. Each
+            # step axis re-renders its plot-sized grid when the x range moves; three of them made those repaints
+            # the event loop's worst stalls (benchmarks/gui.py measures it).
             p.showGrid(x=True, y=True, alpha=1.0)
             # a backing so a legend over the small plots stays readable (it is cached, so the alpha costs nothing)
             p.addLegend(offset=(-10, 10), labelTextSize="9pt", brush=pg.mkBrush(27, 29, 35, 210))
@@ -205,7 +206,7 @@ class LossPlot(QWidget):
                 ax.setTextPen(pg.mkPen(pg.getConfigOption("foreground")))   # setPen recoloured the labels
                 ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             if row < len(PLOT_TITLES) - 1:
-                p.getAxis("bottom").setStyle(showValues=False)
+                p.hideAxis("bottom")   # the x-linked plot below shows the steps
             # No pyqtgraph clip-to-view/auto-downsampling: `decimate` already does both, and theirs re-process
             # the data inside paint when the range moves, which costs a second repaint per step.
             if row:
