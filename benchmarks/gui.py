@@ -135,8 +135,8 @@ def redraw_1m(app) -> tuple[float, float]:
     return load, statistics.median(times)
 
 
-def warm_up(app) -> None:
-    """Load TensorFlow the way the studio does (WarmUpThread), so its thread pools get the studio's priority."""
+def warm_up() -> None:
+    """Load TensorFlow as the studio does, on its WarmUpThread, so TF's thread pools start off the GUI thread."""
     from PySide6.QtCore import QEventLoop
 
     from ganstudio.qt.app import WarmUpThread
@@ -161,7 +161,7 @@ def main() -> None:
     from ganstudio.presets import get_preset
 
     app = QApplication.instance() or QApplication([])
-    warm_up(app)
+    warm_up()
     cfg = get_preset(args.preset).config().with_updates(
         {"steps": args.steps, "sample_every": 10, "checkpoint_every": 0, "checkpoint_minutes": 0})
     results: dict[str, float] = {}

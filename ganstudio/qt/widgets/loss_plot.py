@@ -29,8 +29,6 @@ PLOT_TITLES = ("Loss", "D output", "Throughput")
 REDRAW_MS = 66  # ~15 Hz
 LEFT_AXIS_PX = 62         # room for "-1.25e+03" at the default font; fixed so the three plots stay aligned
 GRID_COLOUR = "#343842"   # opaque: what the foreground at 20% alpha looks like on the dark background
-
-
 MARGIN = 0.05   # follow mode: space around the data, as a fraction of its span
 GROW = 0.25     # and on a side the data has just run past: room to grow, so a trend moves the axes rarely
 
@@ -40,16 +38,15 @@ def sticky_range(current: tuple[float, float] | list[float], lo: float, hi: floa
     """The range to show [lo, hi] in, or None to keep `current`: it still holds the data, which fills at least
     half of it (and, with `pinned_low`, starts exactly where the data starts)."""
     c_lo, c_hi = float(current[0]), float(current[1])
+    inside = (c_lo == lo if pinned_low else c_lo <= lo) and hi <= c_hi
+    if inside and (hi - lo) >= 0.5 * (c_hi - c_lo):
+        return None
     span = max(hi - lo, abs(hi) * 1e-3, 1e-12)    # a flat line still gets a visible band
     if pinned_low:
-        if c_lo == lo and hi <= c_hi and (hi - lo) >= 0.5 * (c_hi - c_lo):
-            return None
         return lo, hi + GROW * span
-    if c_lo <= lo and hi <= c_hi and (hi - lo) >= 0.5 * (c_hi - c_lo):
-        return None
-    zoom_in = c_lo <= lo and hi <= c_hi                 # fits, but fills less than half: show it larger
-    below = GROW if lo < c_lo and not zoom_in else MARGIN
-    above = GROW if hi > c_hi and not zoom_in else MARGIN
+    # outside: grow on the side(s) the data ran past; inside but small: zoom in with a margin all round
+    below = GROW if lo < c_lo and not inside else MARGIN
+    above = GROW if hi > c_hi and not inside else MARGIN
     return lo - below * span, hi + above * span
 
 
@@ -335,22 +332,21 @@ class LossPlot(QWidget):
         for i, c in enumerate(names):
             per_row.setdefault(SERIES[c][0], []).append(yd[i])   # raw curves bound the smoothed ones
         changed = False
-        with np.errstate(all="ignore"):
-            x_now = self.plots[0].getViewBox().viewRange()[0]
-            x_new = sticky_range(x_now, lo, max(hi, lo + 1), pinned_low=True)
-            if x_new is not None:
-                self.plots[0].getViewBox().setXRange(*x_new, padding=0)
+        vb0 = self.plots[0].getViewBox()
+        x_new = sticky_range(vb0.viewRange()[0], lo, max(hi, lo + 1), pinned_low=True)
+        if x_new is not None:
+            vb0.setXRange(*x_new, padding=0)
+            changed = True
+        for row, p in enumerate(self.plots):
+            ys = np.concatenate(per_row.get(row, [np.empty(0)]))
+            ys = ys[np.isfinite(ys)]
+            if not len(ys):
+                continue
+            vb = p.getViewBox()
+            y_new = sticky_range(vb.viewRange()[1], float(ys.min()), float(ys.max()))
+            if y_new is not None:
+                vb.setYRange(*y_new, padding=0)
                 changed = True
-            for row, p in enumerate(self.plots):
-                ys = np.concatenate(per_row.get(row, [np.empty(0)]))
-                ys = ys[np.isfinite(ys)]
-                if not len(ys):
-                    continue
-                vb = p.getViewBox()
-                y_new = sticky_range(vb.viewRange()[1], float(ys.min()), float(ys.max()))
-                if y_new is not None:
-                    vb.setYRange(*y_new, padding=0)
-                    changed = True
         if changed:
             # Apply the new transforms now: done lazily in prepareForPaint, it re-dirties the axes/grid mid-paint
             # and Qt paints the plot area a second time.
