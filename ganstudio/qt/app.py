@@ -12,6 +12,8 @@ from typing import Sequence
 from PySide6.QtCore import QThread, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
+from .worker import background_priority
+
 ORG = "ganstudio"
 
 
@@ -24,6 +26,7 @@ class WarmUpThread(QThread):
     done = Signal(object)   # a device summary string, or the exception
 
     def run(self) -> None:
+        background_priority()   # before TF starts its thread pools here, so that they inherit it
         try:
             from ..engine.tfsetup import device_summary  # noqa: PLC0415
 

@@ -1,5 +1,4 @@
 """Widget tests that never import TensorFlow: the form, the plots, the grid view, export sizes."""
-import time
 
 import numpy as np
 import pytest
@@ -139,7 +138,10 @@ def test_follow_mode_shows_all_data_and_moves_axes_only_when_needed(qtbot):
         plot.append(row)
         plot.redraw_if_dirty()
         ranges.append(tuple(plot.plots[0].getViewBox().viewRange()[0]))
-    x_lo, x_hi = ranges[-1]
+    for _ in range(len(plot.plots)):    # ranges left to move (one per redraw tick) move within 3 more ticks
+        plot.redraw_if_dirty()
+    assert not plot.ranges_pending
+    x_lo, x_hi = plot.plots[0].getViewBox().viewRange()[0]
     assert x_lo == pytest.approx(1) and x_hi >= 100                       # every step in view
     assert len(set(ranges)) < 25                                            # not a new x range per step
     for p, row_i in zip(plot.plots, (0, 1, 2)):
@@ -152,6 +154,48 @@ def test_follow_mode_shows_all_data_and_moves_axes_only_when_needed(qtbot):
     plot.append(spike)
     plot.redraw_if_dirty()
     assert plot.plots[0].getViewBox().viewRange()[1][1] >= 50
+    # pyqtgraph's auto-range stays off (it would re-range every plot inside paint), even after its "A" button
+    plot.follow_box.setChecked(False)
+    plot.plots[1].autoBtnClicked()
+    plot.plots[1].autoBtn.clicked.emit(plot.plots[1].autoBtn)
+    assert plot.follow_box.isChecked()
+    plot.redraw_if_dirty()
+    assert not any(any(p.getViewBox().autoRangeEnabled()) for p in plot.plots)
+
+
+def test_follow_mode_moves_one_range_per_redraw_tick_data_outside_first(qtbot):
+    """A repaint that re-renders several axes at once was the worst GUI stall while training: live redraws move
+    one range each, and a range the data has left goes before one that only zooms in."""
+    plot = LossPlot()
+    plot.resize(600, 500)
+    qtbot.addWidget(plot)
+    for row in _rows(50):
+        plot.append(row)
+    plot.redraw_if_dirty()
+    while plot.ranges_pending:
+        plot.redraw_if_dirty()
+
+    def ranges():
+        return [tuple(map(tuple, p.getViewBox().viewRange())) for p in plot.plots]
+
+    # every curve jumps out of its plot, and the steps run past the x range
+    before = ranges()
+    plot.append({"step": 200, "g_loss": 90.0, "d_loss": 1.4, "d_real": 5.0, "d_fake": 0.4, "images_per_sec": 9e4})
+    moved = []
+    for _ in range(4):
+        plot.redraw_if_dirty()
+        now = ranges()
+        moved.append(sum(a != b for old, new in zip(before, now) for a, b in zip(old, new)))
+        before = now
+    # x moves the three linked plots' x together: one range; then each plot's y range, one per tick
+    assert moved[0] == 3 and moved[1:] == [1, 1, 1]
+    assert not plot.ranges_pending
+    for p, top in zip(plot.plots, (90.0, 5.0, 9e4)):
+        assert p.getViewBox().viewRange()[1][1] >= top
+    assert plot.plots[0].getViewBox().viewRange()[0][1] >= 200
+    # a one-off load (an opened run) moves every range at once
+    plot.set_history(_rows(10))
+    assert not plot.ranges_pending and plot.plots[0].getViewBox().viewRange()[0][1] < 20
 
 
 def test_loss_plot_redraws_from_timer(qtbot):
@@ -160,6 +204,14 @@ def test_loss_plot_redraws_from_timer(qtbot):
     plot.append(_rows(1)[0])
     qtbot.waitUntil(lambda: plot.raw["d_real"].getData()[0] is not None
                     and len(plot.raw["d_real"].getData()[0]) == 1, timeout=2000)
+
+
+def _ema_loop(v, alpha):
+    out, last = [], None
+    for x in v:
+        last = x if last is None else last + alpha * (x - last)
+        out.append(last)
+    return np.array(out)
 
 
 def test_set_history_and_million_points_stay_fluid(qtbot):
@@ -172,22 +224,19 @@ def test_set_history_and_million_points_stay_fluid(qtbot):
     n = 1_000_000
     steps = np.arange(1, n + 1, dtype=np.float64)
     cols = {"step": steps, **{c: np.sin(steps / 5000.0) + 1.5 for c in SERIES}}
-    t = time.perf_counter()
-    plot.set_columns(cols)
-    assert time.perf_counter() - t < 5.0       # history load incl. vectorised EMA (~0.5 s here)
+    plot.set_columns(cols)       # its speed (and the redraw's) is measured in benchmarks/gui.py, not asserted here
     assert plot.count == n
+    # the vectorised EMA matches the recurrence
+    np.testing.assert_allclose(plot._ema.view("g_loss")[:300], _ema_loop(cols["g_loss"][:300], plot.alpha))
     # A live append then a redraw: what the 15 Hz timer does while training.
-    times = []
     for i in range(3):
         plot.append({"step": n + 1 + i, **{c: 1.0 for c in SERIES}})
-        t = time.perf_counter()
         plot.redraw_if_dirty()
-        times.append(time.perf_counter() - t)
     x, y = plot.raw["g_loss"].getData()
     # Peak decimation hands pyqtgraph ~2 points per pixel, not a million; the peaks survive it.
     assert len(x) < 5000 and x[0] == 1 and x[-1] == n + 3
     assert y.max() == pytest.approx(2.5, abs=1e-3) and y.min() == pytest.approx(0.5, abs=1e-3)
-    assert min(times) < 0.25, times             # ~20 ms measured on 2 slow cores
+    assert len(plot.smooth["g_loss"].getData()[0]) == len(x)
     plot.glw.grab()                              # and it paints
     # Zoomed in (follow off), the visible window is drawn at full resolution.
     plot.follow_box.setChecked(False)

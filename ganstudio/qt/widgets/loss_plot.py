@@ -5,7 +5,9 @@ Performance rules (pyqtgraph has no append API, and `setData` redraws the whole 
   * a QTimer redraws at ~15 Hz and only when new data arrived;
   * curves have no symbols and get only the visible points, peak-decimated to ~2 per pixel (`decimate`), so a
     million points stay fluid;
-  * in follow mode the ranges are set from that data, not by pyqtgraph's auto-range (one repaint per redraw).
+  * in follow mode the ranges are set from that data, not by pyqtgraph's auto-range (one repaint per redraw),
+    and at most one range moves per live redraw (see `_follow_ranges`);
+  * curves are bare PlotCurveItems: PlotDataItem's extra layer cost ~0.2 ms per curve and redraw.
 """
 from __future__ import annotations
 
@@ -165,6 +167,7 @@ class LossPlot(QWidget):
         self._ema = _Buffer(SERIES)       # smoothed copies, filled incrementally
         self._ema_last: dict[str, float | None] = {c: None for c in SERIES}
         self._dirty = False
+        self._pending_ranges: tuple | None = None   # follow-range inputs while some ranges still have to move
         self.redraw_count = 0             # tests and benchmarks read this
 
         self.follow_box = QCheckBox("Follow")
@@ -211,15 +214,19 @@ class LossPlot(QWidget):
             if row == len(PLOT_TITLES) - 1:
                 p.setLabel("bottom", "step")
             p.getViewBox().sigRangeChangedManually.connect(self._user_moved)
+            p.autoBtn.clicked.connect(self._auto_clicked)   # the corner "A" button means: follow again
+            p.getViewBox().disableAutoRange()   # follow mode ranges; disabling it later runs one last auto-range
             p.getViewBox().sigXRangeChanged.connect(self._x_range_changed)
             self.plots.append(p)
         self.glw.ci.layout.setRowStretchFactor(0, 2)
-        self.raw: dict[str, pg.PlotDataItem] = {}
-        self.smooth: dict[str, pg.PlotDataItem] = {}
+        self.raw: dict[str, pg.PlotCurveItem] = {}
+        self.smooth: dict[str, pg.PlotCurveItem] = {}
         for c, (row, label, colour) in SERIES.items():
-            self.raw[c] = self.plots[row].plot(pen=pg.mkPen(colour, width=1))
+            self.raw[c] = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1))
             # The legend shows the full-colour pen, not the dimmed raw curve.
-            self.smooth[c] = self.plots[row].plot(pen=pg.mkPen(colour, width=2), name=label)
+            self.smooth[c] = pg.PlotCurveItem(pen=pg.mkPen(colour, width=2), name=label)
+            self.plots[row].addItem(self.raw[c])
+            self.plots[row].addItem(self.smooth[c])
         self.cursor_lines = [pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888", style=Qt.DashLine))
                              for _ in self.plots]
         for p, line in zip(self.plots, self.cursor_lines):
@@ -268,7 +275,7 @@ class LossPlot(QWidget):
             self._ema_last[c] = float(finite[-1]) if len(finite) else None
         self._ema.set_columns(smooth)
         self._dirty = True
-        self.redraw_if_dirty()
+        self.redraw_if_dirty(all_ranges=True)   # a one-off load: no stream to spread the range changes over
 
     def set_history(self, rows: list[Mapping[str, float]]) -> None:
         """Refill from metrics rows (RunDir.read_metrics())."""
@@ -296,8 +303,10 @@ class LossPlot(QWidget):
         return self._buf.view(name).copy()
 
     # -- drawing ----------------------------------------------------------------------------------------------
-    def redraw_if_dirty(self) -> None:
+    def redraw_if_dirty(self, all_ranges: bool = False) -> None:
         if not self._dirty:
+            if self._pending_ranges is not None:
+                self._follow_ranges(*self._pending_ranges, limit=None if all_ranges else 1)
             return
         self._dirty = False
         self.redraw_count += 1
@@ -313,45 +322,65 @@ class LossPlot(QWidget):
         buckets = max(200, int(self.plots[0].getViewBox().width()))
         xd, yd = decimate(x, ys, lo, hi, buckets)
         for i, c in enumerate(names):
-            self.raw[c].setData(xd, yd[i])
+            self.raw[c].setData(xd, yd[i], connect="finite")
             if smooth_on:
-                self.smooth[c].setData(xd, yd[len(names) + i])
+                self.smooth[c].setData(xd, yd[len(names) + i], connect="finite")
+        self._pending_ranges = None
         if self.follow_box.isChecked() and len(x):
-            self._follow_ranges(float(lo), float(hi), names, yd)
+            self._follow_ranges(float(lo), float(hi), names, yd, limit=None if all_ranges else 1)
         # Adaptive throttle: never spend more than ~1/4 of the GUI thread's time redrawing.
         cost_ms = 1000 * (time.perf_counter() - t0)
         self._timer.setInterval(int(max(REDRAW_MS, 4 * cost_ms)))
 
-    def _follow_ranges(self, lo: float, hi: float, names: list[str], yd: list[np.ndarray]) -> None:
+    def _follow_ranges(self, lo: float, hi: float, names: list[str], yd: list[np.ndarray],
+                       limit: int | None = 1) -> None:
         """Keep every curve in view, changing a range only when the data leaves it (or shrinks well inside it).
 
         Ranges come from the decimated data we already hold: pyqtgraph's auto-range would compute bounds again
-        inside paint and schedule a second paint. And they are sticky, with headroom: a new range re-lays out
-        and re-renders the axes and grid, which was most of a redraw's cost when it happened at every step."""
+        inside paint and schedule a second paint. They are sticky, with headroom: a new range re-lays out and
+        re-renders an axis with its grid, the costliest part of a repaint. And at most `limit` of them move per
+        redraw, data that left its range first: early in a run the x range and all three y ranges often move at
+        once, and one repaint re-rendering four axes was the GUI's worst stall while training (benchmarks/gui.py).
+        The others move at the next timer ticks, 66 ms apart (`_pending_ranges`)."""
         per_row: dict[int, list[np.ndarray]] = {}
         for i, c in enumerate(names):
             per_row.setdefault(SERIES[c][0], []).append(yd[i])   # raw curves bound the smoothed ones
-        changed = False
+        for p in self.plots:
+            # pyqtgraph's own auto-range (on by default, and back after its "A" button) would re-range during
+            # paint, for every plot whenever the data changes, re-rendering every axis.
+            if any(p.getViewBox().autoRangeEnabled()):
+                p.getViewBox().disableAutoRange()
+        moves = []   # (data outside the range, view box, axis, new range)
         vb0 = self.plots[0].getViewBox()
-        x_new = sticky_range(vb0.viewRange()[0], lo, max(hi, lo + 1), pinned_low=True)
+        (c_lo, c_hi), x_hi = vb0.viewRange()[0], max(hi, lo + 1)
+        x_new = sticky_range((c_lo, c_hi), lo, x_hi, pinned_low=True)
         if x_new is not None:
-            vb0.setXRange(*x_new, padding=0)
-            changed = True
+            moves.append((lo != c_lo or x_hi > c_hi, vb0, "x", x_new))
         for row, p in enumerate(self.plots):
             ys = np.concatenate(per_row.get(row, [np.empty(0)]))
             ys = ys[np.isfinite(ys)]
             if not len(ys):
                 continue
             vb = p.getViewBox()
-            y_new = sticky_range(vb.viewRange()[1], float(ys.min()), float(ys.max()))
+            (c_lo, c_hi), y_lo, y_hi = vb.viewRange()[1], float(ys.min()), float(ys.max())
+            y_new = sticky_range((c_lo, c_hi), y_lo, y_hi)
             if y_new is not None:
-                vb.setYRange(*y_new, padding=0)
-                changed = True
-        if changed:
+                moves.append((y_lo < c_lo or y_hi > c_hi, vb, "y", y_new))
+        moves.sort(key=lambda m: not m[0])   # stable: x before y, top plot first
+        n = len(moves) if limit is None else min(limit, len(moves))
+        for _, vb, axis, (r_lo, r_hi) in moves[:n]:
+            (vb.setXRange if axis == "x" else vb.setYRange)(r_lo, r_hi, padding=0)
+        self._pending_ranges = (lo, hi, names, yd) if n < len(moves) else None
+        if n:
             # Apply the new transforms now: done lazily in prepareForPaint, it re-dirties the axes/grid mid-paint
             # and Qt paints the plot area a second time.
             for p in self.plots:
                 p.getViewBox().updateMatrix()
+
+    @property
+    def ranges_pending(self) -> bool:
+        """Follow mode still has ranges to move (one per redraw tick)."""
+        return self._pending_ranges is not None
 
     def _apply_smooth_visibility(self, on: bool) -> None:
         for c, (_, _, colour) in SERIES.items():
@@ -363,6 +392,7 @@ class LossPlot(QWidget):
         self._dirty = True
 
     def _set_follow(self, on: bool) -> None:
+        self._pending_ranges = None
         if on:
             self._dirty = True    # the next redraw sets the ranges to the whole run
         self.followChanged.emit(on)
@@ -370,6 +400,9 @@ class LossPlot(QWidget):
     def _x_range_changed(self, *_: object) -> None:
         if not self.follow_box.isChecked():
             self._dirty = True   # zoomed/panned: decimate the newly visible range (at the next tick)
+
+    def _auto_clicked(self, *_: object) -> None:
+        self.follow_box.setChecked(True)
 
     def _user_moved(self, *_: object) -> None:
         self.follow_box.setChecked(False)
