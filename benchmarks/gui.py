@@ -1,6 +1,6 @@
 """The studio must never cost training speed or responsiveness. Measured side by side in one run:
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui.py [--preset tutorial] [--steps 25] [--rounds 2]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui.py [--preset tutorial] [--steps 50] [--rounds 3]
 
 1. startup: process start -> window shown, and -> first sample grid on screen (`ganstudio gui --start`);
 2. throughput: the same config and steps headless (Trainer loop) and in the window (QThread worker, live plots,
@@ -152,8 +152,8 @@ def warm_up() -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", default="tutorial")
-    ap.add_argument("--steps", type=int, default=25)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
 
     from PySide6.QtWidgets import QApplication

@@ -70,6 +70,7 @@ def engine_loop(steps: int, **overrides) -> float:
 VARIANTS = {
     "tutorial loop": lambda n: tutorial_loop(n),
     "engine auto": lambda n: engine_loop(n),
+    "engine fp32": lambda n: engine_loop(n, jit_compile="off", precision="float32"),
     "engine XLA on": lambda n: engine_loop(n, jit_compile="on", precision="float32"),
     "engine 4 steps/call": lambda n: engine_loop(n, jit_compile="off", precision="float32", steps_per_call=4),
     "engine bf16": lambda n: engine_loop(n, jit_compile="off", precision="mixed_bfloat16"),
