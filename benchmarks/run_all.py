@@ -54,7 +54,8 @@ def main() -> None:
                                                 "--first", "200" if q else "1000"]),
     ]
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"), TF_CPP_MIN_LOG_LEVEL="2")
-    sections = [f"# Benchmark results\n\nMachine: {cpu_name()}, {os.cpu_count()} cores, Python "
+    isa = "native bf16 (AVX512-BF16/AMX)" if native_bf16() else "no native bf16"
+    sections = [f"# Benchmark results\n\nMachine: {cpu_name()}, {os.cpu_count()} cores, {isa}, Python "
                 f"{platform.python_version()}; {time.strftime('%Y-%m-%d')}.\n"]
     for title, cmd in jobs:
         print(f"== {title}: {' '.join(cmd)}", flush=True)
