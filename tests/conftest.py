@@ -29,12 +29,13 @@ def _runs_root(tmp_path, monkeypatch):
 
 @pytest.fixture
 def tiny_config():
-    """A DCGAN small enough that a few steps take well under a second on 2 CPU cores."""
+    """A DCGAN small enough that a few steps take well under a second on 2 CPU cores. float32 pinned: `auto` picks
+    mixed_bfloat16 on CPUs with native bf16, and tests comparing numbers across code paths need one precision."""
     from ganstudio.presets import get_preset
 
     return get_preset("tiny").config().with_updates(
         {"limit": 128, "batch_size": 16, "steps": 3, "sample_every": 2, "jit_compile": "off", "num_samples": 4,
-         "checkpoint_every": 0, "metric_every": 0})
+         "checkpoint_every": 0, "metric_every": 0, "precision": "float32"})
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ MIRRORED = textwrap.dedent("""
     out = {}
     for strategy in ("default", "mirrored"):
         cfg = get_preset("tiny").config().with_updates({"limit": 64, "batch_size": 16, "steps": 2, "jit_compile": "off",
-            "strategy": strategy, "tensorboard": False, "deterministic": True})
+            "strategy": strategy, "tensorboard": False, "deterministic": True, "precision": "float32"})
         t = Trainer(cfg, run_dir=os.path.join(sys.argv[1], strategy))
         ev = run_to_end(t)
         out[strategy] = {"replicas": t.replicas, "device": ev[0].device,
