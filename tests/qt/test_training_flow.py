@@ -154,6 +154,18 @@ def test_settings_persist_preset_and_dataset(make_main_window, settings, qtbot):
     assert settings.value("window/geometry") is not None
 
 
+def test_first_launch_layout_leaves_the_sample_grid_room(make_main_window, qtbot):
+    """Fresh settings, default window size: the long "no measurement yet" quality status once set the plot
+    column's minimum width and squeezed the sample grid to ~150 px."""
+    win = make_main_window()
+    win.show()
+    qtbot.waitExposed(win)
+    assert "no measurement yet" in win.quality_plot.title.text()
+    settings_w, plots_w, grid_w = win.splitter.sizes()
+    assert grid_w >= 280 and plots_w >= 450, win.splitter.sizes()
+    assert win.grid_view.width() >= 280
+
+
 def test_open_run_errors_are_friendly(make_main_window, tmp_path):
     win = make_main_window()
     assert not win.open_run(tmp_path / "nope")

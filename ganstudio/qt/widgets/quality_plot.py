@@ -37,6 +37,7 @@ class QualityPlot(QWidget):
         self.title = QLabel("")
         self.title.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.title.setStyleSheet("padding: 2px 4px;")
+        self.title.setWordWrap(True)   # a long status must not set the plot column's minimum width (it squeezed the grid)
         self.glw = pg.GraphicsLayoutWidget()
         self.plots: list[pg.PlotItem] = []
         self.curves: dict[str, pg.PlotDataItem] = {}
