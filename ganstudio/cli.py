@@ -26,6 +26,13 @@ examples:
 """
 
 
+def _add_strategy_arg(p: argparse.ArgumentParser) -> None:
+    from .config import resolve_key  # noqa: PLC0415
+
+    info = resolve_key("strategy")[0]   # choices and help come from the config field
+    p.add_argument("--strategy", default=None, choices=info.choices, help=info.help)
+
+
 def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default=None, help="named starting config (default: tutorial; see `ganstudio presets`)")
     p.add_argument("--dataset", default=None, metavar="SPEC",
@@ -36,6 +43,7 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=None, metavar="N", help="images per step (tutorial: 256)")
     p.add_argument("--seed", type=int, default=None, metavar="N", help="seed for weights, noise and data order")
     p.add_argument("--sample-every", type=int, default=None, metavar="N", help="write a sample grid every N steps")
+    _add_strategy_arg(p)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="set any config field, e.g. --set g_lr=2e-4 --set jit_compile=off (repeatable; "
                         "see --help-config)")
@@ -74,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     budget = rs.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, default=None, metavar="N", help="new total step budget")
     budget.add_argument("--epochs", type=int, default=None, metavar="N", help="new total epoch budget")
+    _add_strategy_arg(rs)   # checkpoints restore across strategies
     rs.add_argument("--no-progress", action="store_true", help="print one line per sample instead of a progress bar")
 
     sp = sub.add_parser("sample", help="write an image grid from a run's generator",
@@ -128,7 +137,7 @@ def config_from_args(args: argparse.Namespace):
     cfg = Config.load(args.config) if args.config else get_preset(args.preset or "tutorial").config()
     updates: dict[str, object] = {}
     for flag, key in (("dataset", "dataset"), ("steps", "steps"), ("epochs", "epochs"), ("batch_size", "batch_size"),
-                      ("seed", "seed"), ("sample_every", "sample_every")):
+                      ("seed", "seed"), ("sample_every", "sample_every"), ("strategy", "strategy")):
         value = getattr(args, flag, None)
         if value is not None:
             updates[key] = value
@@ -275,6 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cfg = run.config()
             if args.steps is not None or args.epochs is not None:
                 cfg = cfg.with_updates({"steps": args.steps or 0, "epochs": args.epochs or cfg.train.epochs})
+            if args.strategy is not None:
+                cfg = cfg.with_updates({"strategy": args.strategy})
             return _train(Trainer(cfg, run_dir=args.run_dir, resume=True), not args.no_progress)
     except GanStudioError as e:
         print(f"ganstudio: error: {e}", file=sys.stderr)

@@ -104,8 +104,9 @@ class TrainConfig:
                              "steps_per_execution); 0 = auto: 8 on GPUs, where Python overhead matters, 1 on CPUs. "
                              "Pause and Step still act on single steps.", min=0, max=1000)
     strategy: str = hp("auto", "tf.distribute strategy: 'auto' (multi-worker if TF_CONFIG names a cluster, mirrored on "
-                       "several GPUs, else default), 'default', 'mirrored' (all local GPUs), 'multiworker'. The global "
-                       "batch is split over replicas.", choices=("auto", "default", "mirrored", "multiworker"))
+                       "several GPUs, else default), 'default', 'mirrored' (all local GPUs), 'multiworker', 'tpu' "
+                       "(a TPU VM's own TPU, or the one TPU_NAME names). The global batch is split over replicas.",
+                       choices=("auto", "default", "mirrored", "multiworker", "tpu"))
     precision: str = hp("auto", "Compute dtype: 'auto' picks mixed_bfloat16 on CPUs with native bf16 (AVX512-BF16/AMX), "
                         "mixed_float16 on GPUs, float32 elsewhere; variables stay float32.",
                         choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"))

@@ -40,8 +40,12 @@ def test_presets_and_help(capsys):
         assert e.value.code == 0
     text = capsys.readouterr().out
     for flag in ("--preset", "--dataset", "--steps", "--epochs", "--batch-size", "--run-dir", "--set", "--seed",
-                 "--sample-every"):
+                 "--sample-every", "--strategy"):
         assert flag in text
+    from ganstudio.cli import config_from_args
+    assert config_from_args(parser.parse_args(["train", "--strategy", "multiworker"])).train.strategy == "multiworker"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--strategy", "nccl"])   # argparse names the valid choices
     assert main(["train", "--help-config"]) == 0
     assert "g_lr" in capsys.readouterr().out
 

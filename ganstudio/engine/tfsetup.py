@@ -39,10 +39,11 @@ def device_summary() -> str:
 
 
 def make_strategy(name: str):
-    """tf.distribute strategy for 'auto' | 'default' | 'mirrored' | 'multiworker'.
+    """tf.distribute strategy for 'auto' | 'default' | 'mirrored' | 'multiworker' | 'tpu'.
 
     auto: MultiWorkerMirroredStrategy when TF_CONFIG names a cluster of more than one task, MirroredStrategy
-    with more than one local GPU (or logical CPU), else the default (no-op) strategy."""
+    with more than one local GPU (or logical CPU), else the default (no-op) strategy. auto never probes for a TPU:
+    looking one up by name can wait on a cloud metadata server."""
     import json  # noqa: PLC0415
 
     tf = import_tf()
@@ -56,9 +57,31 @@ def make_strategy(name: str):
             name = "default"
     if name == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        return _tpu_strategy(tf)
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(devices=_local_devices())
     return tf.distribute.get_strategy()
+
+
+def _tpu_strategy(tf):
+    """TPUStrategy as TensorFlow's TPU guide sets it up: the TPU VM's own TPU ('local'), or the one TPU_NAME names."""
+    from ..errors import ConfigError  # noqa: PLC0415
+
+    name = os.environ.get("TPU_NAME") or "local"
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=name)
+        if name != "local":
+            tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, RuntimeError, tf.errors.OpError) as e:
+        raise ConfigError(f"strategy: 'tpu' found no TPU ({name!r}: {str(e).splitlines()[0][:160]}); run on a TPU VM "
+                          f"or set TPU_NAME to your TPU's name, or use strategy 'auto'") from None
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def is_tpu(strategy) -> bool:
+    return type(strategy).__name__.startswith("TPUStrategy")
 
 
 def _local_devices() -> list[str]:
