@@ -195,7 +195,9 @@ class MainWindow(QMainWindow):
         self.ckpt_dock.setFeatures(QDockWidget.DockWidgetClosable | QDockWidget.DockWidgetMovable
                                    | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(Qt.RightDockWidgetArea, self.ckpt_dock)
-        self.resize(1480, 860)
+        # First launch (no saved geometry): roomy, but never larger than the screen (1366x768 laptops).
+        avail = self.screen().availableGeometry()
+        self.resize(min(1480, int(avail.width() * 0.95)), min(860, int(avail.height() * 0.92)))
         self.resizeDocks([self.ckpt_dock], [250], Qt.Horizontal)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
