@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         self.plot_splitter.setStretchFactor(0, 3)
         self.plot_splitter.setStretchFactor(1, 1)
         self.plot_splitter.setSizes([560, 220])
+        self.quality_plot.collapsedChanged.connect(self._quality_collapsed)
         self.plot_area = QWidget()
         plot_lay = QVBoxLayout(self.plot_area)
         plot_lay.setContentsMargins(0, 0, 0, 0)
@@ -911,6 +912,11 @@ class MainWindow(QMainWindow):
             row = self.plot.last_row()
             self.last_metrics = metrics_from_row(row) if row else None
             self._status_dirty = True
+
+    def _quality_collapsed(self, collapsed: bool) -> None:
+        if not collapsed:   # the first measurement: give the FD / KID plots their quarter back
+            total = sum(self.plot_splitter.sizes())
+            self.plot_splitter.setSizes([total * 3 // 4, total - total * 3 // 4])
 
     def _show_quality(self) -> None:
         s = self.quality_plot.summary()

@@ -53,6 +53,22 @@ def test_slerp_and_directions():
 
 
 # -- quality curve -------------------------------------------------------------------------------------------------
+def test_quality_plots_collapse_until_the_first_measurement(make_main_window, qtbot):
+    win = make_main_window(preset="tiny")
+    win.resize(1480, 860)
+    win.show()
+    qtbot.waitExposed(win)
+    qp = win.quality_plot
+    assert qp.collapsed and not qp.glw.isVisible() and "no measurement yet" in qp.title.text()
+    assert qp.height() <= 3 * qp.title.fontMetrics().lineSpacing()   # the title only: the losses get the room
+    empty_loss_h = win.plot.height()
+    win._on_event(Metric(10, 42.5, 0.031, 1.2, 100, 0.4, "bundled", 0.97))
+    qtbot.waitUntil(lambda: qp.glw.isVisible())
+    assert not qp.collapsed and qp.height() >= 150 and win.plot.height() < empty_loss_h
+    qp.clear()                               # a new run: empty again
+    assert qp.collapsed and not qp.glw.isVisible()
+
+
 def test_quality_curve_from_events_request_and_files(make_main_window, tiny_config, tmp_path, qtbot):
     from ganstudio.runs import RunDir
 

@@ -9,8 +9,10 @@ from typing import Mapping
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+QWIDGETSIZE_MAX = (1 << 24) - 1
 
 # column -> (plot row, label, colour)
 QUALITY_SERIES = {
@@ -27,7 +29,12 @@ def _num(v) -> float:
 
 
 class QualityPlot(QWidget):
-    """FD (top) and KID (bottom) vs step, lower is better; a title line with the latest values and classifier."""
+    """FD (top) and KID (bottom) vs step, lower is better; a title line with the latest values and classifier.
+
+    Until the first measurement only the title shows (empty plots would take the loss plots' room for the first
+    `metric_every` steps); `collapsedChanged` tells the layout around it."""
+
+    collapsedChanged = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,6 +67,7 @@ class QualityPlot(QWidget):
         lay.setSpacing(0)
         lay.addWidget(self.title)
         lay.addWidget(self.glw, 1)
+        self.collapsed = False
         self._update_title()
 
     # -- data -------------------------------------------------------------------------------------------------
@@ -114,6 +122,15 @@ class QualityPlot(QWidget):
             p.enableAutoRange()
         self._update_title()
 
+    def _set_collapsed(self, on: bool) -> None:
+        if on == self.collapsed:
+            return
+        self.collapsed = on
+        self.glw.setVisible(not on)
+        # Two lines of the wrapped "no measurement yet" title; a QSplitter honours the maximum height.
+        self.setMaximumHeight(2 * self.title.fontMetrics().lineSpacing() + 8 if on else QWIDGETSIZE_MAX)
+        self.collapsedChanged.emit(on)
+
     def classifier_text(self) -> str:
         if self.source is None:
             return ""
@@ -129,6 +146,7 @@ class QualityPlot(QWidget):
 
     def _update_title(self) -> None:
         s = self.summary()
+        self._set_collapsed(not s)
         if not s:
             self.title.setText("Quality (FD, KID; lower is better): no measurement yet — "
                                "set metric_every or use Run ▸ Compute quality now")
