@@ -167,6 +167,10 @@ def test_first_launch_layout_leaves_the_sample_grid_room(make_main_window, qtbot
     settings_w, plots_w, grid_w = win.splitter.sizes()
     assert grid_w >= 280 and plots_w >= 450, win.splitter.sizes()
     assert win.grid_view.width() >= 280
+    # nor does a long run name in the checkpoints dock widen it (its three buttons set its width)
+    win.ckpt_panel.placeholder.setText("No checkpoints yet in 20261125-145613-tutorial-with-a-long-name")
+    qtbot.waitUntil(lambda: win.ckpt_panel.placeholder.height() > 0)
+    assert win.ckpt_panel.minimumSizeHint().width() <= win.ckpt_panel.btn_load.sizeHint().width() * 3 + 40
 
 
 def test_open_run_errors_are_friendly(make_main_window, tmp_path):

@@ -34,6 +34,7 @@ class CheckpointPanel(QWidget):
         self.tree.setToolTip("Pinned checkpoints are never removed by retention (keep_checkpoints)")
         self.placeholder = QLabel("No run open")
         self.placeholder.setStyleSheet("color: palette(mid);")
+        self.placeholder.setWordWrap(True)   # "No checkpoints yet in <long run name>" must not widen the dock
         self.btn_load = QPushButton("Load")
         self.btn_load.setToolTip("Open this run so that Start resumes from the selected checkpoint")
         self.btn_pin = QPushButton("Pin")
