@@ -33,6 +33,7 @@ STARTUP = textwrap.dedent("""
     from ganstudio.qt.app import create_window
     from ganstudio.engine import SampleGrid
     app, win = create_window(["--preset", sys.argv[2]], settings=QSettings(sys.argv[3], QSettings.IniFormat))
+    win.resize(1480, 860)
     win.show()
     def shown():
         print("SHOWN", time.time() - t0, flush=True)
@@ -78,6 +79,7 @@ def in_window(app, cfg, run_dir: Path, tmp: Path) -> tuple[float, list[float], l
 
     win = MainWindow(settings=QSettings(str(tmp / "w.ini"), QSettings.IniFormat))
     win.panel.set_config(cfg)
+    win.resize(1480, 860)   # a desktop-sized window (offscreen's 800x800 screen would make the default smaller)
     win.show()
     walls: dict[int, float] = {}
     building: list[float] = []
