@@ -32,8 +32,9 @@ STARTUP = textwrap.dedent("""
     from PySide6.QtCore import QSettings, QTimer
     from ganstudio.qt.app import create_window
     from ganstudio.engine import SampleGrid
+    from ganstudio.qt.main_window import DEFAULT_SIZE
     app, win = create_window(["--preset", sys.argv[2]], settings=QSettings(sys.argv[3], QSettings.IniFormat))
-    win.resize(1480, 860)
+    win.resize(*DEFAULT_SIZE)
     win.show()
     def shown():
         print("SHOWN", time.time() - t0, flush=True)
@@ -75,11 +76,11 @@ def in_window(app, cfg, run_dir: Path, tmp: Path) -> tuple[float, list[float], l
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
 
     from ganstudio.engine import StepMetrics
-    from ganstudio.qt.main_window import MainWindow
+    from ganstudio.qt.main_window import DEFAULT_SIZE, MainWindow
 
     win = MainWindow(settings=QSettings(str(tmp / "w.ini"), QSettings.IniFormat))
     win.panel.set_config(cfg)
-    win.resize(1480, 860)   # a desktop-sized window (offscreen's 800x800 screen would make the default smaller)
+    win.resize(*DEFAULT_SIZE)   # offscreen's 800x800 screen would make the window smaller than on a desktop
     win.show()
     walls: dict[int, float] = {}
     building: list[float] = []

@@ -57,9 +57,7 @@ def resolve_precision(setting: str, device: str) -> str:
         return setting
     if device == "GPU":
         return "mixed_float16"
-    if device == "TPU":
-        return "mixed_bfloat16"
-    return "mixed_bfloat16" if cpu_has_native_bf16() else "float32"
+    return "mixed_bfloat16" if device == "TPU" or cpu_has_native_bf16() else "float32"
 
 
 def fit_config_to_data(config: Config, ds: Dataset) -> Config:

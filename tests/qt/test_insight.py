@@ -54,8 +54,10 @@ def test_slerp_and_directions():
 
 # -- quality curve -------------------------------------------------------------------------------------------------
 def test_quality_plots_collapse_until_the_first_measurement(make_main_window, qtbot):
+    from ganstudio.qt.main_window import DEFAULT_SIZE
+
     win = make_main_window(preset="tiny")
-    win.resize(1480, 860)
+    win.resize(*DEFAULT_SIZE)
     win.show()
     qtbot.waitExposed(win)
     qp = win.quality_plot

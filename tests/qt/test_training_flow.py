@@ -157,10 +157,12 @@ def test_settings_persist_preset_and_dataset(make_main_window, settings, qtbot):
 def test_first_launch_layout_leaves_the_sample_grid_room(make_main_window, qtbot):
     """Fresh settings, default window size: the long "no measurement yet" quality status once set the plot
     column's minimum width and squeezed the sample grid to ~150 px."""
+    from ganstudio.qt.main_window import DEFAULT_SIZE
+
     win = make_main_window()
     avail = win.screen().availableGeometry()
     assert win.width() <= avail.width() and win.height() <= avail.height()   # offscreen's screen is 800x800
-    win.resize(1480, 860)     # the default size on a screen that has room for it
+    win.resize(*DEFAULT_SIZE)     # the default size on a screen that has room for it
     win.show()
     qtbot.waitExposed(win)
     assert "no measurement yet" in win.quality_plot.title.text()

@@ -167,7 +167,7 @@ class LossPlot(QWidget):
         self._ema = _Buffer(SERIES)       # smoothed copies, filled incrementally
         self._ema_last: dict[str, float | None] = {c: None for c in SERIES}
         self._dirty = False
-        self._pending_ranges: tuple | None = None   # follow-range inputs while some ranges still have to move
+        self._pending_moves: list[tuple] = []   # follow-mode range moves still to make, one per redraw tick
         self.redraw_count = 0             # tests and benchmarks read this
 
         self.follow_box = QCheckBox("Follow")
@@ -305,8 +305,7 @@ class LossPlot(QWidget):
     # -- drawing ----------------------------------------------------------------------------------------------
     def redraw_if_dirty(self, all_ranges: bool = False) -> None:
         if not self._dirty:
-            if self._pending_ranges is not None:
-                self._follow_ranges(*self._pending_ranges, limit=None if all_ranges else 1)
+            self._move_ranges(None if all_ranges else 1)
             return
         self._dirty = False
         self.redraw_count += 1
@@ -325,7 +324,7 @@ class LossPlot(QWidget):
             self.raw[c].setData(xd, yd[i], connect="finite")
             if smooth_on:
                 self.smooth[c].setData(xd, yd[len(names) + i], connect="finite")
-        self._pending_ranges = None
+        self._pending_moves = []
         if self.follow_box.isChecked() and len(x):
             self._follow_ranges(float(lo), float(hi), names, yd, limit=None if all_ranges else 1)
         # Adaptive throttle: never spend more than ~1/4 of the GUI thread's time redrawing.
@@ -341,7 +340,7 @@ class LossPlot(QWidget):
         re-renders an axis with its grid, the costliest part of a repaint. And at most `limit` of them move per
         redraw, data that left its range first: early in a run the x range and all three y ranges often move at
         once, and one repaint re-rendering four axes was the GUI's worst stall while training (benchmarks/gui.py).
-        The others move at the next timer ticks, 66 ms apart (`_pending_ranges`)."""
+        The others move at the next timer ticks, 66 ms apart (`_pending_moves`)."""
         per_row: dict[int, list[np.ndarray]] = {}
         for i, c in enumerate(names):
             per_row.setdefault(SERIES[c][0], []).append(yd[i])   # raw curves bound the smoothed ones
@@ -367,10 +366,16 @@ class LossPlot(QWidget):
             if y_new is not None:
                 moves.append((y_lo < c_lo or y_hi > c_hi, vb, "y", y_new))
         moves.sort(key=lambda m: not m[0])   # stable: x before y, top plot first
-        n = len(moves) if limit is None else min(limit, len(moves))
-        for _, vb, axis, (r_lo, r_hi) in moves[:n]:
+        self._pending_moves = moves
+        self._move_ranges(limit)
+
+    def _move_ranges(self, limit: int | None) -> None:
+        """Make up to `limit` (None: all) of the pending range moves. Each touches one axis, so the rest stay
+        what `_follow_ranges` computed until new data recomputes them."""
+        n = len(self._pending_moves) if limit is None else min(limit, len(self._pending_moves))
+        for _, vb, axis, (r_lo, r_hi) in self._pending_moves[:n]:
             (vb.setXRange if axis == "x" else vb.setYRange)(r_lo, r_hi, padding=0)
-        self._pending_ranges = (lo, hi, names, yd) if n < len(moves) else None
+        del self._pending_moves[:n]
         if n:
             # Apply the new transforms now: done lazily in prepareForPaint, it re-dirties the axes/grid mid-paint
             # and Qt paints the plot area a second time.
@@ -380,7 +385,7 @@ class LossPlot(QWidget):
     @property
     def ranges_pending(self) -> bool:
         """Follow mode still has ranges to move (one per redraw tick)."""
-        return self._pending_ranges is not None
+        return bool(self._pending_moves)
 
     def _apply_smooth_visibility(self, on: bool) -> None:
         for c, (_, _, colour) in SERIES.items():
@@ -392,7 +397,7 @@ class LossPlot(QWidget):
         self._dirty = True
 
     def _set_follow(self, on: bool) -> None:
-        self._pending_ranges = None
+        self._pending_moves = []
         if on:
             self._dirty = True    # the next redraw sets the ranges to the whole run
         self.followChanged.emit(on)

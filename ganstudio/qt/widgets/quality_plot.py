@@ -67,7 +67,6 @@ class QualityPlot(QWidget):
         lay.setSpacing(0)
         lay.addWidget(self.title)
         lay.addWidget(self.glw, 1)
-        self.collapsed = False
         self._update_title()
 
     # -- data -------------------------------------------------------------------------------------------------
@@ -122,11 +121,14 @@ class QualityPlot(QWidget):
             p.enableAutoRange()
         self._update_title()
 
+    @property
+    def collapsed(self) -> bool:
+        return self.glw.isHidden()
+
     def _set_collapsed(self, on: bool) -> None:
         if on == self.collapsed:
             return
-        self.collapsed = on
-        self.glw.setVisible(not on)
+        self.glw.setHidden(on)
         # Two lines of the wrapped "no measurement yet" title; a QSplitter honours the maximum height.
         self.setMaximumHeight(2 * self.title.fontMetrics().lineSpacing() + 8 if on else QWIDGETSIZE_MAX)
         self.collapsedChanged.emit(on)
