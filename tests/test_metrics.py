@@ -7,7 +7,7 @@ import pytest
 from ganstudio.data import Dataset, load_dataset
 from ganstudio.metrics import (QualityMetric, frechet_distance, frechet_distance_from_stats,
                                kernel_inception_distance, measure_cost)
-from ganstudio.metrics.fid import _mmd2_unbiased, polynomial_kernel
+from ganstudio.metrics.fid import _mmd2_unbiased, memorization_split, nearest_distances, polynomial_kernel
 from ganstudio.resources import resource_path
 
 # ---- pure numpy: hand-checkable values -------------------------------------------------------------------------
@@ -74,6 +74,41 @@ def test_kid_full_kernel_path_equals_per_subset_path(monkeypatch):
     np.testing.assert_allclose(fast, cached, rtol=1e-12)
 
 
+def test_memorization_split_is_disjoint_deterministic_and_sized():
+    for n, held, ref in ((600, 60, 540), (2000, 200, 1800), (6000, 600, 5000), (60000, 1000, 5000), (64, 32, 32)):
+        r, h = memorization_split(n)
+        assert (len(h), len(r)) == (held, ref) and not np.intersect1d(r, h).size and r.max() < n
+        r2, h2 = memorization_split(n)
+        assert np.array_equal(r, r2) and np.array_equal(h, h2)
+    assert not np.array_equal(memorization_split(600, seed=1)[1], memorization_split(600)[1])
+    assert [len(a) for a in memorization_split(3)] == [0, 0]
+
+
+def test_nearest_distances_match_brute_force():
+    rng = np.random.default_rng(0)
+    q, r = rng.normal(size=(37, 5)), rng.normal(size=(23, 5))
+    brute = np.array([min(np.linalg.norm(a - b) for b in r) for a in q])
+    np.testing.assert_allclose(nearest_distances(q, r, chunk=10), brute, rtol=1e-9, atol=1e-9)
+
+
+def test_memorization_ratio_is_1_for_new_samples_and_low_for_copies():
+    """Features = the flattened image: new draws of the data's distribution score ~1, copies of the training set
+    score 1 - |reference| / n (only held-out copies are not at distance 0), half copies in between."""
+    rng = np.random.default_rng(0)
+    flat = lambda x: x.reshape(len(x), -1).astype(np.float64)  # noqa: E731
+    draw = lambda k: rng.integers(0, 128, size=(k, 4, 4, 1)).astype(np.uint8)  # noqa: E731
+    train = draw(600)
+    qm = QualityMetric(flat, train, n=300)
+    new = qm.score(draw(600))["memorization"]
+    copies = qm.score(train)["memorization"]
+    half = qm.score(np.concatenate([train[:300], draw(300)]))["memorization"]
+    print("memorization new / copies / half", new, copies, half)
+    assert 0.95 < new < 1.05
+    assert abs(copies - 60 / 600) < 0.02
+    assert copies < half < new
+    assert qm.score(np.full((200, 4, 4, 1), 255, np.uint8))["memorization"] > 2   # far from the data: above 1
+
+
 # ---- with the bundled classifier --------------------------------------------------------------------------------
 
 
@@ -131,10 +166,15 @@ def test_quality_metric_caches_real_features_and_scores(bundled):
         return fn(images)
 
     qm = QualityMetric(counting, ds.images, n=500)
-    assert calls == [500] and qm.real_features.shape == (500, 128)
+    # one pass over the union of the FD subset, the memorization reference (5,000) and held-out (600) images
+    assert calls == [5640] and qm.real_features.shape == (500, 128) and qm.memo_reference.shape == (5000, 128)
     good, bad = qm.score(x_test[:500]), qm.score(collapsed(ds.images, 500))
-    assert calls == [500, 500, 500]                               # real features computed once
-    assert set(good) == {"fd", "kid", "diversity", "n"} and good["n"] == 500
+    assert calls == [5640, 500, 500]                              # real features computed once
+    assert set(good) == {"fd", "kid", "diversity", "n", "memorization"} and good["n"] == 500
+    # the test set was never trained on: as far from the training images as held-out ones are
+    assert 0.85 < good["memorization"] < 1.15, good["memorization"]
+    copies = qm.score(ds.images[:1000])["memorization"]
+    assert copies < 0.3, copies
     assert bad["fd"] > 5 * good["fd"] and bad["kid"] > 5 * good["kid"]
     assert bad["diversity"] < 0.2 * good["diversity"] < good["diversity"] < 1.5 * qm.real_diversity
 
