@@ -23,7 +23,7 @@ MIRRORED = textwrap.dedent("""
         t = Trainer(cfg, run_dir=os.path.join(sys.argv[1], name), resume=resume)
         ev = run_to_end(t)
         out[name] = {"replicas": t.replicas, "device": ev[0].device,
-                     "losses": [[e.g_loss, e.d_loss, e.d_real, e.d_fake] for e in ev if isinstance(e, StepMetrics)]}
+                     "losses": [[e.g_loss, e.d_loss, e.d_real, e.d_fake, e.r_real] for e in ev if isinstance(e, StepMetrics)]}
     run("default", 2, "default")
     run("mirrored", 2, "mirrored")
     run("default", 3, "straight")

@@ -33,7 +33,7 @@ def test_nan_rolls_back_to_the_last_checkpoint_and_pauses(tiny_config, tmp_path)
             break
     saved = [v.numpy().copy() for v in t.G.weights]    # the weights after step 3
     real_step = t._step_fn
-    t._step_fn = lambda images, labels: (real_step(images, labels), tf.constant([np.nan, 1.0, 0.5, 0.5]))[1]
+    t._step_fn = lambda images, labels: (real_step(images, labels), tf.constant([np.nan, 1.0, 0.5, 0.5, 0.0]))[1]
     rolled = next(e for e in gen if isinstance(e, RolledBack))
     assert (rolled.step, rolled.from_step) == (2, 4)
     assert t.step == 2 and not np.allclose(saved[0], t.G.weights[0].numpy())  # step-3 weights replaced

@@ -42,7 +42,12 @@ def test_three_steps_write_a_valid_run_folder(tiny_config, tmp_path):
     assert run.config() == tiny_config
     rows = [json.loads(line) for line in run.metrics_file.read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3]
-    assert set(rows[0]) == {"step", "epoch", "wall", "g_loss", "d_loss", "d_real", "d_fake", "images_per_sec"}
+    assert set(rows[0]) == {"step", "epoch", "wall", "g_loss", "d_loss", "d_real", "d_fake", "images_per_sec",
+                            "r_real"}
+    # r_real is a mean of B signs in {-1, 0, 1}: within [-1, 1] and a multiple of 1/B
+    b = tiny_config.data.batch_size
+    assert all(-1 <= m.r_real <= 1 and abs(m.r_real * b - round(m.r_real * b)) < 1e-4 for m in steps)
+    assert rows[2]["r_real"] == pytest.approx(steps[2].r_real)
     assert rows[1]["g_loss"] == pytest.approx(steps[1].g_loss)
     assert [s for s, _ in run.sample_steps()] == [0, 2]
     grid = load_png(run.sample_path(2))
@@ -197,8 +202,8 @@ def test_several_steps_per_call_match_single_steps(tiny_config, tmp_path):
     many_t = Trainer(cfg.with_updates({"steps_per_call": 3}), run_dir=tmp_path / "b")
     many = run_to_end(many_t)
     assert "3 steps/call" in many[0].device
-    a = [(m.step, m.g_loss, m.d_loss) for m in of(one, StepMetrics)]
-    b = [(m.step, m.g_loss, m.d_loss) for m in of(many, StepMetrics)]
-    assert [s for s, _, _ in b] == list(range(1, 8))          # 3 + 3 calls, then a single step to reach 7
+    a = [(m.step, m.g_loss, m.d_loss, m.r_real) for m in of(one, StepMetrics)]
+    b = [(m.step, m.g_loss, m.d_loss, m.r_real) for m in of(many, StepMetrics)]
+    assert [s for s, *_ in b] == list(range(1, 8))          # 3 + 3 calls, then a single step to reach 7
     assert np.allclose(np.array(a)[:, 1:], np.array(b)[:, 1:], atol=1e-4)
     assert [g.step for g in of(many, SampleGrid)] == [0, 3, 6]   # multiples reached inside a call still sample

@@ -2,6 +2,7 @@
 (Qt signals declared as `object`) and processes (the metrics log) unchanged."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ class StepMetrics:
     d_real: float             # mean D(x) as a probability
     d_fake: float             # mean D(G(z)) as a probability
     images_per_sec: float
+    r_real: float = math.nan  # mean sign(D logits on real images): StyleGAN2-ADA's overfitting signal r_t
 
     def to_row(self) -> dict[str, float]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -110,5 +112,16 @@ class Finished:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Generated:
+    """The answer to a 'generate' request: images of the live generator (its EMA when there is one and the
+    request asked for it) for the given noise, or the fixed noise and labels when it gave none."""
+    step: int
+    images: np.ndarray        # uint8 (N, H, W, C)
+    noise: np.ndarray         # float32 (N, noise_dim), as used
+    labels: np.ndarray | None  # int32 (N,) for conditional models
+    tag: str = ""             # echoed from the request, so a front end matches answers to its questions
+
+
 Event = (Started | StepMetrics | SampleGrid | ConfigChanged | CheckpointSaved | Metric | Health | RolledBack | Paused
-         | Resumed | Message | Finished)
+         | Resumed | Message | Finished | Generated)

@@ -14,9 +14,11 @@ from .tfsetup import import_tf
 
 def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: bool, G_ema=None, strategy=None,
                      steps_per_call: int = 1):
-    """fn(images (k, B, H, W, C) float32, labels (k, B) int32) -> [g_loss, d_loss, mean D(x), mean D(G(z))].
+    """fn(images (k, B, H, W, C) float32, labels (k, B) int32) -> [g_loss, d_loss, mean D(x), mean D(G(z)), r_real]
+    where r_real = mean sign(D's logits on the real batch as D saw it, augmentation included): StyleGAN2-ADA's
+    overfitting heuristic r_t, near 0 while D generalises and climbing toward 1 as it memorises the training set.
 
-    steps_per_call = s > 1: fn(images (s, k, B, ...), labels (s, k, B)) -> (s, 4), s steps in one compiled loop.
+    steps_per_call = s > 1: fn(images (s, k, B, ...), labels (s, k, B)) -> (s, 5), s steps in one compiled loop.
 
     Under a tf.distribute strategy with R replicas the inputs are per-replica slices of the global batch; each
     replica scales its losses by 1/R so that the optimizers' all-reduce (a sum) yields the global-batch mean."""
@@ -88,7 +90,8 @@ def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: b
         if ema:
             for e, w in zip(G_ema.weights, G.weights):
                 e.assign(ema * e + (1.0 - ema) * tf.cast(w, e.dtype))
-        out = tf.stack([g_loss, d_loss, tf.reduce_mean(tf.sigmoid(real_out)), tf.reduce_mean(tf.sigmoid(fake_out))])
+        out = tf.stack([g_loss, d_loss, tf.reduce_mean(tf.sigmoid(real_out)), tf.reduce_mean(tf.sigmoid(fake_out)),
+                        tf.reduce_mean(tf.sign(real_out))])
         return out / replicas if replicas > 1 else out
 
     core_fn = core

@@ -25,7 +25,7 @@ from ..runs import RunDir, new_run_path
 from .checkpoints import CheckpointStore, find_checkpoint
 from .control import Control
 from .events import (CheckpointSaved, ConfigChanged, Event, Finished, Health, Message, Metric, Paused, Resumed,
-                     RolledBack, SampleGrid, Started, StepMetrics)
+                     RolledBack, SampleGrid, Started, StepMetrics, Generated)
 from .tfsetup import import_tf, is_chief, is_tpu, make_strategy
 
 
@@ -96,7 +96,7 @@ class Trainer:
         self.step = 0
         self._step_fn = None
         self._multi_fn = None
-        self._sample_fn = None
+        self._sample_fns: dict[bool, Any] = {}   # ema? -> traced inference call
         self.progress = None      # optional callable(done, total) while a folder dataset is decoded
         self.nan_action = "pause"  # after a NaN rollback: 'pause' (the studio) or 'stop' (the CLI)
         self._quality = None
@@ -270,7 +270,7 @@ class Trainer:
 
     def _train_call(self, data) -> np.ndarray:
         """Run one compiled call: steps_per_call steps when running freely with room left in the budget, else
-        one step (pause/Step, the end of the budget). Returns (n, 4) metrics rows."""
+        one step (pause/Step, the end of the budget). Returns (n, 5) metrics rows (see step.build_train_step)."""
         tf = import_tf()
         s = self.steps_per_call
         many = s > 1 and self.replicas == 1 and not self.control.paused and \
@@ -279,24 +279,41 @@ class Trainer:
             if self._step_fn is None:
                 self._step_fn = self._make_step_fn()
             images, labels = next(data)
-            return np.asarray(self._step_fn(images, labels)).reshape(1, 4)
+            return np.asarray(self._step_fn(images, labels)).reshape(1, 5)
         if self._multi_fn is None:
             self._multi_fn = self._make_step_fn(s)
         batches = [next(data) for _ in range(s)]
         return np.asarray(self._multi_fn(tf.stack([b[0] for b in batches]), tf.stack([b[1] for b in batches])))
 
-    def sample(self, noise: np.ndarray | None = None, labels: np.ndarray | None = None) -> np.ndarray:
-        """uint8 images from the generator in inference mode (fixed noise by default). Training thread only."""
+    def sample(self, noise: np.ndarray | None = None, labels: np.ndarray | None = None, ema: bool = True
+               ) -> np.ndarray:
+        """uint8 images from the generator (its EMA if any and `ema`) in inference mode (fixed noise by default).
+        Training thread only."""
         tf = import_tf()
-        G = self.G_ema if self.G_ema is not None else self.G
-        if self._sample_fn is None:
-            self._sample_fn = tf.function(lambda z, y: tf.cast(G([z, y] if y is not None else z, training=False),
-                                                               tf.float32), reduce_retracing=True)   # grid + metric sizes
+        ema = ema and self.G_ema is not None
+        G = self.G_ema if ema else self.G
+        if ema not in self._sample_fns:   # reduce_retracing: grid, metric and explorer batches differ in size
+            self._sample_fns[ema] = tf.function(
+                lambda z, y: tf.cast(G([z, y] if y is not None else z, training=False), tf.float32),
+                reduce_retracing=True)
         z = self.fixed_noise if noise is None else tf.constant(noise, tf.float32)
         y = None
         if self.fixed_labels is not None:
             y = tf.constant(np.resize(self.fixed_labels if labels is None else labels, int(z.shape[0])), tf.int32)
-        return to_uint8(self._sample_fn(z, y).numpy())
+        return to_uint8(self._sample_fns[ema](z, y).numpy())
+
+    def generate(self, noise: np.ndarray | None = None, labels: np.ndarray | None = None, ema: bool = True,
+                 tag: str = "") -> Event:
+        """Answer a 'generate' request (the studio's latent explorer): images for the given noise (default: the
+        fixed noise) from the live generator, between steps. Bad noise is an error message, not a crash."""
+        z = self.fixed_noise.numpy() if noise is None else np.asarray(noise, np.float32)
+        dim = self.config.model.noise_dim
+        if z.ndim != 2 or z.shape[1] != dim or not len(z):
+            return Message(f"generate: noise must have shape (N, {dim}) for this run, got {z.shape}", "error")
+        y = None
+        if self.fixed_labels is not None:
+            y = np.resize(self.fixed_labels if labels is None else labels, len(z)).astype(np.int32)
+        return Generated(self.step, self.sample(z, y, ema=ema), z, y, tag)
 
     def save_checkpoint(self) -> CheckpointSaved:
         self.step_var.assign(self.step)
@@ -313,7 +330,7 @@ class Trainer:
     def _tb_scalars(self, m: StepMetrics) -> None:
         tf = import_tf()
         with self._tb.as_default(step=m.step):
-            for k in ("g_loss", "d_loss", "d_real", "d_fake", "images_per_sec"):
+            for k in ("g_loss", "d_loss", "d_real", "d_fake", "r_real", "images_per_sec"):
                 tf.summary.scalar(k, getattr(m, k))
 
     def _tb_image(self, step: int, grid: np.ndarray) -> None:
@@ -407,6 +424,8 @@ class Trainer:
             yield from self._metric_events()
         elif what == "checkpoint":
             yield self.save_checkpoint()
+        elif what == "generate":
+            yield self.generate(**kwargs)
         else:
             yield Message(f"unknown request {what!r}", "error")
 
@@ -458,17 +477,17 @@ class Trainer:
                 rate = len(rows) * cfg.data.batch_size / max(now - last, 1e-9)
                 last = now
                 finite = True
-                for g_loss, d_loss, d_real, d_fake in rows.astype(float).tolist():
+                for g_loss, d_loss, d_real, d_fake, r_real in rows.astype(float).tolist():
                     self.step += 1
                     m = StepMetrics(step=self.step, epoch=self.step * cfg.optim.d_steps / self.batches_per_epoch,
                                     wall=now - t0, g_loss=g_loss, d_loss=d_loss, d_real=d_real, d_fake=d_fake,
-                                    images_per_sec=rate)
+                                    images_per_sec=rate, r_real=r_real)
                     if self.step % cfg.train.log_every == 0:
                         run.append_metrics(m.to_row())
                         if self._tb is not None:
                             self._tb_scalars(m)
                     yield m
-                    for w in self.health.update(self.step, g_loss, d_loss, d_real, d_fake):
+                    for w in self.health.update(self.step, g_loss, d_loss, d_real, d_fake, r_real=r_real):
                         yield Health(w.step, w.kind, w.message, w.suggestion)
                     finite = all(map(math.isfinite, (g_loss, d_loss, d_real, d_fake)))
                     if not finite:

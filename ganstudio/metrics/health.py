@@ -96,8 +96,10 @@ class HealthMonitor:
         for q in (self._g, self._d, self._dr, self._df):
             q.clear()
 
-    def update(self, step: int, g_loss: float, d_loss: float, d_real: float, d_fake: float) -> list[HealthWarning]:
-        """Feed one training step; returns the warnings that start at this step (usually none)."""
+    def update(self, step: int, g_loss: float, d_loss: float, d_real: float, d_fake: float,
+               r_real: float = math.nan) -> list[HealthWarning]:
+        """Feed one training step; returns the warnings that start at this step (usually none). r_real: mean
+        sign(D logits on real images), StyleGAN2-ADA's overfitting signal."""
         if self._last_step is not None and step <= self._last_step:
             self.reset_windows()   # the trainer rolled back
         self._last_step = step

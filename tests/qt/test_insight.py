@@ -185,7 +185,7 @@ def test_nan_rollback_end_to_end(make_main_window, tiny_form_values, qtbot):
     last_ckpt = paused_at - paused_at % 2
     # Latent explorer refuses while a session is alive, and says why
     assert not win.latent.available and "Stop" in win.latent.info.text()
-    session.trainer._step_fn = lambda images, labels: tf.constant([np.nan, 1.0, 0.5, 0.5])
+    session.trainer._step_fn = lambda images, labels: tf.constant([np.nan, 1.0, 0.5, 0.5, 0.0])
     with qtbot.waitSignal(session.event, check_params_cb=is_(RolledBack), timeout=TIMEOUT) as blocker:
         win.act_pause.trigger()         # Resume: the next step is NaN
     assert (blocker.args[0].step, blocker.args[0].from_step) == (last_ckpt, paused_at + 1)
