@@ -96,6 +96,10 @@ class TrainConfig:
     steps: int = hp(0, "Stop after this many steps in total (0 = use epochs).", min=0, max=100_000_000)
     epochs: int = hp(50, "Stop after this many epochs when steps is 0 (the tutorial trains 50).", min=0,
                      max=1_000_000)
+    train_minutes: float = hp(0.0, "Also stop after this many minutes of training time (0 = no limit). Only time "
+                              "inside training steps counts, not start-up, tracing, samples, checkpoints or the "
+                              "quality metric, so fast and slow configs get an equal budget (sweeps).", min=0.0,
+                              max=1_000_000.0)
     seed: int = hp(42, "Seed for weights, noise, dropout and data order.", min=0, max=2**31 - 1)
     deterministic: bool = hp(False, "Enable TensorFlow op determinism: bit-identical runs, somewhat slower.")
     jit_compile: str = hp("auto", "XLA-compile the train step: 'auto' picks per device, 'on', 'off'.",

@@ -1,21 +1,45 @@
 """DiffAugment (Zhao et al. 2020): differentiable augmentations applied to real and fake images before D, so a
-small dataset does not let D memorise it. Stateless: every call takes a seed, so results are reproducible."""
+small dataset does not let D memorise it. Stateless: every call takes a seed, so results are reproducible.
+
+Adaptive augmentation (StyleGAN2-ADA, Karras et al. 2020) gates each augmentation per image with a probability p
+that the trainer tunes from the overfitting signal r_t = E[sign(D(real))] (ada_step); p = 1 is plain DiffAugment.
+"""
 from __future__ import annotations
 
 from .tfsetup import import_tf
+
+ADA_DEFAULT_POLICY = ("translation", "color", "cutout")   # ADA with diffaugment unset gates all three
 
 
 def parse_policy(policy: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in policy.split(",") if p.strip())
 
 
-def diff_augment(x, policy: tuple[str, ...], seed):
-    """x: float (B, H, W, C) in [-1, 1]; seed: int tensor shape [2]."""
+def diff_augment(x, policy: tuple[str, ...], seed, p=None):
+    """x: float (B, H, W, C) in [-1, 1]; seed: int tensor shape [2]; p: None (always augment) or a float scalar
+    tensor: each image gets each augmentation independently with probability p (ADA), else passes unchanged. The
+    choice is a tf.where, so gradients still flow to the images, augmented or not."""
     tf = import_tf()
     for i, name in enumerate(policy):
         s = seed + tf.constant([0, 7919], seed.dtype) * (i + 1)   # a distinct stream per augmentation
-        x = {"color": _color, "translation": _translation, "cutout": _cutout}[name](x, s)
+        y = {"color": _color, "translation": _translation, "cutout": _cutout}[name](x, s)
+        if p is None:
+            x = y
+        else:
+            u = tf.random.stateless_uniform([tf.shape(x)[0], 1, 1, 1], s + tf.constant([0, 104729], s.dtype))
+            x = tf.where(u < tf.cast(p, u.dtype), y, x)
     return x
+
+
+def ada_step(p: float, r_t: float, target: float, batch: int, kimg: float) -> float:
+    """The ADA update after one step: p moves by batch / (kimg * 1000) toward more augmentation when r_t > target
+    (D is sure of the real images it trains on: it is memorising them) and toward less otherwise, clipped to [0, 1].
+    So at full speed p crosses 0 -> 1 in kimg thousand images (the paper: 500, adjusting every 4 steps on their
+    sign-mean; here every step, so resume needs no accumulator). NaN r_t (a NaN step) leaves p alone."""
+    if not target or r_t != r_t:
+        return p
+    sign = 1.0 if r_t > target else -1.0 if r_t < target else 0.0
+    return min(max(p + sign * batch / (kimg * 1000.0), 0.0), 1.0)
 
 
 def _color(x, seed):

@@ -10,6 +10,7 @@ this module (train step, data pipeline, checkpoint); models and losses are keras
 """
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -100,6 +101,7 @@ class Trainer:
         self.progress = None      # optional callable(done, total) while a folder dataset is decoded
         self.nan_action = "pause"  # after a NaN rollback: 'pause' (the studio) or 'stop' (the CLI)
         self._quality = None
+        self.train_seconds = 0.0   # time inside training steps, for the train_minutes budget (restored on resume)
         self.dataset_warnings: list[str] = []
 
     # -- setup ----------------------------------------------------------------------------------------------
@@ -184,7 +186,9 @@ class Trainer:
         self.ckpt_store = CheckpointStore(self.ckpt, self.run_dir.checkpoints, keep=cfg.train.keep_checkpoints)
         if self._resume:
             source = self.run_dir if self.chief else self._source_run
-            self.ckpt_store.restore(find_checkpoint(source.checkpoints, self._resume_step))
+            info = find_checkpoint(source.checkpoints, self._resume_step)
+            self.ckpt_store.restore(info)
+            self.train_seconds = float(json.loads((info.path / "meta.json").read_text()).get("train_seconds", 0.0))
             self.run_dir.truncate_metrics(int(self.step_var.numpy()))
             self.run_dir.write_config(cfg)  # only after a good restore: a failed resume changes nothing
         self.step = int(self.step_var.numpy())
@@ -319,7 +323,8 @@ class Trainer:
         self.step_var.assign(self.step)
         self.ckpt_store.keep = self.config.train.keep_checkpoints
         info = self.ckpt_store.save(self.step, {"config": self.config.to_dict(), "g_params": self.G.count_params(),
-                                                "d_params": self.D.count_params()})
+                                                "d_params": self.D.count_params(),
+                                                "train_seconds": self.train_seconds})
         self._saved_step, self._saved_time = self.step, time.monotonic()
         return CheckpointSaved(self.step, str(info.path))
 
@@ -385,7 +390,12 @@ class Trainer:
         s = metric.score(images)
         return Metric(self.step, s["fd"], s["kid"], s["diversity"], n, time.perf_counter() - t0, source, acc)
 
-    def _metric_events(self) -> Iterator[Event]:
+    def _budget_spent(self) -> bool:
+        minutes = self.config.train.train_minutes
+        return bool(minutes) and self.train_seconds >= 60 * minutes
+
+    def record_metric(self) -> Metric:
+        """compute_metric, logged to quality.jsonl and TensorBoard (a sweep measures each trial's end with it)."""
         m = self.compute_metric()
         self.run_dir.append_quality({k: getattr(m, k) for k in ("step", "fd", "kid", "diversity", "n", "seconds",
                                                                 "source", "accuracy")})
@@ -394,6 +404,10 @@ class Trainer:
             with self._tb.as_default(step=m.step):
                 tf.summary.scalar("quality/fd", m.fd)
                 tf.summary.scalar("quality/kid", m.kid)
+        return m
+
+    def _metric_events(self) -> Iterator[Event]:
+        m = self.record_metric()
         yield m
         for w in self.health.update_diversity(m.step, m.diversity):
             yield Health(w.step, w.kind, w.message, w.suggestion)
@@ -447,7 +461,7 @@ class Trainer:
         announced_pause = False
         reason = "completed"
         try:
-            while not (self.total_steps and self.step >= self.total_steps):
+            while not (self.total_steps and self.step >= self.total_steps) and not self._budget_spent():
                 if self.control.paused and not announced_pause:
                     announced_pause = True
                     yield Paused(self.step)
@@ -471,9 +485,13 @@ class Trainer:
                         yield from self._handle_request(*req)
                     continue
 
+                fns = (self._step_fn, self._multi_fn)
+                t_call = time.perf_counter()
                 rows = self._train_call(data)
                 prev = self.step
                 now = time.perf_counter()
+                if fns[0] is self._step_fn and fns[1] is self._multi_fn:   # a call that traced the step is start-up
+                    self.train_seconds += now - t_call
                 rate = len(rows) * cfg.data.batch_size / max(now - last, 1e-9)
                 last = now
                 finite = True
@@ -530,7 +548,7 @@ class Trainer:
             final = str(run.save_final(grid))
             if self._saved_step != self.step:
                 yield self.save_checkpoint()
-        yield Finished(self.step, reason, str(run.path), final)
+        yield Finished(self.step, reason, str(run.path), final, {"train_seconds": self.train_seconds})
         if not self.chief:
             import shutil  # noqa: PLC0415
 
