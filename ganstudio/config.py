@@ -13,6 +13,7 @@ import dataclasses
 import difflib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -262,6 +263,9 @@ def resolve_key(key: str) -> list[FieldInfo]:
     raise ConfigError(f"unknown config key {key!r}{hint}")
 
 
+PRESET_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
+
+
 @dataclass(frozen=True)
 class Config:
     preset: str = "tutorial"
@@ -272,6 +276,9 @@ class Config:
     sample: SampleConfig = field(default_factory=SampleConfig)
 
     def __post_init__(self) -> None:
+        if not PRESET_NAME_RE.fullmatch(self.preset):   # it names the run folder: no path separators or dots first
+            raise ConfigError(f"preset: {self.preset[:80]!r} is not a valid name; use up to 64 letters, digits, "
+                              f"'-', '_' or '.', not starting with '.' (it names the run folder)")
         for info in FIELDS:
             info.check(getattr(getattr(self, info.group), info.name))
         bad_aug = set(filter(None, (a.strip() for a in self.data.diffaugment.split(",")))) - \

@@ -1,9 +1,12 @@
 """Image grids in numpy + PIL (no TensorFlow, no Qt): used by the run folder, the CLI and the GUI."""
 from __future__ import annotations
 
+import errno
 import io
 import math
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from PIL import Image
@@ -54,7 +57,24 @@ def save_grid(images: np.ndarray, path: str | Path, rows: int = 0, scale: int = 
     return path
 
 
-def load_png(path: str | Path) -> np.ndarray:
+@contextmanager
+def open_image(path: str | Path) -> Iterator[Image.Image]:
+    """Image.open with the decompression-bomb guard as a hard error from Image.MAX_IMAGE_PIXELS up (PIL only warns
+    up to twice that). Checked on the header, before any pixel is decoded; no warnings filter is touched, so it is
+    safe in any thread. Dataset images and run-folder PNGs both open through here."""
     with Image.open(path) as im:
-        arr = np.asarray(im)
+        limit = Image.MAX_IMAGE_PIXELS
+        if limit and im.width * im.height > limit:
+            raise Image.DecompressionBombError(f"{im.width}x{im.height} px is over the decompression-bomb limit "
+                                               f"of {limit:,} pixels")
+        yield im
+
+
+def load_png(path: str | Path) -> np.ndarray:
+    """A run-folder image as uint8 (H, W, C). A decompression bomb raises OSError, which every reader reports."""
+    try:
+        with open_image(path) as im:
+            arr = np.asarray(im)
+    except Image.DecompressionBombError as e:
+        raise OSError(errno.EFBIG, f"{path}: {e}") from None
     return arr[..., None] if arr.ndim == 2 else arr

@@ -5,8 +5,10 @@ Sources are plain numpy (no TensorFlow import) so the GUI can preview a dataset 
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,26 +160,95 @@ def _load_idx(path: Path) -> Dataset:
     return Dataset(path.name, x[..., None], labels, (), [f"IDX file {path}"])
 
 
+def memory_budget() -> int:
+    """Bytes one dataset may take: half the machine's physical memory (the trainer keeps a second copy as a tensor).
+    Headers that claim more are refused before anything is allocated."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (AttributeError, OSError, ValueError):   # no sysconf (Windows): assume a 32 GiB machine
+        return 16 << 30
+
+
+def check_claim(where: str, nbytes: int, fix: str) -> None:
+    budget = memory_budget()
+    if nbytes > budget:
+        raise DataError(f"{where}: needs {nbytes / 2**30:,.1f} GiB, more than the {budget / 2**30:,.1f} GiB a dataset "
+                        f"may use on this machine (half its memory); {fix}")
+
+
+IDX_CHUNK = 1 << 20
+
+
 def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (raw or .gz) as MNIST ships it."""
+    """Read an IDX file (raw or .gz) as MNIST ships it. The header's shape bounds the read: the array is allocated
+    once at the size the header promises (after checking it against memory), and a file that holds more (a .gz
+    that inflates to gigabytes) is refused after one extra byte."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
-            data = f.read()
-    except (OSError, EOFError) as e:
+            head = f.read(4)
+            if len(head) < 4 or head[0:2] != b"\x00\x00" or head[2] != 0x08:
+                raise DataError(f"{path}: not a uint8 IDX file (wrong magic number); expected MNIST-style "
+                                f"'...-idx3-ubyte' data")
+            ndim = head[3]
+            dims = f.read(4 * ndim)
+            shape = tuple(int.from_bytes(dims[4 * i: 4 + 4 * i], "big") for i in range(len(dims) // 4))
+            expected = 4 + 4 * ndim + math.prod(shape)
+            if len(shape) == ndim:
+                check_claim(str(path), math.prod(shape), "use a subset of the data")
+            out = np.empty(math.prod(shape) if len(shape) == ndim else 0, np.uint8)
+            view, got = memoryview(out), 0
+            while got < len(out):
+                k = f.readinto(view[got:got + IDX_CHUNK])
+                if not k:
+                    break
+                got += k
+            extra = len(f.read(1))
+    except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"{path}: cannot read IDX file ({e})") from None
-    if len(data) < 4 or data[0:2] != b"\x00\x00" or data[2] != 0x08:
-        raise DataError(f"{path}: not a uint8 IDX file (wrong magic number); expected MNIST-style "
-                        f"'...-idx3-ubyte' data")
-    ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = 4 + 4 * ndim + int(np.prod(shape))
-    if len(data) != expected:
-        raise DataError(f"{path}: IDX file is truncated or padded ({len(data)} bytes, header says {expected})")
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    if extra:
+        raise DataError(f"{path}: IDX file is padded: it holds more than the {expected:,} bytes its header says "
+                        f"(refused before reading the rest); re-export it or check that it is an IDX file")
+    if len(shape) != ndim or got != len(out):
+        raise DataError(f"{path}: IDX file is truncated or padded ({4 + len(dims) + got} bytes, header says "
+                        f"{expected})")
+    return out.reshape(shape)
+
+
+def _npy_claims(path: Path) -> list[tuple[str, tuple[int, ...], int, int]]:
+    """(name, shape, bytes its header claims, bytes the file holds) for each array of an .npz/.npy, read from the
+    headers alone, so a forged header is refused before numpy allocates what it claims."""
+    def claim(name: str, fp, size: int) -> tuple[str, tuple[int, ...], int, int]:
+        version = np.lib.format.read_magic(fp)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(fp)
+        if dtype.hasobject:   # pickled objects: np.load refuses them with its own message
+            return name, shape, 0, 0
+        return name, shape, math.prod(shape) * dtype.itemsize, size - fp.tell()
+
+    if path.suffix.lower() == ".npy":
+        with open(path, "rb") as fp:
+            return [claim("arr_0", fp, os.fstat(fp.fileno()).st_size)]
+    with zipfile.ZipFile(path) as zf:
+        out = []
+        for info in zf.infolist():
+            if info.filename.endswith(".npy"):
+                with zf.open(info) as fp:
+                    out.append(claim(info.filename[:-4], fp, info.file_size))
+        return out
 
 
 def _load_npz(path: Path, key: str = "") -> Dataset:
+    try:
+        claims = _npy_claims(path)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise DataError(f"{path}: not a readable numpy file ({e}); save images with np.savez(path, x=images)") \
+            from None
+    for name, shape, claimed, held in claims:
+        if claimed != held:
+            raise DataError(f"{path}[{name}]: its header claims shape {shape} ({claimed:,} bytes) but the file holds "
+                            f"{held:,} bytes; the file is damaged, re-save it with np.savez")
+    check_claim(str(path), sum(c[2] for c in claims), "use a subset of the data")
     try:
         if path.suffix.lower() == ".npy":
             arrays = {"arr_0": np.load(path, allow_pickle=False)}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -19,9 +18,11 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import DataError
 from ..fileio import atomic_write_text
+from ..imaging import open_image
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 MIN_SIDE = 4
+MAX_FILES = 1_000_000   # a scan stops here instead of listing (and hashing) a whole disk
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 Progress = Callable[[int, int], None]
 
@@ -50,6 +51,9 @@ def scan(root: Path) -> tuple[list[Path], list[str]]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         files += [Path(dirpath) / f for f in sorted(filenames)
                   if not f.startswith(".") and Path(f).suffix.lower() in EXTENSIONS]
+        if len(files) > MAX_FILES:
+            raise DataError(f"{root}: more than {MAX_FILES:,} image files; point at a smaller folder or pack the "
+                            f"images into an .npz")
     return files, problems
 
 
@@ -57,19 +61,17 @@ def _decode(path: Path, size: int, rgb: bool, resize: str) -> np.ndarray:
     """One image -> uint8 (size, size, 1|3). Raises ValueError with a short reason for bad files."""
     if path.stat().st_size == 0:
         raise ValueError("empty file")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(path) as im:
-            if im.format == "JPEG":
-                im.draft("RGB" if rgb else "L", (size * 2, size * 2))   # decode huge JPEGs at reduced size
-            im.load()
-            if min(im.size) < MIN_SIDE:
-                raise ValueError(f"too small ({im.width}x{im.height} px)")
-            if im.mode.startswith("I;16") or im.mode in ("I", "F"):
-                arr = np.asarray(im, dtype=np.float32)
-                top = 65535.0 if arr.max() > 255 else 255.0
-                im = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8), "L")
-            im = im.convert("RGB" if rgb else "L")
+    with open_image(path) as im:
+        if im.format == "JPEG":
+            im.draft("RGB" if rgb else "L", (size * 2, size * 2))   # decode huge JPEGs at reduced size
+        im.load()
+        if min(im.size) < MIN_SIDE:
+            raise ValueError(f"too small ({im.width}x{im.height} px)")
+        if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+            arr = np.asarray(im, dtype=np.float32)
+            top = 65535.0 if arr.max() > 255 else 255.0
+            im = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8), "L")
+        im = im.convert("RGB" if rgb else "L")
     w, h = im.size
     if resize == "crop":
         s = min(w, h)
@@ -98,7 +100,7 @@ def _wants_rgb(files: list[Path]) -> bool:
 
 def load_folder(root: Path, size: int, color: str = "auto", resize: str = "crop", bad_images: str = "skip",
                 progress: Progress | None = None):
-    from . import Dataset  # noqa: PLC0415 - circular at import time
+    from . import Dataset, check_claim  # noqa: PLC0415 - circular at import time
 
     files, problems = scan(root)
     if not files:
@@ -114,6 +116,8 @@ def load_folder(root: Path, size: int, color: str = "auto", resize: str = "crop"
     labelled = all(len(r.parts) >= 2 for r in rel)
     class_names = tuple(sorted({r.parts[0] for r in rel})) if labelled else ()
     rgb = color == "rgb" or (color == "auto" and _wants_rgb(files))
+    check_claim(str(root), len(files) * size * size * (3 if rgb else 1),
+                "lower the resolution or train on a subfolder")
 
     h = hashlib.sha256(json.dumps([str(root.resolve()), size, rgb, resize, bad_images]).encode())
     for p in files:
@@ -163,8 +167,7 @@ def _decode_all(files, rel, size, rgb, resize, bad_images, cdir: Path, npy: Path
             kept.append(i)
         except PermissionError:
             why = "permission denied"
-        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError,
-                Image.DecompressionBombWarning) as e:
+        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as e:
             why = _reason(e)
         else:
             why = None
@@ -190,7 +193,7 @@ def _decode_all(files, rel, size, rgb, resize, bad_images, cdir: Path, npy: Path
 
 
 def _reason(e: Exception) -> str:
-    if isinstance(e, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+    if isinstance(e, Image.DecompressionBombError):
         return "too large (decompression-bomb guard)"
     if isinstance(e, UnidentifiedImageError):
         return "not an image PIL can read"

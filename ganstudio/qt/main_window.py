@@ -63,8 +63,9 @@ def fmt_duration(seconds: float | None) -> str:
 
 def metrics_from_row(row: dict) -> StepMetrics:
     """A metrics.jsonl row (StepMetrics.to_row) back as the event, for the status bar in watch mode."""
-    nan = float("nan")
-    return StepMetrics(**{k: row.get(k, nan) for k in StepMetrics.__dataclass_fields__})
+    nan = float("nan")   # a hand-edited log may hold anything: non-numbers read as NaN
+    return StepMetrics(**{k: v if isinstance(v := row.get(k), (int, float)) else nan
+                          for k in StepMetrics.__dataclass_fields__})
 
 
 class MainWindow(QMainWindow):
@@ -685,8 +686,9 @@ class MainWindow(QMainWindow):
         if not self._watch_config_loaded and f.exists():
             try:
                 cfg = f.run.config()
-            except (GanStudioError, OSError, ValueError):
+            except (GanStudioError, OSError, ValueError) as e:
                 cfg = None               # written atomically, so only an incompatible config lands here
+                self.statusBar().showMessage(f"Watching {f.path}: {e}", 5000)
             if cfg is not None:
                 self.panel.set_config(cfg)
                 self.total_steps = cfg.train.steps
@@ -704,7 +706,7 @@ class MainWindow(QMainWindow):
             for r in rows:
                 self.plot.append(r)
         for r in rows[-64:]:
-            if "wall" in r and "step" in r:
+            if isinstance(r.get("wall"), (int, float)) and "step" in r:
                 self._rate.append((r["wall"], r["step"]))
         if rows:
             self.last_metrics = metrics_from_row(rows[-1])

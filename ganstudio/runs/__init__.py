@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import time
@@ -31,8 +32,11 @@ def runs_root() -> Path:
 
 
 def new_run_path(preset: str, root: Path | None = None) -> Path:
+    """runs/<timestamp>-<preset>/. Config validates the preset name; sanitizing it here as well keeps any caller
+    from naming a folder outside the runs root."""
     root = root or runs_root()
     stamp = time.strftime("%Y%m%d-%H%M%S")
+    preset = re.sub(r"[^A-Za-z0-9_.+-]+", "_", preset)[:64] or "run"
     path = root / f"{stamp}-{preset}"
     n = 1
     while path.exists():
@@ -52,9 +56,18 @@ def _read_jsonl(path: Path, max_step: int | None = None) -> list[dict[str, Any]]
                 row = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if not is_row(row):
+                continue
             if max_step is None or row.get("step", 0) <= max_step:
                 rows.append(row)
     return rows
+
+
+def is_row(row: Any) -> bool:
+    """A log row readers can use: a JSON object whose step, if any, is a number (hand-edited or foreign files
+    may hold anything)."""
+    step = row.get("step", 0) if isinstance(row, dict) else None
+    return isinstance(step, (int, float)) and not isinstance(step, bool) and math.isfinite(step)
 
 
 class RunDir:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import SAMPLE_RE, RunDir
+from ..errors import RunDirError
+from . import SAMPLE_RE, RunDir, is_row
 
 TAIL_BYTES = 8192   # enough for the last metrics row of any run
 
@@ -72,7 +73,7 @@ class RunFollower:
                 row = json.loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 continue                 # a corrupt line in the middle: skip it, as RunDir.read_metrics does
-            if isinstance(row, dict):
+            if is_row(row):
                 rows.append(row)
         self.rows_read += len(rows)
         return rows
@@ -116,19 +117,22 @@ def last_metrics_row(metrics_file: Path) -> dict[str, Any] | None:
             row = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError):
             continue             # the torn last line of a live run, or the cut first line of the tail
-        if isinstance(row, dict):
+        if is_row(row):
             return row
     return None
 
 
 def summarize_run(path: str | Path) -> RunSummary | None:
     """None if `path` is not a run folder. The config is read as JSON, not validated: an old or hand-edited
-    run still lists."""
+    run still lists. A config.json that is JSON but not an object raises RunDirError (the caller skips the run)."""
     run = RunDir(path)
     try:
         cfg = json.loads(run.config_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    if not isinstance(cfg, dict):
+        raise RunDirError(f"{run.config_file}: holds a JSON {type(cfg).__name__}, not an object; skipped (fix or "
+                          f"delete that run folder)")
     row = last_metrics_row(run.metrics_file) or {}
     grids = [p for p in (run.samples.iterdir() if run.samples.is_dir() else []) if SAMPLE_RE.search(p.name)]
     latest = max(grids, key=lambda p: int(SAMPLE_RE.search(p.name).group(1))) if grids else None
@@ -144,17 +148,27 @@ def summarize_run(path: str | Path) -> RunSummary | None:
         v = row.get(key)
         return float(v) if isinstance(v, (int, float)) else None
 
+    data = cfg.get("data")
     return RunSummary(run.path, run.path.name, str(cfg.get("preset", "?")),
-                      str((cfg.get("data") or {}).get("dataset", "?")), int(row.get("step", 0) or 0),
+                      str(data.get("dataset", "?") if isinstance(data, dict) else "?"), int(row.get("step", 0) or 0),
                       num("g_loss"), num("d_loss"), latest, mtime)
 
 
-def scan_runs(root: str | Path) -> list[RunSummary]:
-    """Run folders directly under `root`, newest first."""
+def scan_runs(root: str | Path, skipped: list[str] | None = None) -> list[RunSummary]:
+    """Run folders directly under `root`, newest first. Runs that cannot be listed add a message to `skipped`."""
     root = Path(root)
     if not root.is_dir():
         return []
-    out = [s for p in root.iterdir() if p.is_dir() and (s := summarize_run(p)) is not None]
+    out = []
+    for p in root.iterdir():
+        try:
+            s = summarize_run(p) if p.is_dir() else None
+        except RunDirError as e:
+            if skipped is not None:
+                skipped.append(str(e))
+            continue
+        if s is not None:
+            out.append(s)
     return sorted(out, key=lambda s: (s.mtime, s.name), reverse=True)
 
 

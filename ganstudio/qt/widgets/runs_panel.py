@@ -107,6 +107,7 @@ class RunsPanel(QWidget):
         self.hint = QLabel("Select runs to compare their curves and latest grids")
         self.hint.setAlignment(Qt.AlignCenter)
         self.hint.setStyleSheet("color: palette(mid);")
+        self.hint.setWordWrap(True)         # a skipped run's message must not widen the panel
 
         right = QSplitter(Qt.Vertical)
         right.addWidget(self.glw)
@@ -143,7 +144,8 @@ class RunsPanel(QWidget):
     def refresh(self) -> None:
         self._scanned = True
         keep = {s.path for s in self.selected()}
-        self.summaries = scan_runs(self.root)
+        self.skipped: list[str] = []        # runs that cannot be listed (e.g. a config.json that is not an object)
+        self.summaries = scan_runs(self.root, self.skipped)
         self.tree.setSortingEnabled(False)
         self.tree.clear()
         for s in self.summaries:
@@ -165,6 +167,9 @@ class RunsPanel(QWidget):
         self.tree.setSortingEnabled(True)
         self.hint.setText(f"{len(self.summaries)} run{'s' * (len(self.summaries) != 1)}; select runs to compare"
                           if self.summaries else f"No runs in {self.root} yet")
+        if self.skipped:
+            self.hint.setText(f"{self.hint.text()}. Skipped {len(self.skipped)}: {self.skipped[0]}")
+            self.hint.setToolTip("\n".join(self.skipped))
         self._selection_changed()
 
     def selected(self) -> list[RunSummary]:
@@ -192,9 +197,9 @@ class RunsPanel(QWidget):
             rows = RunDir(s.path).read_metrics()
             if len(rows) > MAX_POINTS:
                 rows = rows[:: -(-len(rows) // MAX_POINTS)] + rows[-1:]
-            x = np.array([r.get("step", np.nan) for r in rows], np.float64)
+            x = np.array([r.get("step", np.nan) for r in rows], np.float64)   # read_metrics: numeric steps only
             for plot, key in ((self.g_plot, "g_loss"), (self.d_plot, "d_loss")):
-                y = np.array([r.get(key, np.nan) for r in rows], np.float64)
+                y = np.array([v if isinstance(v := r.get(key), (int, float)) else np.nan for r in rows], np.float64)
                 plot.plot(x, y, pen=pg.mkPen(color, width=1.5), name=s.name)
             self._add_grid(s, color)
 
