@@ -54,7 +54,8 @@ class Control:
             self._cv.notify_all()
 
     def request(self, what: str, **kwargs: Any) -> None:
-        """Ask for work done on the training thread even while paused: 'sample', 'checkpoint'."""
+        """Ask for work done on the training thread even while paused: 'sample', 'checkpoint', 'metric',
+        'generate' (noise=, labels=, ema=, tag=; answered by a Generated event)."""
         with self._cv:
             self._requests.append((what, kwargs))
             self._cv.notify_all()

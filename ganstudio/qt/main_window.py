@@ -20,6 +20,7 @@ from ..config import Config
 from ..engine.checkpoints import list_checkpoints
 from ..engine.events import (CheckpointSaved, ConfigChanged, Finished, Health, Message, Metric, Paused, Resumed,
                              RolledBack, SampleGrid, Started, StepMetrics)
+from ..engine.events import Generated
 from ..errors import GanStudioError
 from ..presets import PRESETS, get_preset
 from ..runs import RunDir, new_run_path, runs_root
@@ -901,6 +902,8 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, Finished):
             self.finished_reason = ev.reason
             self.statusBar().showMessage(f"Run {ev.reason} at step {ev.step:,}; {ev.run_dir}")
+        elif isinstance(ev, Generated):
+            self.latent.on_generated(ev)
 
     def rollback_views(self, step: int) -> None:
         """The trainer restored the checkpoint of `step`: drop later plot rows, quality rows and grids."""
@@ -960,15 +963,18 @@ class MainWindow(QMainWindow):
         return new
 
     def _update_latent_source(self) -> None:
-        if self.session is not None or self.state in ("running", "paused", "stopping"):
-            reason = ("training is running. The explorer loads the generator from a checkpoint into a second "
-                      "model, which is only safe once no session is alive: press Stop (it saves a checkpoint), "
-                      "then come back. (Save checkpoint while paused also writes one, but Stop is still needed.)")
+        live = None
+        if self.session is not None and self.state in ("running", "paused"):
+            # The trainer generates between steps on its own thread: no second model, no need to stop.
+            control, reason = self.session.control, ""
+            live = lambda **kw: control.request("generate", **kw)  # noqa: E731
+        elif self.session is not None or self.state == "stopping":
+            reason = "the run is stopping; the explorer reads its last checkpoint once it has stopped."
         elif self.run_path is None:
             reason = "open a run (File ▸ Open run…) or train one first."
         else:
             reason = ""
-        self.latent.set_source(self.run_path, reason)
+        self.latent.set_source(self.run_path, reason, live=live, ema=bool(self.panel.value("ema_decay")))
 
     @Slot(object)
     def _on_errored(self, exc: object) -> None:

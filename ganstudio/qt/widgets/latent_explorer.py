@@ -1,89 +1,31 @@
-"""The Latent tab: interpolate between two fixed-noise samples and move one along random latent directions.
+"""The Latent tab: interpolate between two noise samples and move one along random latent directions.
 
-The generator is restored from the run's latest checkpoint with `ganstudio.export.load_generator` inside a
-background `Task` (it builds its own float32 model), so TensorFlow never runs on the GUI thread and the
-trainer's models are never touched. That is only safe when no training session is alive (Keras cannot build
-a second model while the trainer runs, and load_generator sets the process-global dtype policy): the window
-calls `set_source(run, reason)` and a non-empty reason disables the tab with that explanation.
-
-Directions are random orthonormal vectors (seeded QR of a Gaussian matrix): PCA over random z ~ N(0, I) has
-no preferred axes, so it would be just as arbitrary and more expensive.
+Two sources of images, one flow: while a training session is alive (running or paused) every update is one
+'generate' request on the trainer's Control, answered between steps on the training thread by a `Generated`
+event (the live generator, or its EMA); no second model is built. Without a session the generator of the
+selected (or latest) checkpoint is restored in a background `Task`. The latent math (interpolation,
+directions, one batch per update) is Qt-free in `ganstudio.latent`.
 """
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPushButton, QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
+                               QLabel, QPushButton, QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
-from ...imaging import make_grid, to_pil
+from ...errors import GanStudioError
+from ...imaging import grid_shape, make_grid
+from ...latent import (N_DIRECTIONS, reroll_noise, save_strip_gif, save_strip_png, split_views, strip_image,
+                       view_batch)
 
-N_DIRECTIONS = 4
 SLIDER_RANGE = 30          # slider units; value / 10 = distance along the unit direction
-DIRECTION_SEED = 1234
 DEBOUNCE_MS = 120
-
-
-# -- pure numpy --------------------------------------------------------------------------------------------
-def lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
-    t = np.asarray(t, np.float64)[:, None]
-    return ((1.0 - t) * a[None, :] + t * b[None, :]).astype(np.float32)
-
-
-def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Spherical interpolation of the vectors (norms interpolated linearly); falls back to lerp when parallel."""
-    a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    na, nb = np.linalg.norm(a64), np.linalg.norm(b64)
-    if na == 0 or nb == 0:
-        return lerp(a, b, t)
-    ua, ub = a64 / na, b64 / nb
-    omega = np.arccos(np.clip(np.dot(ua, ub), -1.0, 1.0))
-    if omega < 1e-6:
-        return lerp(a, b, t)
-    t = np.asarray(t, np.float64)[:, None]
-    so = np.sin(omega)
-    dirs = (np.sin((1.0 - t) * omega) / so) * ua[None, :] + (np.sin(t * omega) / so) * ub[None, :]
-    return (dirs * ((1.0 - t) * na + t * nb)).astype(np.float32)
-
-
-def interpolate(a: np.ndarray, b: np.ndarray, steps: int, mode: str = "slerp") -> np.ndarray:
-    """(steps, dim) latents from a to b inclusive; the endpoints are exactly a and b."""
-    t = np.linspace(0.0, 1.0, steps)
-    z = slerp(a, b, t) if mode == "slerp" else lerp(a, b, t)
-    z[0], z[-1] = a, b
-    return z
-
-
-def orthonormal_directions(dim: int, k: int, seed: int = DIRECTION_SEED) -> np.ndarray:
-    """(k, dim) random orthonormal rows (k <= dim), reproducible for a seed."""
-    k = min(k, dim)
-    g = np.random.default_rng(seed).standard_normal((dim, k))
-    q, r = np.linalg.qr(g)
-    q *= np.sign(np.diag(r))[None, :]       # unique up to sign otherwise
-    return q.T.astype(np.float32)
-
-
-def strip_image(images: np.ndarray) -> np.ndarray:
-    """One row mosaic of (N, H, W, C) images, as exported to PNG."""
-    return make_grid(images, rows=1)
-
-
-def save_strip_png(images: np.ndarray, path: str | Path, scale: int = 1) -> Path:
-    path = Path(path)
-    to_pil(strip_image(images), scale).save(path, format="PNG")
-    return path
-
-
-def save_strip_gif(images: np.ndarray, path: str | Path, scale: int = 4, ms: int = 120) -> Path:
-    """One frame per strip image, looping (bounces back through the strip in the viewer's loop)."""
-    path = Path(path)
-    frames = [to_pil(img, scale) for img in images]
-    frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:], duration=ms, loop=0)
-    return path
+_tags = itertools.count(1)
 
 
 def to_qimage(img: np.ndarray) -> QImage:
@@ -138,8 +80,9 @@ class ImageLabel(QLabel):
 
 
 class LatentExplorer(QWidget):
-    """Generation requests go to `tasks` (the window's TaskSet) as one 'export-latent' Task at a time; a newer
-    request made meanwhile runs when it ends (only the latest)."""
+    """One generation at a time: a 'generate' request to the live trainer (`live` set by the window while a
+    session is alive) or an 'export-latent' Task in the window's TaskSet; a newer update asked for meanwhile
+    runs when it ends (only the latest)."""
 
     generated = Signal(object)     # the result dict, after the views updated
     failed = Signal(str)
@@ -152,10 +95,14 @@ class LatentExplorer(QWidget):
         self.reason = "Open or train a run first."
         self.restored = None                     # export.Restored, cached per (run, checkpoint step)
         self._restored_key: tuple | None = None
+        # Sends a 'generate' request to the running trainer (Control.request's keywords); None: no session.
+        self.live: Callable[..., None] | None = None
+        self.fixed: tuple[np.ndarray, np.ndarray | None] | None = None   # the source's fixed noise and labels
         self.noise: np.ndarray | None = None     # the working noise (fixed noise, or re-rolled)
         self.reroll_seed = 0
         self.result: dict[str, Any] | None = None
         self._task = None
+        self._live_req: dict[str, Any] | None = None   # the request awaiting its Generated event
         self._pending: dict[str, Any] | None = None
         # Which checkpoint to explore: the window passes the Checkpoints dock's selection; None = the latest.
         self.checkpoint_step: Callable[[], int | None] = lambda: None
@@ -191,6 +138,10 @@ class LatentExplorer(QWidget):
         self.btn_generate = QPushButton("Generate")
         self.btn_generate.setToolTip("Load the generator of the checkpoint selected in the Checkpoints dock (else the "
                                      "latest) in the background, and generate")
+        self.ema = QCheckBox("EMA weights")
+        self.ema.setChecked(True)
+        self.ema.setToolTip("With ema_decay > 0: generate with the averaged generator (as samples and exports do); "
+                            "off: the raw generator being trained. Live runs only.")
         self.btn_reroll = QPushButton("Re-roll noise")
         self.btn_reroll.setToolTip("Draw new random noise (seeded) instead of the run's fixed noise")
         self.btn_fixed = QPushButton("Fixed noise")
@@ -233,6 +184,7 @@ class LatentExplorer(QWidget):
         buttons = QHBoxLayout()
         for b in (self.btn_generate, self.btn_reroll, self.btn_fixed):
             buttons.addWidget(b)
+        buttons.addWidget(self.ema)
         exports = QHBoxLayout()
         for b in (self.btn_png, self.btn_gif):
             exports.addWidget(b)
@@ -283,22 +235,31 @@ class LatentExplorer(QWidget):
         for w in (self.idx_a, self.idx_b, self.steps, self.idx_move):
             w.valueChanged.connect(self._changed)
         self.mode.currentIndexChanged.connect(self._changed)
+        self.ema.toggled.connect(self._changed)
         for k, s in enumerate(self.sliders):
             s.valueChanged.connect(lambda v, k=k: (self.slider_values[k].setText(f"{v / 10:+.1f}"), self._changed()))
         self._update_enabled()
 
     # -- source -----------------------------------------------------------------------------------------------
-    def set_source(self, run_path: Path | None, reason: str = "") -> None:
-        """The run to explore, or a reason why not now (a session is alive, nothing opened)."""
+    def set_source(self, run_path: Path | None, reason: str = "", live: Callable[..., None] | None = None,
+                   ema: bool = False) -> None:
+        """The run to explore, or a reason why not now. `live`: send 'generate' requests to its running trainer
+        (`ema`: it has an EMA generator); None: restore the generator from a checkpoint."""
         if run_path != self.run_path:
             self.restored, self._restored_key = None, None
-            self.noise, self.result = None, None
+            self.noise, self.result, self.fixed = None, None, None
             self.reroll_seed = 0
             for lbl in (self.grid_label, self.moved_label, self.strip_label):
                 lbl.set_array(None)
+        if (live is None) != (self.live is None):
+            self._live_req = None      # a session started or ended: an unanswered request never will be
+        self.live = live
+        self.ema.setVisible(live is not None and ema)
         self.run_path = run_path
         self.reason = reason if reason else ("" if run_path is not None else "Open or train a run first.")
         self._update_enabled()
+        if self._pending is not None and not self.busy:
+            QTimer.singleShot(0, self._run_pending)
 
     def forget_model(self) -> None:
         """Drop the cached generator (a new session is about to build models, or the run changed)."""
@@ -310,20 +271,21 @@ class LatentExplorer(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self._task is not None
+        return self._task is not None or self._live_req is not None
 
     def _update_enabled(self) -> None:
         ok = self.available
         for w in (self.btn_generate, self.btn_reroll, self.btn_fixed):
-            w.setEnabled(ok)
+            w.setEnabled(ok and not self.busy)
         has = self.result is not None
         self.btn_png.setEnabled(has)
         self.btn_gif.setEnabled(has)
         if not ok:
             self.info.setText(f"<b>Latent explorer unavailable:</b> {self.reason}")
-        elif self.result is None:
-            self.info.setText(f"Run {self.run_path.name}: press Generate to load the generator from the selected "
-                              f"(or latest) checkpoint, in the background.")
+        elif self.result is None and not self.busy:
+            where = "the generator being trained, between steps" if self.live is not None else \
+                "the generator of the selected (or latest) checkpoint, in the background"
+            self.info.setText(f"Run {self.run_path.name}: press Generate to explore {where}.")
 
     # -- parameters -------------------------------------------------------------------------------------------
     def params(self) -> dict[str, Any]:
@@ -348,8 +310,6 @@ class LatentExplorer(QWidget):
             return
         imgs = self.result["grid_images"]
         n, h, w = imgs.shape[:3]
-        from ...imaging import grid_shape  # noqa: PLC0415
-
         rows, cols = grid_shape(n, 0)
         c, r = int((x - 2) // (w + 2)), int((y - 2) // (h + 2))
         if not (0 <= c < cols and 0 <= r < rows) or r * cols + c >= n:
@@ -367,24 +327,25 @@ class LatentExplorer(QWidget):
 
     # -- generation -------------------------------------------------------------------------------------------
     def generate(self, reroll: int | None = None) -> bool:
-        """Queue a generation in a background Task. Returns False (with the reason shown) if unavailable."""
+        """Queue a generation. Returns False (with the reason shown) if unavailable."""
         if not self.available:
             self.failed.emit(self.reason)
             return False
-        from ...engine.checkpoints import list_checkpoints  # noqa: PLC0415
+        req = {**self.params(), "reroll": reroll, "ema": self.ema.isChecked()}
+        if self.live is None:
+            from ...engine.checkpoints import list_checkpoints  # noqa: PLC0415
 
-        ckpts = list_checkpoints(self.run_path / "checkpoints")
-        if not ckpts:
-            msg = f"{self.run_path.name} has no checkpoint yet: save one (or let training reach checkpoint_every)"
-            self.info.setText(msg)
-            self.failed.emit(msg)
-            return False
-        wanted = self.checkpoint_step()
-        step = wanted if wanted in {c.step for c in ckpts} else ckpts[-1].step
-        req = {**self.params(), "key": (str(self.run_path), step), "reroll": reroll}
-        if self._task is not None or self.tasks.busy("export"):
+            ckpts = list_checkpoints(self.run_path / "checkpoints")
+            if not ckpts:
+                msg = f"{self.run_path.name} has no checkpoint yet: save one (or let training reach checkpoint_every)"
+                self.info.setText(msg)
+                self.failed.emit(msg)
+                return False
+            wanted = self.checkpoint_step()
+            req["ckpt"] = wanted if wanted in {c.step for c in ckpts} else ckpts[-1].step
+        if self.busy or (self.live is None and self.tasks.busy("export")):
             self._pending = req           # only the newest request matters
-            if self._task is None:
+            if not self.busy:
                 QTimer.singleShot(200, self._run_pending)   # another export holds the model builder: retry
             return True
         self._start(req)
@@ -392,56 +353,87 @@ class LatentExplorer(QWidget):
 
     def _run_pending(self) -> None:
         req, self._pending = self._pending, None
-        if req is None:
-            return
-        if self.tasks.busy("export") and self._task is None:
-            self._pending = req
-            QTimer.singleShot(200, self._run_pending)
-            return
-        if self.available:
-            self._start(req)
+        if req is not None and self.available:
+            self.generate(req["reroll"])      # today's source and parameters; only the re-roll is remembered
+
+    @staticmethod
+    def _working_noise(req: dict[str, Any], fixed: np.ndarray, current: np.ndarray | None) -> np.ndarray:
+        """The noise of this update: a seeded re-roll, the noise shown now, or the source's fixed noise."""
+        if req["reroll"] is not None:
+            return reroll_noise((current if current is not None else fixed).shape, req["reroll"])
+        return fixed if current is None else current
 
     def _start(self, req: dict[str, Any]) -> None:
+        if self.live is not None:
+            self._start_live(req)
+        else:
+            self._start_task(req)
+        self._update_enabled()
+
+    def _start_live(self, req: dict[str, Any]) -> None:
+        """One 'generate' request: first the fixed noise alone (to learn it), then every view in one batch."""
+        tag = f"latent-{next(_tags)}"
+        self._live_req = {**req, "tag": tag}
+        if self.fixed is None:
+            self.live(noise=None, ema=req["ema"], tag=tag)
+            self.info.setText("Asking the trainer for its fixed noise …")
+            return
+        fixed, labels = self.fixed
+        z = self._working_noise(req, fixed, self.noise)
+        batch, y, extra = view_batch(z, labels, req)
+        self._live_req.update(noise=z, extra=extra)
+        self.live(noise=batch, labels=y, ema=req["ema"], tag=tag)
+        self.info.setText("Generating on the training thread (at the next step boundary) …")
+
+    def on_generated(self, ev) -> bool:
+        """A Generated event from the session; True if it answered this explorer's request."""
+        req = self._live_req
+        if req is None or ev.tag != req["tag"]:
+            return False
+        self._live_req = None
+        if "noise" not in req:                     # the answer to the fixed-noise question
+            self.fixed = (ev.noise, ev.labels)
+            self._start(req)
+            return True
+        n = len(req["noise"])
+        res = {"restored": None, "key": (str(self.run_path), ev.step), "live": True, "noise": req["noise"],
+               "fixed_noise": self.fixed[0], "params": req, **req["extra"],
+               **split_views(ev.images, n, req["steps"])}
+        self._done(res)
+        self._after_generation()
+        return True
+
+    def _start_task(self, req: dict[str, Any]) -> None:
         from ..worker import Task  # noqa: PLC0415
 
-        restored = self.restored if self._restored_key == req["key"] else None
-        noise = self.noise
-        run = Path(req["key"][0])
-        shape_hint = None if noise is None else noise.shape
+        key = (str(self.run_path), req["ckpt"])
+        restored = self.restored if self._restored_key == key else None
+        run, current = self.run_path, self.noise     # plain values for the thread, never widgets
 
         def job(_progress):
             from ... import export as ex  # noqa: PLC0415 - TensorFlow loads here, in the task thread
 
-            r = restored if restored is not None else ex.load_generator(run, req["key"][1])
-            z = r.fixed_noise if noise is None else noise
-            if req["reroll"] is not None:
-                shape = shape_hint or r.fixed_noise.shape
-                z = np.random.default_rng(10_000 + req["reroll"]).standard_normal(shape).astype(np.float32)
-            n = len(z)
-            labels = ex.class_labels(r.config, n)
-            a, b, i = (min(req[k], n - 1) for k in ("a", "b", "move"))
-            grid_images = ex.generate(r.generator, z, labels)
-            zs = interpolate(z[a], z[b], req["steps"], req["mode"])
-            strip_labels = None if labels is None else np.full(len(zs), labels[a], np.int32)
-            strip = ex.generate(r.generator, zs, strip_labels)
-            dirs = orthonormal_directions(z.shape[1], N_DIRECTIONS)
-            moved_z = z[i] + np.asarray(req["offsets"][:len(dirs)], np.float32) @ dirs
-            pair_labels = None if labels is None else np.full(2, labels[i], np.int32)
-            moved = ex.generate(r.generator, np.stack([z[i], moved_z]), pair_labels)
-            return {"restored": r, "key": req["key"], "noise": z, "grid_images": grid_images, "strip": strip,
-                    "strip_z": zs, "moved": moved, "moved_z": moved_z, "params": req}
+            r = restored if restored is not None else ex.load_generator(run, key[1])
+            z = LatentExplorer._working_noise(req, r.fixed_noise, current)
+            labels = ex.class_labels(r.config, len(z))
+            batch, y, extra = view_batch(z, labels, req)
+            images = ex.generate(r.generator, batch, y)
+            return {"restored": r, "key": key, "live": False, "noise": z, "fixed_noise": r.fixed_noise,
+                    "params": req, **extra, **split_views(images, len(z), req["steps"])}
 
         task = Task(job, name="export-latent", parent=self)
         task.done.connect(self._done)
         task.failed.connect(self._failed)
         task.finished.connect(self._task_finished)
         self._task = task
-        self.btn_generate.setEnabled(False)
-        self.info.setText(f"Generating from {run.name} (step {req['key'][1]:,}) …")
+        self.info.setText(f"Generating from {run.name} (step {key[1]:,}) …")
         self.tasks.start(task)
 
     def _task_finished(self) -> None:
         self._task = None
+        self._after_generation()
+
+    def _after_generation(self) -> None:
         self._update_enabled()
         if self._pending is not None:
             QTimer.singleShot(0, self._run_pending)   # after the TaskSet has forgotten this task
@@ -449,7 +441,8 @@ class LatentExplorer(QWidget):
     def _done(self, res: dict[str, Any]) -> None:
         if res["key"][0] != str(self.run_path):
             return        # the run changed while generating
-        self.restored, self._restored_key = res["restored"], res["key"]
+        if res["restored"] is not None:
+            self.restored, self._restored_key = res["restored"], res["key"]
         self.noise = res["noise"]
         self.result = res
         n = len(self.noise)
@@ -461,18 +454,14 @@ class LatentExplorer(QWidget):
         self.moved_label.set_array(make_grid(res["moved"], rows=1))
         self.strip_label.set_array(strip_image(res["strip"]))
         p = res["params"]
-        src = f"re-rolled noise #{p['reroll']}" if p["reroll"] is not None else \
-            ("fixed noise" if self.reroll_seed == 0 or self._noise_is_fixed() else "re-rolled noise")
-        self.info.setText(f"{self.run_path.name}, checkpoint step {res['key'][1]:,}, {src}: {n} samples, "
-                          f"noise_dim {self.noise.shape[1]}")
+        fixed = self.noise.shape == res["fixed_noise"].shape and np.array_equal(self.noise, res["fixed_noise"])
+        src = "fixed noise" if fixed else "re-rolled noise"
+        where = f"live generator at step {res['key'][1]:,}" + (" (EMA)" if p["ema"] and self.ema.isVisible() else "") \
+            if res["live"] else f"checkpoint step {res['key'][1]:,}"
+        self.info.setText(f"{self.run_path.name}, {where}, {src}: {n} samples, noise_dim {self.noise.shape[1]}")
         self.strip_title.setText(f"Interpolation {p['a']} → {p['b']} ({p['mode']}, {p['steps']} steps)")
         self._update_enabled()
         self.generated.emit(res)
-
-    def _noise_is_fixed(self) -> bool:
-        r = self.restored
-        return r is not None and self.noise is not None and self.noise.shape == r.fixed_noise.shape and \
-            np.array_equal(self.noise, r.fixed_noise)
 
     def _failed(self, exc: object) -> None:
         from ..worker import describe_error  # noqa: PLC0415
@@ -506,7 +495,7 @@ class LatentExplorer(QWidget):
         try:
             out = save_strip_png(self.result["strip"], target) if fmt == "png" else \
                 save_strip_gif(self.result["strip"], target)
-        except OSError as e:
+        except (OSError, GanStudioError) as e:
             self.failed.emit(f"Cannot write {target}: {e}")
             return None
         self.info.setText(f"Exported {out}")
