@@ -262,7 +262,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .engine.trainer import Trainer  # noqa: PLC0415
 
             cfg = config_from_args(args)
-            return _train(Trainer(cfg, run_dir=args.run_dir), not args.no_progress)
+            trainer = Trainer(cfg, run_dir=args.run_dir)
+            # Without a pinned network (--preset, --config, --set arch) the data's shape picks one (issue 16.3).
+            trainer.adapt_arch = args.preset is None and args.config is None and \
+                not any(s.split("=", 1)[0].strip().split(".")[-1] == "arch" for s in args.set)
+            return _train(trainer, not args.no_progress)
         if args.command == "sample":
             from .export import sample  # noqa: PLC0415
 

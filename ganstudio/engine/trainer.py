@@ -61,6 +61,19 @@ def resolve_precision(setting: str, device: str) -> str:
     return "mixed_bfloat16" if device == "TPU" or cpu_has_native_bf16() else "float32"
 
 
+def adapt_arch_to_data(config: Config, shape: tuple[int, int, int]) -> tuple[Config, str]:
+    """Data picks a fitting network: the 'tutorial' network is fixed at 28x28x1, so for other square 28/32/64 px
+    data switch to the dcgan network at the data's size and channels, every other setting unchanged. Only for
+    configs the user did not pin (CLI without --preset/--config/--set arch, the studio's dataset drop or field).
+    Returns the config and a one-line note ('' when nothing changed)."""
+    h, w, c = shape
+    if config.model.arch != "tutorial" or (h, w, c) == (28, 28, 1) or h != w or h not in (28, 32, 64):
+        return config, ""
+    new = config.with_updates({"arch": "dcgan", "image_size": h, "channels": c})
+    return new, (f"the data is {h}x{w}x{c} and the 'tutorial' network is fixed at 28x28x1, so this run uses the dcgan "
+                 f"network at {h}x{w}x{c}, other settings unchanged (--preset dcgan also takes its tuned settings)")
+
+
 def fit_config_to_data(config: Config, ds: Dataset) -> Config:
     """The model's input shape follows the dataset where the architecture allows; otherwise explain."""
     h, w, c = ds.shape
@@ -100,6 +113,8 @@ class Trainer:
         self._sample_fns: dict[bool, Any] = {}   # ema? -> traced inference call
         self.progress = None      # optional callable(done, total) while a folder dataset is decoded
         self.nan_action = "pause"  # after a NaN rollback: 'pause' (the studio) or 'stop' (the CLI)
+        self.adapt_arch = False    # True: no preset was pinned, so adapt_arch_to_data may switch the network
+        self.arch_note = ""
         self._quality = None
         self.train_seconds = 0.0   # time inside training steps, for the train_minutes budget (restored on resume)
         self.dataset_warnings: list[str] = []
@@ -115,6 +130,8 @@ class Trainer:
             self.run_dir = RunDir.open(self._run_path)
         cfg = self.config
         ds = self._dataset or load_config_dataset(cfg, self.progress)
+        if self.adapt_arch and not self._resume:
+            cfg, self.arch_note = adapt_arch_to_data(cfg, ds.shape)
         cfg = self.config = fit_config_to_data(cfg, ds)
         bs = cfg.data.batch_size
         if len(ds) < bs:
@@ -449,6 +466,8 @@ class Trainer:
         yield started
         for text in self.dataset_warnings:
             yield Message(text, "warning")
+        if self.arch_note:
+            yield Message(self.arch_note, "info")
         run, cfg = self.run_dir, self.config
         grid = self.sample()
         run.save_sample(self.step, grid)
@@ -560,4 +579,4 @@ def run_to_end(trainer: Trainer) -> list[Event]:
     return list(trainer.run())
 
 
-__all__ = ["Trainer", "run_to_end", "GanStudioError", "fit_config_to_data", "resolve_jit"]
+__all__ = ["Trainer", "run_to_end", "GanStudioError", "adapt_arch_to_data", "fit_config_to_data", "resolve_jit"]

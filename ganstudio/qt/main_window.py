@@ -787,7 +787,25 @@ class MainWindow(QMainWindow):
         self.dataset_panel.set_dataset(spec, ds)
         self.statusBar().showMessage(ds.summary() + (f"; {len(ds.warnings)} warning(s)" if ds.warnings else ""),
                                      10000)
+        self._fit_network_to(ds)
         self.datasetLoaded.emit((spec, ds))
+
+    def _fit_network_to(self, ds) -> None:
+        """A dropped or typed dataset the form's network cannot take switches the form to one that can, with a
+        visible note (the same rule as the CLI without --preset: engine.trainer.adapt_arch_to_data)."""
+        from ..engine.trainer import adapt_arch_to_data  # noqa: PLC0415 - TensorFlow is imported lazily there
+
+        cfg = self.panel.validate() if self.session is None and not self.watching else None
+        note = ""
+        if cfg is not None and cfg.data.dataset == self.dataset_panel.spec:
+            cfg, note = adapt_arch_to_data(cfg, ds.shape)
+            if note:
+                for key in ("arch", "image_size", "channels"):
+                    self.panel.set_value(key, cfg.get(key))
+                self.panel.validate()
+                note = f"Network switched to fit this dataset: {note}."
+                self.statusBar().showMessage(note, 15000)
+        self.dataset_panel.show_model_note(note)
 
     def _dataset_failed(self, spec: str, exc, from_drop: bool) -> None:
         text = describe_error(exc)

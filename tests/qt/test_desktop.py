@@ -72,3 +72,25 @@ def test_latent_explorer_on_a_paused_run(make_main_window, tiny_form_values, qtb
     win.stop_training()
     qtbot.waitUntil(lambda: win.session is None, timeout=TIMEOUT)
     assert lat.live is None and lat.available      # back to checkpoints (Stop saved one)
+
+
+def test_dropping_colour_images_switches_the_network_with_a_note(make_main_window, tmp_path, qtbot):
+    win = make_main_window(preset="tutorial")
+    win.show()
+    folder = tmp_path / "rgb"
+    folder.mkdir()
+    rng = np.random.default_rng(2)
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(folder / f"im{i}.png")
+    # (the Dataset tab opens on a drop and may preview the form's old dataset first)
+    with qtbot.waitSignal(win.datasetLoaded, timeout=30_000, check_params_cb=lambda r: r[0] == str(folder)) as blocker:
+        assert win.drop_path(folder)
+    assert blocker.args[0][1].shape == (28, 28, 3)
+    assert (win.panel.value("arch"), win.panel.value("image_size"), win.panel.value("channels")) == ("dcgan", 28, 3)
+    note = win.dataset_panel.model_note
+    assert note.isVisible() and "dcgan network at 28x28x3" in note.text()
+    assert win.panel.validate() is not None and win.errors == []
+    # data the network already fits: the note goes away, nothing changes
+    with qtbot.waitSignal(win.datasetLoaded, timeout=30_000):
+        assert win.load_dataset_preview("bundled", from_drop=True)
+    assert not note.isVisible() and win.panel.value("arch") == "dcgan"

@@ -50,6 +50,11 @@ class DatasetPanel(QWidget):
         self.lbl_shape = QLabel("—")
         self.lbl_range = QLabel("—")
         self.lbl_notes = QLabel("")
+        # The form switched network to fit this data (issue 16.3): say so where the user is looking.
+        self.model_note = QLabel("")
+        self.model_note.setWordWrap(True)
+        self.model_note.setStyleSheet("background: #24405e; color: #e8eef5; padding: 6px; border-radius: 3px;")
+        self.model_note.hide()
         self.lbl_notes.setWordWrap(True)
         self.lbl_notes.setStyleSheet("color: palette(mid);")
         self.reload = QPushButton("Reload")
@@ -71,6 +76,7 @@ class DatasetPanel(QWidget):
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(self.status)
+        ll.addWidget(self.model_note)
         ll.addLayout(info)
         ll.addWidget(self.lbl_notes)
         ll.addWidget(self.reload, 0, Qt.AlignLeft)
@@ -128,6 +134,10 @@ class DatasetPanel(QWidget):
         self.preview = make_grid(preview_images(ds), rows=8)
         self._show(self.real_image, self.real_view, self.preview)
         self.real_title.setText(f"Real samples ({min(PREVIEW_N, len(ds))}, seed {PREVIEW_SEED})")
+
+    def show_model_note(self, text: str) -> None:
+        self.model_note.setText(text)
+        self.model_note.setVisible(bool(text))
 
     def set_generated(self, grid: np.ndarray | None, step: int | None = None) -> None:
         self.generated = grid
