@@ -1,10 +1,11 @@
 """Exports from a run folder: sample grids, a GIF of training, the generator as .keras or SavedModel.
 
 Everything writes to a temp name and renames into place; an existing output is never replaced unless
-`force=True`.
+`force=True`, and even then a folder is replaced only if it is a SavedModel this module wrote (MARKER).
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -19,12 +20,18 @@ from .errors import GanStudioError, RunDirError
 from .imaging import load_png, save_grid, to_pil, to_uint8
 from .runs import RunDir
 
-FORMATS = ("keras", "savedmodel", "gif")
+FORMATS = ("keras", "savedmodel", "gif", "checkpoint")   # checkpoint: a portable archive (ganstudio.archive)
+MARKER = "ganstudio_export.json"   # written into every exported SavedModel folder: --force replaces only those
 
 
-def _check_out(path: Path, force: bool) -> None:
+def _check_out(path: Path, force: bool, savedmodel: bool = False) -> None:
     if path.exists() and not force:
         raise RunDirError(f"{path} already exists; choose another --out or pass --force to replace it")
+    if path.exists() and savedmodel and not ((path / "saved_model.pb").is_file() and (path / MARKER).is_file()):
+        raise RunDirError(f"{path} is not a SavedModel that ganstudio exported (saved_model.pb and {MARKER}), so "
+                          f"--force does not replace it; choose another --out")
+    if path.is_dir() and not savedmodel:
+        raise RunDirError(f"{path} is a folder; --force replaces only a file; choose another --out")
     if not path.parent.exists():
         raise RunDirError(f"{path.parent}: folder does not exist; create it or choose another --out")
 
@@ -37,8 +44,9 @@ class Restored:
     fixed_noise: np.ndarray
 
 
-def load_generator(run_dir: str | Path, step: int | None = None) -> Restored:
-    """The generator (float32, inference only) and the run's fixed noise from a run's checkpoint."""
+def load_generator(run_dir: str | Path, step: int | str | None = None) -> Restored:
+    """The generator (float32, inference only) and the run's fixed noise from the run's checkpoint `step`
+    (best | latest | a step number; None = latest)."""
     from .engine.tfsetup import import_tf  # noqa: PLC0415
 
     tf = import_tf()
@@ -78,7 +86,7 @@ def generate(G, noise: np.ndarray, labels: np.ndarray | None = None) -> np.ndarr
 
 
 def sample(run_dir: str | Path, n: int = 64, seed: int | None = None, rows: int = 0, scale: int = 1,
-           out: str | Path | None = None, step: int | None = None, individual: str | Path | None = None,
+           out: str | Path | None = None, step: int | str | None = None, individual: str | Path | None = None,
            force: bool = False) -> list[Path]:
     """A grid of n samples (fixed noise of the run when seed is None and n fits, else fresh noise)."""
     r = load_generator(run_dir, step)
@@ -103,7 +111,7 @@ def sample(run_dir: str | Path, n: int = 64, seed: int | None = None, rows: int 
     return written
 
 
-def evaluate(run_dir: str | Path, step: int | None = None, n: int = 1000) -> dict[str, Any]:
+def evaluate(run_dir: str | Path, step: int | str | None = None, n: int = 1000) -> dict[str, Any]:
     """FD/KID of n generated images vs the run's dataset, as the trainer's live metric computes them."""
     from .data import load_config_dataset  # noqa: PLC0415
     from .metrics import QualityMetric, get_classifier  # noqa: PLC0415
@@ -119,14 +127,18 @@ def evaluate(run_dir: str | Path, step: int | None = None, n: int = 1000) -> dic
     return {**metric.score(images), "step": r.checkpoint.step, "accuracy": acc, "source": source}
 
 
-def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, step: int | None = None,
+def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, step: int | str | None = None,
            force: bool = False, duration_ms: int = 200, start: int = 0, end: int | None = None) -> Path:
     run = RunDir.open(run_dir)
     if fmt not in FORMATS:
         raise GanStudioError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt == "checkpoint":
+        from .archive import export_checkpoint  # noqa: PLC0415
+
+        return export_checkpoint(run.path, out, step, force)
     default = {"keras": "generator.keras", "savedmodel": "generator_savedmodel", "gif": "training.gif"}[fmt]
     out = Path(out) if out else run.path / default
-    _check_out(out, force)
+    _check_out(out, force, savedmodel=fmt == "savedmodel")
     if fmt == "gif":
         return export_gif(run, out, duration_ms, start, end)
     r = load_generator(run.path, step)
@@ -138,12 +150,14 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, step: i
         G.save(tmp)
         os.replace(tmp, out)
         return out
-    return _export_savedmodel(G, r.config.model.noise_dim, out, r.config.model.conditional)
+    return _export_savedmodel(G, r.config.model.noise_dim, out, r.config.model.conditional,
+                              {"run": str(run.path), "step": r.checkpoint.step})
 
 
-def _export_savedmodel(G, noise_dim: int, out: Path, conditional: bool = False) -> Path:
+def _export_savedmodel(G, noise_dim: int, out: Path, conditional: bool = False,
+                       source: dict[str, Any] | None = None) -> Path:
     """SavedModel with a serving signature: noise float32 (N, noise_dim) [+ label int32 (N,)] -> images uint8
-    (N, H, W, C) in [0, 255]."""
+    (N, H, W, C) in [0, 255]; MARKER records where it came from and lets a later --force replace it."""
     from .engine.tfsetup import import_tf  # noqa: PLC0415
 
     tf = import_tf()
@@ -163,9 +177,13 @@ def _export_savedmodel(G, noise_dim: int, out: Path, conditional: bool = False) 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve})
-        if out.exists():
-            shutil.rmtree(out)
+        (tmp / MARKER).write_text(json.dumps(source or {}))
+        old = out.with_name(f".{out.name}.old-{os.getpid()}") if out.exists() else None
+        if old is not None:
+            os.replace(out, old)           # the previous export stays whole until the new one is in place
         os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -58,6 +60,25 @@ def test_savedmodel_serving_signature(trained_run, tmp_path):
     assert images.dtype == np.uint8 and images.shape == (2, 28, 28, 1)
     expected = generate(load_generator(trained_run).generator, z)
     assert np.abs(images.astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_force_replaces_only_what_ganstudio_exported(trained_run, tmp_path, capsys):
+    out = tmp_path / "sm"
+    assert main(["export", str(trained_run), "--format", "savedmodel", "--out", str(out)]) == 0
+    assert json.loads((out / "ganstudio_export.json").read_text())["step"] == 4
+    (out / "stale").write_text("x")
+    assert main(["export", str(trained_run), "--format", "savedmodel", "--out", str(out), "--force"]) == 0
+    assert (out / "saved_model.pb").is_file() and not (out / "stale").exists()          # ours: replaced whole
+    mine = tmp_path / "mine"
+    (mine / "sub").mkdir(parents=True)
+    (mine / "sub" / "thesis.tex").write_text("years of work")
+    (mine / "saved_model.pb").write_text("someone else's model")                         # no marker
+    assert main(["export", str(trained_run), "--format", "savedmodel", "--out", str(mine), "--force"]) == 2
+    assert "is not a SavedModel that ganstudio exported" in capsys.readouterr().err
+    assert (mine / "sub" / "thesis.tex").read_text() == "years of work"
+    assert main(["export", str(trained_run), "--format", "keras", "--out", str(mine), "--force"]) == 2
+    assert "is a folder; --force replaces only a file" in capsys.readouterr().err
+    assert sorted(p.name for p in mine.rglob("*")) == ["saved_model.pb", "sub", "thesis.tex"]
 
 
 def test_gif_of_training(trained_run, tmp_path):
