@@ -1,10 +1,14 @@
-"""Engine vs the TensorFlow DCGAN tutorial's own training loop, side by side in one process.
+"""Engine vs the TensorFlow DCGAN tutorial's own training loop, side by side in one process, against the
+machine's float32 and bfloat16 roofline.
 
     .venv/bin/python benchmarks/throughput.py [--steps 20] [--rounds 2]
 
-Both train the tutorial models on the bundled Fashion-MNIST subset at batch 256. Rounds alternate
-(tutorial, engine XLA off, engine XLA on, ...) so that machine drift hits all equally; the first steps
-(tracing/compilation) are excluded. Prints images/s per variant and the ratio to the tutorial loop.
+Both train the tutorial models on the bundled Fashion-MNIST subset at batch 256 (the `dcgan` variants: that
+preset at its batch 128). Rounds alternate (tutorial, engine XLA off, engine XLA on, ..., then a 2048x2048
+matmul and a 5x5 conv in float32 and bfloat16) so that machine drift hits all equally; the first steps
+(tracing/compilation) are excluded. Prints images/s per variant and the ratio to the tutorial loop, the matmul's
+and the conv's GFLOP/s, and the "bf16 gain captured": the step's bf16/fp32 speed-up divided by the matmul's
+(and by the conv's), i.e. the share of the hardware's bf16 speed-up that the train step keeps.
 """
 from __future__ import annotations
 
@@ -51,30 +55,75 @@ def tutorial_loop(steps: int) -> float:
     return BATCH_SIZE * steps / (time.perf_counter() - t_start)
 
 
-def engine_loop(steps: int, **overrides) -> float:
-    from ganstudio.engine import StepMetrics
+PRECISIONS: dict[str, str] = {}   # variant -> the precision the engine ran in (what 'auto' resolved to)
+
+
+def engine_loop(steps: int, name: str, preset: str = "tutorial", **overrides) -> float:
+    from ganstudio.engine import Started, StepMetrics
     from ganstudio.engine.trainer import Trainer
     from ganstudio.presets import get_preset
 
-    cfg = get_preset("tutorial").config().with_updates(
+    cfg = get_preset(preset).config().with_updates(
         {"steps": steps + WARMUP, "checkpoint_every": 0, "checkpoint_minutes": 0, "metric_every": 0,
          "tensorboard": False, **overrides})
     walls = {}
     with tempfile.TemporaryDirectory() as d:
         for ev in Trainer(cfg, run_dir=os.path.join(d, "run")).run():
+            if isinstance(ev, Started):
+                PRECISIONS[name] = ev.device.rsplit(", ", 1)[-1]
             if isinstance(ev, StepMetrics):
                 walls[ev.step] = ev.wall
-    return 256 * steps / (walls[steps + WARMUP] - walls[WARMUP])
+    return cfg.data.batch_size * steps / (walls[steps + WARMUP] - walls[WARMUP])
+
+
+MATMUL_N = 2048
+CONV = (256, 14, 14, 64, 128, 5)   # batch, height, width, in, out, kernel: the tutorial D's second conv, stride 2
+
+
+def roofline(op: str, dtype: str, reps: int = 10) -> float:
+    """GFLOP/s of one 2048x2048 matmul or one 5x5 stride-2 conv in float32 or bfloat16 (median of reps calls)."""
+    import tensorflow as tf
+
+    dt = tf.as_dtype(dtype)
+    rnd = tf.random.stateless_normal
+    if op == "matmul":
+        a, b = (tf.cast(rnd([MATMUL_N, MATMUL_N], [i, 0]), dt) for i in (1, 2))
+        flops = 2 * MATMUL_N ** 3
+        f = tf.function(lambda: tf.matmul(a, b)[0, 0])   # a scalar comes back: the copy-out is not timed
+    else:
+        n, h, w, cin, cout, k = CONV
+        x, kernel = tf.cast(rnd([n, h, w, cin], [3, 0]), dt), tf.cast(rnd([k, k, cin, cout], [4, 0]), dt)
+        flops = 2 * n * (h // 2) * (w // 2) * cout * k * k * cin
+        f = tf.function(lambda: tf.nn.conv2d(x, kernel, 2, "SAME")[0, 0, 0, 0])
+    f().numpy()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        f().numpy()
+        times.append(time.perf_counter() - t)
+    return flops / statistics.median(times) / 1e9
 
 
 VARIANTS = {
     "tutorial loop": lambda n: tutorial_loop(n),
-    "engine auto": lambda n: engine_loop(n),
-    "engine fp32": lambda n: engine_loop(n, jit_compile="off", precision="float32"),
-    "engine XLA on": lambda n: engine_loop(n, jit_compile="on", precision="float32"),
-    "engine 4 steps/call": lambda n: engine_loop(n, jit_compile="off", precision="float32", steps_per_call=4),
-    "engine bf16": lambda n: engine_loop(n, jit_compile="off", precision="mixed_bfloat16"),
+    "engine auto": lambda n: engine_loop(n, "engine auto"),
+    "engine fp32": lambda n: engine_loop(n, "engine fp32", jit_compile="off", precision="float32"),
+    "engine XLA on": lambda n: engine_loop(n, "engine XLA on", jit_compile="on", precision="float32"),
+    "engine 4 steps/call": lambda n: engine_loop(n, "engine 4 steps/call", jit_compile="off", precision="float32",
+                                                 steps_per_call=4),
+    "engine bf16": lambda n: engine_loop(n, "engine bf16", jit_compile="off", precision="mixed_bfloat16"),
+    "dcgan fp32": lambda n: engine_loop(n, "dcgan fp32", "dcgan", jit_compile="off", precision="float32"),
+    "dcgan bf16": lambda n: engine_loop(n, "dcgan bf16", "dcgan", jit_compile="off", precision="mixed_bfloat16"),
 }
+ROOFLINE = {f"{op} {dt}": (op, dt) for op in ("matmul", "conv") for dt in ("float32", "bfloat16")}
+
+
+def bf16_speedup(med: dict[str, float], fp32: str, bf16: str) -> float | None:
+    """The step's bf16/fp32 speed-up from the measured variants ('engine auto' stands in for 'engine bf16' where
+    it ran in mixed_bfloat16), or None when one side was skipped."""
+    if bf16 not in med and bf16 == "engine bf16" and PRECISIONS.get("engine auto") == "mixed_bfloat16":
+        bf16 = "engine auto"
+    return med[bf16] / med[fp32] if fp32 in med and bf16 in med else None
 
 
 def main() -> None:
@@ -86,15 +135,30 @@ def main() -> None:
     args = ap.parse_args()
     variants = {k: v for k, v in VARIANTS.items() if k not in args.skip.split(",")}
     results: dict[str, list[float]] = {k: [] for k in variants}
+    flops: dict[str, list[float]] = {k: [] for k in ROOFLINE}
     for r in range(args.rounds):
         for name, fn in variants.items():
             results[name].append(fn(args.steps))
             print(f"round {r + 1}: {name:<22} {results[name][-1]:8.1f} img/s", flush=True)
-    base = statistics.median(results["tutorial loop"])
+        for name, (op, dt) in ROOFLINE.items():
+            flops[name].append(roofline(op, dt))
+            print(f"round {r + 1}: {name:<22} {flops[name][-1]:8.1f} GFLOP/s", flush=True)
+    med = {k: statistics.median(v) for k, v in results.items()}
+    base = med["tutorial loop"]
     print(f"\n{'variant':<22}{'img/s (median)':>16}{'ratio':>8}")
-    for name, vals in results.items():
-        med = statistics.median(vals)
-        print(f"{name:<22}{med:>16.1f}{med / base:>8.3f}")
+    for name, m in med.items():
+        print(f"{name:<22}{m:>16.1f}{m / base:>8.3f}")
+    roof = {k: statistics.median(v) for k, v in flops.items()}
+    print(f"\n{'roofline':<22}{'GFLOP/s float32':>16}{'bfloat16':>10}{'bf16/fp32':>11}")
+    gain = {}
+    for op in ("matmul", "conv"):
+        gain[op] = roof[f"{op} bfloat16"] / roof[f"{op} float32"]
+        print(f"{op:<22}{roof[f'{op} float32']:>16.1f}{roof[f'{op} bfloat16']:>10.1f}{gain[op]:>10.2f}x")
+    print(f"\n{'step':<22}{'bf16/fp32':>10}{'captured vs matmul':>20}{'vs conv':>9}")
+    for label, fp32, bf16 in (("tutorial", "engine fp32", "engine bf16"), ("dcgan", "dcgan fp32", "dcgan bf16")):
+        sp = bf16_speedup(med, fp32, bf16)
+        if sp is not None:   # "bf16 gain captured": the share of the hardware's bf16 speed-up the step keeps
+            print(f"{label:<22}{sp:>9.2f}x{sp / gain['matmul']:>20.2f}{sp / gain['conv']:>9.2f}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ examples:
   ganstudio train --steps 2000               train the TF DCGAN tutorial on the bundled Fashion-MNIST subset
   ganstudio train --preset dcgan --set g_lr=2e-4 --set beta1=0.5 --run-dir runs/my-dcgan
   ganstudio resume runs/my-dcgan --steps 4000
+  ganstudio sweep --preset dcgan --grid g_lr=1e-4,2e-4,4e-4 --grid d_steps=1,2 --minutes 3
   ganstudio presets
 """
 
@@ -123,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("-n", type=int, default=1000, help="generated images (default 1000)")
 
     sub.add_parser("presets", help="list presets with a one-line description")
+    from .sweeps.command import add_parser as add_sweep_parser  # noqa: PLC0415
+
+    add_sweep_parser(sub)
     return ap
 
 
@@ -251,6 +255,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .qt.app import main as gui_main  # noqa: PLC0415
 
             return gui_main(["--watch", str(args.run_dir)])
+        if args.command == "sweep":
+            from .sweeps.command import run as run_sweep  # noqa: PLC0415
+
+            return run_sweep(args)
         if args.command == "presets":
             from .presets import PRESETS  # noqa: PLC0415
 
