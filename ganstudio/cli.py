@@ -201,7 +201,8 @@ def _train(trainer, show_progress: bool) -> int:
                 print(f"checkpoint: {ev.path}", file=sys.stderr)
             elif isinstance(ev, Metric):
                 (bar.write if bar else print)(f"step {ev.step}: FD {ev.fd:.2f}  KID {ev.kid:.3f}  diversity "
-                                              f"{ev.diversity:.2f}  ({ev.n} samples, {ev.seconds:.1f} s)")
+                                              f"{ev.diversity:.2f}  memorization {ev.memorization:.2f}  ({ev.n} samples, "
+                                              f"{ev.seconds:.1f} s)")
             elif isinstance(ev, Health):
                 (bar.write if bar else print)(f"warning at step {ev.step}: {ev.message} -> {ev.suggestion}")
             elif isinstance(ev, RolledBack):
@@ -249,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             r = evaluate(args.run_dir, step=args.checkpoint, n=args.n)
             acc = "n/a (unlabelled data: random features)" if r["accuracy"] is None else f"{r['accuracy']:.1%}"
             print(f"step {r['step']}: FD {r['fd']:.3f}  KID {r['kid']:.4f}  diversity {r['diversity']:.3f}  "
+                  f"memorization {r['memorization']:.3f}  "
                   f"(n={r['n']}, classifier: {r['source']}, test accuracy {acc})")
             return 0
         if args.command == "watch":

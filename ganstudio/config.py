@@ -88,6 +88,16 @@ class DataConfig:
     npz_key: str = hp("", "Array to use in an .npz holding several (default: x_train, x, images, or the only one).")
     diffaugment: str = hp("", "Differentiable augmentation of real and fake images before D, for small datasets: "
                           "comma-separated of translation, cutout, color (e.g. 'translation,cutout').")
+    ada_target: float = hp(0.0, "Adaptive augmentation (StyleGAN2-ADA): each diffaugment op (all three if none is "
+                           "set) is applied per image with probability p, which rises while r_t = E[sign(D(real))] "
+                           "is above this target (D memorising the data) and falls below it. 0 = off; the paper "
+                           "uses 0.6.", min=0.0, max=1.0, live=True)
+    ada_kimg: float = hp(100.0, "ADA speed: thousands of images for p to move from 0 to 1 at full speed. The paper "
+                         "uses 500 for runs of tens of millions of images; a 5-minute CPU run sees ~0.5 million.",
+                         min=0.1, max=100_000.0, live=True, log=True)
+    ada_p: float = hp(0.0, "ADA's augmentation probability p at the start; editing it while training sets p at the "
+                      "next step (ADA keeps tuning from there). p itself is checkpointed and logged as ada_p.",
+                      min=0.0, max=1.0, live=True)
     limit: int = hp(0, "Use only the first N images (0 = all); handy for quick experiments.", min=0,
                     max=100_000_000)
 

@@ -39,3 +39,48 @@ def test_ada_step_moves_p_toward_the_target_at_the_stated_rate():
     for _ in range(500):                   # 500 steps x 1,000 images at kimg=500: the paper's 0 -> 1
         p = ada_step(p, 1.0, 0.6, 1000, 500.0)
     assert p == pytest.approx(1.0)
+
+
+def _ada_cfg(tiny_config, **kw):
+    # batch 16 / (0.16 * 1000) = p moves 0.1 per step, from 0.5: the gate is live from the first step
+    return tiny_config.with_updates({"ada_target": 0.6, "ada_kimg": 0.16, "ada_p": 0.5, "tensorboard": False, **kw})
+
+
+def test_resume_with_ada_is_exact_and_p_is_checkpointed_and_logged(tiny_config, tmp_path):
+    from ganstudio.engine import StepMetrics
+    from ganstudio.engine.trainer import Trainer, run_to_end
+    from ganstudio.runs import RunDir
+
+    cfg = _ada_cfg(tiny_config, deterministic=True, steps=6, limit=64)
+    straight = Trainer(cfg, run_dir=tmp_path / "straight")
+    ev_straight = [e for e in run_to_end(straight) if isinstance(e, StepMetrics)]
+    run_to_end(Trainer(cfg.with_updates({"steps": 3}), run_dir=tmp_path / "split"))
+    resumed = Trainer(cfg, run_dir=tmp_path / "split", resume=True)
+    ev_resumed = [e for e in run_to_end(resumed) if isinstance(e, StepMetrics)]
+
+    ps = [e.ada_p for e in ev_straight]
+    assert ps[0] == pytest.approx(0.5) and len(set(np.round(ps, 6))) > 1    # p moved during the run
+    assert [(e.step, e.ada_p, e.g_loss, e.d_loss) for e in ev_resumed] == \
+        [(e.step, e.ada_p, e.g_loss, e.d_loss) for e in ev_straight][3:]
+    assert float(resumed.ada_p.numpy()) == float(straight.ada_p.numpy())
+    w = lambda t: [v.numpy() for v in t.G.weights + t.D.weights]  # noqa: E731
+    assert max(np.abs(a - b).max() for a, b in zip(w(straight), w(resumed), strict=True)) <= 1e-5
+    rows = RunDir.open(tmp_path / "split").read_metrics()
+    assert [r["ada_p"] for r in rows] == pytest.approx(ps)
+
+
+def test_ada_off_keeps_p_at_zero_and_a_live_edit_sets_p(tiny_config, tmp_path):
+    from ganstudio.engine import Control, StepMetrics
+    from ganstudio.engine.trainer import Trainer
+
+    control = Control()
+    t = Trainer(tiny_config.with_updates({"steps": 6}), run_dir=tmp_path / "r", control=control)
+    ps = []
+    for ev in t.run():
+        if isinstance(ev, StepMetrics):
+            ps.append(ev.ada_p)
+            if ev.step == 2:
+                control.edit(ada_target=0.6, ada_p=0.7, ada_kimg=0.16)
+    assert ps[:2] == [0.0, 0.0]            # off: no augmentation, p not reported
+    assert ps[2] == pytest.approx(0.7, abs=1e-6)    # the edit took effect at the next step (the step was retraced with ADA)
+    assert [abs(b - a) for a, b in zip(ps[2:], ps[3:])] == pytest.approx([0.1] * 3, abs=1e-5)

@@ -33,6 +33,7 @@ class StepMetrics:
     d_fake: float             # mean D(G(z)) as a probability
     images_per_sec: float
     r_real: float = math.nan  # mean sign(D logits on real images): StyleGAN2-ADA's overfitting signal r_t
+    ada_p: float = 0.0        # adaptive augmentation's probability during this step (0 when ADA is off)
 
     def to_row(self) -> dict[str, float]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -69,6 +70,9 @@ class Metric:
     seconds: float
     source: str               # where the feature classifier came from: bundled | cache | trained | random
     accuracy: float | None    # that classifier's test accuracy
+    # mean distance of generated samples to their nearest training image / the same for held-out real images
+    # (metrics.fid.QualityMetric): ~1 healthy, well below 1 = copying the training set, NaN if not measured
+    memorization: float = math.nan
 
 
 @dataclass(frozen=True)

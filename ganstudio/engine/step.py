@@ -8,17 +8,20 @@ from __future__ import annotations
 from functools import partial
 
 from ..losses import LOSSES, gradient_penalty, r1_penalty
-from .augment import diff_augment, parse_policy
+from .augment import ADA_DEFAULT_POLICY, diff_augment, parse_policy
 from .tfsetup import import_tf
 
 
 def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: bool, G_ema=None, strategy=None,
-                     steps_per_call: int = 1):
+                     steps_per_call: int = 1, ada_p=None):
     """fn(images (k, B, H, W, C) float32, labels (k, B) int32) -> [g_loss, d_loss, mean D(x), mean D(G(z)), r_real]
     where r_real = mean sign(D's logits on the real batch as D saw it, augmentation included): StyleGAN2-ADA's
     overfitting heuristic r_t, near 0 while D generalises and climbing toward 1 as it memorises the training set.
 
     steps_per_call = s > 1: fn(images (s, k, B, ...), labels (s, k, B)) -> (s, 5), s steps in one compiled loop.
+
+    ada_p: a scalar tf.Variable (adaptive augmentation on): the diffaugment ops (all three if none is set) are
+    applied to each image with probability p, read at every call, so the trainer moves p without a retrace.
 
     Under a tf.distribute strategy with R replicas the inputs are per-replica slices of the global batch; each
     replica scales its losses by 1/R so that the optimizers' all-reduce (a sum) yields the global-batch mean."""
@@ -28,7 +31,7 @@ def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: b
     g_loss_fn, d_loss_base = LOSSES[o.loss]
     d_loss_fn = partial(d_loss_base, smoothing=o.label_smoothing) if o.label_smoothing else d_loss_base
     cond = m.conditional
-    policy = parse_policy(cfg.data.diffaugment)
+    policy = parse_policy(cfg.data.diffaugment) or (ADA_DEFAULT_POLICY if ada_p is not None else ())
     gp_weight = o.gp_weight if o.loss == "wgan_gp" else 0.0
     r1_gamma = o.r1_gamma
     ema = cfg.optim.ema_decay if G_ema is not None else 0.0
@@ -39,7 +42,10 @@ def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: b
 
     def disc(x, labels, seed=None):
         if policy and seed is not None:
-            x = diff_augment(x, policy, seed)
+            if ada_p is None:
+                x = diff_augment(x, policy, seed)
+            else:   # p = 0 (the start of a run, a large dataset) skips the ops' cost
+                x = tf.cond(ada_p > 0, lambda: diff_augment(x, policy, seed, ada_p), lambda: x)
         return tf.cast(D([x, labels] if cond else x, training=True), tf.float32)  # losses in float32
 
     def penalties(images, fake, labels, seed):

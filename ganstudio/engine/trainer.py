@@ -24,6 +24,7 @@ from ..errors import ConfigError, DataError, GanStudioError
 from ..imaging import to_uint8
 from ..runs import RunDir, new_run_path
 from .checkpoints import CheckpointStore, find_checkpoint
+from .augment import ada_step
 from .control import Control
 from .events import (CheckpointSaved, ConfigChanged, Event, Finished, Health, Message, Metric, Paused, Resumed,
                      RolledBack, SampleGrid, Started, StepMetrics, Generated)
@@ -189,6 +190,8 @@ class Trainer:
             self.rng = tf.random.Generator.from_seed(seed)
             self.fixed_noise = tf.Variable(noise.astype(np.float32), trainable=False, name="fixed_noise")
             self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            # adaptive augmentation's p: read by the step at every call, moved by the loop, checkpointed
+            self.ada_p = tf.Variable(cfg.data.ada_p, dtype=tf.float32, trainable=False, name="ada_p")
         # Conditional grids are square with one row per class.
         self.fixed_labels = np.repeat(np.arange(cfg.model.num_classes), cfg.model.num_classes).astype(np.int32) \
             if cfg.model.conditional else None
@@ -199,7 +202,7 @@ class Trainer:
         extra = {"generator_ema": self.G_ema} if self.G_ema is not None else {}
         self.ckpt = tf.train.Checkpoint(generator=self.G, discriminator=self.D, g_opt=self.g_opt, d_opt=self.d_opt,
                                         rng=self.rng, fixed_noise=self.fixed_noise, step=self.step_var,
-                                        dropout_seeds=seed_states, **extra)
+                                        dropout_seeds=seed_states, ada_p=self.ada_p, **extra)
         self.ckpt_store = CheckpointStore(self.ckpt, self.run_dir.checkpoints, keep=cfg.train.keep_checkpoints)
         if self._resume:
             source = self.run_dir if self.chief else self._source_run
@@ -287,7 +290,8 @@ class Trainer:
 
         return build_train_step(self.config, self.G, self.D, self.g_opt, self.d_opt, self.rng, jit=self.jit,
                                 loss_scaling=self.precision == "mixed_float16", G_ema=self.G_ema,
-                                strategy=self.strategy if self.replicas > 1 else None, steps_per_call=steps_per_call)
+                                strategy=self.strategy if self.replicas > 1 else None, steps_per_call=steps_per_call,
+                                ada_p=self.ada_p if self.config.data.ada_target else None)
 
     def _train_call(self, data) -> np.ndarray:
         """Run one compiled call: steps_per_call steps when running freely with room left in the budget, else
@@ -352,7 +356,7 @@ class Trainer:
     def _tb_scalars(self, m: StepMetrics) -> None:
         tf = import_tf()
         with self._tb.as_default(step=m.step):
-            for k in ("g_loss", "d_loss", "d_real", "d_fake", "r_real", "images_per_sec"):
+            for k in ("g_loss", "d_loss", "d_real", "d_fake", "r_real", "ada_p", "images_per_sec"):
                 tf.summary.scalar(k, getattr(m, k))
 
     def _tb_image(self, step: int, grid: np.ndarray) -> None:
@@ -383,6 +387,10 @@ class Trainer:
             for opt in (self.g_opt, self.d_opt):
                 opt.beta_1, opt.beta_2 = o.beta1, o.beta2
             self._step_fn = self._multi_fn = None  # betas are Python floats inside the traced step: retrace
+        if "ada_p" in changes:
+            self.ada_p.assign(new.data.ada_p)
+        if "ada_target" in changes and (not changes["ada_target"][0]) != (not changes["ada_target"][1]):
+            self._step_fn = self._multi_fn = None  # ADA switched on or off: the gated ops enter or leave the step
         self.run_dir.write_config(new)
         self.run_dir.log_edit(self.step, changes)
         return ConfigChanged(self.step, changes)
@@ -405,7 +413,8 @@ class Trainer:
         images = np.concatenate([self.sample(noise[i:i + 500], None if labels is None else labels[i:i + 500])
                                  for i in range(0, n, 500)])
         s = metric.score(images)
-        return Metric(self.step, s["fd"], s["kid"], s["diversity"], n, time.perf_counter() - t0, source, acc)
+        return Metric(self.step, s["fd"], s["kid"], s["diversity"], n, time.perf_counter() - t0, source, acc,
+                      s["memorization"])
 
     def _budget_spent(self) -> bool:
         minutes = self.config.train.train_minutes
@@ -415,12 +424,14 @@ class Trainer:
         """compute_metric, logged to quality.jsonl and TensorBoard (a sweep measures each trial's end with it)."""
         m = self.compute_metric()
         self.run_dir.append_quality({k: getattr(m, k) for k in ("step", "fd", "kid", "diversity", "n", "seconds",
-                                                                "source", "accuracy")})
+                                                                "source", "accuracy",
+                                                                             "memorization")})
         if self._tb is not None:
             tf = import_tf()
             with self._tb.as_default(step=m.step):
                 tf.summary.scalar("quality/fd", m.fd)
                 tf.summary.scalar("quality/kid", m.kid)
+                tf.summary.scalar("quality/memorization", m.memorization)
         return m
 
     def _metric_events(self) -> Iterator[Event]:
@@ -514,11 +525,15 @@ class Trainer:
                 rate = len(rows) * cfg.data.batch_size / max(now - last, 1e-9)
                 last = now
                 finite = True
+                d = cfg.data
+                p_call = p = float(self.ada_p.numpy()) if d.ada_target else 0.0   # the p this call trained with
                 for g_loss, d_loss, d_real, d_fake, r_real in rows.astype(float).tolist():
                     self.step += 1
                     m = StepMetrics(step=self.step, epoch=self.step * cfg.optim.d_steps / self.batches_per_epoch,
                                     wall=now - t0, g_loss=g_loss, d_loss=d_loss, d_real=d_real, d_fake=d_fake,
-                                    images_per_sec=rate, r_real=r_real)
+                                    images_per_sec=rate, r_real=r_real, ada_p=p_call)
+                    if d.ada_target:
+                        p = ada_step(p, r_real, d.ada_target, d.batch_size, d.ada_kimg)
                     if self.step % cfg.train.log_every == 0:
                         run.append_metrics(m.to_row())
                         if self._tb is not None:
@@ -529,6 +544,8 @@ class Trainer:
                     finite = all(map(math.isfinite, (g_loss, d_loss, d_real, d_fake)))
                     if not finite:
                         break
+                if p != p_call:
+                    self.ada_p.assign(p)
                 if not finite:
                     rolled = False
                     if cfg.train.nan_policy == "rollback":

@@ -141,8 +141,9 @@ class QualityMetric:
 
     `memorization` = mean distance from generated images to their nearest training image / the same for held-out
     training images (memorization_split), in the classifier's feature space: ~1 when the generator makes new
-    images as close to the data as real ones are, well below 1 when it reproduces training images, above 1 while
-    its samples are still far from the data. FD cannot see copying: a perfect copy of the training set has FD ~0."""
+    images as close to the data as real ones are, well below 1 when it reproduces training images. It answers only
+    "copying?", beside FD's "how good?": FD cannot see copying (a copy of the training set has FD ~0), and the
+    ratio cannot see bad samples (grey blurs two steps into training also score ~1)."""
 
     def __init__(self, feature_fn: FeatureFn, real_images: np.ndarray, n: int = 1000, seed: int = 0,
                  kid_subsets: int = 10, kid_subset_size: int = 500) -> None:

@@ -891,7 +891,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Checkpoint at step {ev.step:,}: {ev.path}", 8000)
             self.ckpt_panel.set_run(self.run_path)
         elif isinstance(ev, Metric):
-            self.quality_plot.append({"step": ev.step, "fd": ev.fd, "kid": ev.kid, "diversity": ev.diversity},
+            self.quality_plot.append({"step": ev.step, "fd": ev.fd, "kid": ev.kid, "diversity": ev.diversity,
+                                      "memorization": ev.memorization},
                                      source=ev.source, accuracy=ev.accuracy)
             self._show_quality()
             self.statusBar().showMessage(f"Step {ev.step:,}: FD {ev.fd:.3g}, KID {ev.kid:.3g} on {ev.n:,} samples "

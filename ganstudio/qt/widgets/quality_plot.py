@@ -1,4 +1,5 @@
-"""Quality of the generator over training: Fréchet distance (FD) and KID vs step, two X-linked plots.
+"""Quality of the generator over training: Fréchet distance (FD), KID and the memorization ratio vs step, three
+X-linked plots.
 
 Metric events are rare (every `train.metric_every` steps or on demand), so this plot draws at once on each
 append; no redraw timer. Rows come from `Metric` events or `quality.jsonl` (RunDir.read_quality()).
@@ -18,7 +19,10 @@ QWIDGETSIZE_MAX = (1 << 24) - 1
 QUALITY_SERIES = {
     "fd": (0, "FD", "#4dd0e1"),
     "kid": (1, "KID", "#ffb74d"),
+    "memorization": (2, "memo ratio", "#ce93d8"),
 }
+LAST_ROW = max(row for row, _, _ in QUALITY_SERIES.values())
+MEMO_LOW = 0.8   # a ratio below this reads as copying in the title (healthy runs sit near 1; copies of 600 images: 0.1)
 
 
 def _num(v) -> float:
@@ -29,7 +33,8 @@ def _num(v) -> float:
 
 
 class QualityPlot(QWidget):
-    """FD (top) and KID (bottom) vs step, lower is better; a title line with the latest values and classifier.
+    """FD and KID vs step (lower is better) and the memorization ratio (1 = new images as close to the training set
+    as held-out real ones; well below 1 = copying it, with a dashed line at 1); a title line with the latest values.
 
     Until the first measurement only the title shows (empty plots would take the loss plots' room for the first
     `metric_every` steps); `collapsedChanged` tells the layout around it."""
@@ -55,9 +60,12 @@ class QualityPlot(QWidget):
             p.showGrid(x=True, y=True, alpha=0.2)
             if row:
                 p.setXLink(self.plots[0])
+            if row == LAST_ROW:
                 p.setLabel("bottom", "step")
             else:
                 p.getAxis("bottom").setStyle(showValues=False)
+            if c == "memorization":
+                p.addItem(pg.InfiniteLine(1.0, angle=0, pen=pg.mkPen("#888", style=Qt.DashLine)))
             # Few points: symbols are cheap here and show where the metric was measured.
             self.curves[c] = p.plot(pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5,
                                     symbolBrush=colour, symbolPen=None, name=label)
@@ -140,17 +148,21 @@ class QualityPlot(QWidget):
         return f"classifier: {self.source}{acc}"
 
     def summary(self) -> str:
-        """'FD 12.3 · KID 0.0041 at step 500' for the status bar ('' before the first metric)."""
+        """'FD 12.3 · KID 0.0041 · memo 0.97 at step 500' for the status bar ('' before the first metric); the ratio
+        is left out when not measured and flagged when it says the generator copies its training images."""
         r = self.latest()
         if r is None:
             return ""
-        return f"FD {r['fd']:.3g} · KID {r['kid']:.3g} at step {int(r['step']):,}"
+        memo = r["memorization"]
+        memo_text = "" if not np.isfinite(memo) else \
+            f" · memo {memo:.2f}" + (" (copying training images?)" if memo < MEMO_LOW else "")
+        return f"FD {r['fd']:.3g} · KID {r['kid']:.3g}{memo_text} at step {int(r['step']):,}"
 
     def _update_title(self) -> None:
         s = self.summary()
         self._set_collapsed(not s)
         if not s:
-            self.title.setText("Quality (FD, KID; lower is better): no measurement yet — "
+            self.title.setText("Quality (FD, KID: lower is better; memorization ratio: ~1): no measurement yet — "
                                "set metric_every or use Run ▸ Compute quality now")
             return
         cls = self.classifier_text()

@@ -1,0 +1,28 @@
+"""The quality plot's memorization-ratio row (issue 18): drawn from Metric rows and quality.jsonl history."""
+import math
+
+import numpy as np
+
+from ganstudio.qt.widgets.quality_plot import QualityPlot
+
+
+def test_memorization_ratio_is_plotted_and_flagged_when_low(qtbot):
+    qp = QualityPlot()
+    qtbot.addWidget(qp)
+    qp.append({"step": 500, "fd": 40.0, "kid": 0.5, "diversity": 20.0, "memorization": 1.02})
+    qp.append({"step": 1000, "fd": 12.0, "kid": 0.1, "diversity": 21.0, "memorization": 0.35})
+    x, y = qp.curves["memorization"].getData()
+    assert list(x) == [500, 1000] and list(y) == [1.02, 0.35]
+    assert len(qp.plots) == 3 and qp.plots[2].getAxis("bottom").labelText == "step"
+    assert "memo 0.35 (copying training images?)" in qp.title.text()
+    qp.append({"step": 1500, "fd": 10.0, "kid": 0.1, "diversity": 21.0, "memorization": 0.97})
+    assert "memo 0.97 at step 1,500" in qp.title.text() and "copying" not in qp.title.text()
+
+
+def test_history_without_the_ratio_still_loads(qtbot):
+    """quality.jsonl written before the ratio existed: FD/KID plot, the ratio is NaN and left out of the title."""
+    qp = QualityPlot()
+    qtbot.addWidget(qp)
+    qp.set_history([{"step": 100, "fd": 50.0, "kid": 1.0, "diversity": 10.0}])
+    assert math.isnan(qp.latest()["memorization"]) and "memo" not in qp.summary()
+    assert np.isnan(qp.column("memorization")).all() and qp.column("fd").tolist() == [50.0]
