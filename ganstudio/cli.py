@@ -98,12 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--individual", type=Path, default=None, metavar="DIR", help="also write one PNG per image")
     sp.add_argument("--force", action="store_true", help="replace existing output files")
 
-    ex = sub.add_parser("export", help="export the generator (.keras, SavedModel) or a GIF of training",
+    from .export import FORMATS  # noqa: PLC0415 - numpy/PIL only
+
+    ex = sub.add_parser("export", help="export the generator (.keras, SavedModel), a GIF of training or a checkpoint",
                         description="keras: generator as a .keras file (keras.models.load_model, safe_mode on). "
                                     "savedmodel: TF SavedModel, serving signature noise -> uint8 images. "
-                                    "gif: the fixed-noise grids over training.")
+                                    "gif: the fixed-noise grids over training. "
+                                    "checkpoint: one portable .tar.gz (config, models, optimizers, RNG, fixed noise, "
+                                    "metrics so far) that `ganstudio import` turns into a run `resume` continues.")
     ex.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    ex.add_argument("--format", required=True, choices=("keras", "savedmodel", "gif"))
+    ex.add_argument("--format", required=True, choices=FORMATS)
     ex.add_argument("--out", type=Path, default=None, help="output path (default inside RUN_DIR)")
     ex.add_argument("--checkpoint", type=int, default=None, metavar="STEP", help="use the checkpoint of this step")
     ex.add_argument("--duration", type=int, default=200, metavar="MS", help="gif: milliseconds per frame")
@@ -124,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("-n", type=int, default=1000, help="generated images (default 1000)")
 
     sub.add_parser("presets", help="list presets with a one-line description")
+
+    im = sub.add_parser("import", help="unpack a checkpoint archive into a new run folder",
+                        description="Unpack ARCHIVE (from `ganstudio export RUN --format checkpoint`) into a new run "
+                                    "folder (default: the runs root / the original run's name); `ganstudio resume` "
+                                    "continues it exactly.")
+    im.add_argument("archive", type=Path, metavar="ARCHIVE")
+    im.add_argument("--run-dir", type=Path, default=None, metavar="DIR", help="the new run folder (must not exist)")
     from .sweeps.command import add_parser as add_sweep_parser  # noqa: PLC0415
 
     add_sweep_parser(sub)
@@ -261,6 +272,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .sweeps.command import run as run_sweep  # noqa: PLC0415
 
             return run_sweep(args)
+        if args.command == "import":
+            from .archive import import_checkpoint  # noqa: PLC0415
+
+            path = import_checkpoint(args.archive, args.run_dir)
+            print(f"{path}\ncontinue it with: ganstudio resume {path}")
+            return 0
         if args.command == "presets":
             from .presets import PRESETS  # noqa: PLC0415
 

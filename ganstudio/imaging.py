@@ -37,6 +37,25 @@ def make_grid(images: np.ndarray, rows: int = 0, pad: int = 2, pad_value: int = 
     return out
 
 
+def grid_index(x: float, y: float, n: int, h: int, w: int, rows: int = 0, pad: int = 2) -> int | None:
+    """The sample under pixel (x, y) of a `make_grid` mosaic of n (h, w) images, or None on padding/outside."""
+    rows, cols = grid_shape(n, rows)
+    c, r = (x - pad) / (w + pad), (y - pad) / (h + pad)
+    if not (0 <= c < cols and 0 <= r < rows) or (x - pad) % (w + pad) >= w or (y - pad) % (h + pad) >= h:
+        return None
+    i = int(r) * cols + int(c)
+    return i if i < n else None
+
+
+def grid_cell(grid: np.ndarray, i: int, n: int, rows: int = 0, pad: int = 2) -> np.ndarray:
+    """Sample i cut back out of a `make_grid` mosaic of n images (its image size follows from the mosaic's)."""
+    rows, cols = grid_shape(n, rows)
+    h, w = (grid.shape[0] - pad) // rows - pad, (grid.shape[1] - pad) // cols - pad
+    r, c = divmod(i, cols)
+    y, x = pad + r * (h + pad), pad + c * (w + pad)
+    return grid[y:y + h, x:x + w]
+
+
 def to_pil(grid: np.ndarray, scale: int = 1) -> Image.Image:
     img = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
     if scale > 1:

@@ -43,3 +43,67 @@ def test_colour_data_without_preset_switches_to_dcgan(tmp_path, capsys):
         err = capsys.readouterr().err
         assert "the 'tutorial' network is fixed at 28x28x1; use --preset dcgan" in err and "Traceback" not in err
         assert not (tmp_path / "x").exists()
+
+
+TINY = ["--preset", "tiny", "--set", "limit=128", "--batch-size", "16", "--set", "jit_compile=off", "--set",
+        "num_samples=4", "--set", "precision=float32", "--set", "checkpoint_every=2", "--no-progress"]
+
+
+def test_checkpoint_archive_round_trip(tmp_path, capsys):
+    """Export the step-2 checkpoint, import it elsewhere, resume: step 3 is the original run's step 3."""
+    run = tmp_path / "run"
+    assert main(["train", *TINY, "--steps", "4", "--run-dir", str(run)]) == 0
+    original = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    capsys.readouterr()
+    assert main(["export", str(run), "--format", "checkpoint", "--checkpoint", "2"]) == 0
+    archive = run / "run_step000002.tar.gz"
+    assert capsys.readouterr().out.strip() == str(archive) and archive.is_file()
+    assert main(["export", str(run), "--format", "checkpoint", "--checkpoint", "2"]) == 2     # never overwritten
+    assert "already exists" in capsys.readouterr().err
+
+    moved = tmp_path / "elsewhere" / "a.tar.gz"      # "another machine": only the archive travels
+    moved.parent.mkdir()
+    archive.rename(moved)
+    assert main(["import", str(moved)]) == 0
+    imported = tmp_path / "runs" / "run"             # the runs root (GANSTUDIO_RUNS) / the original name
+    assert capsys.readouterr().out.startswith(f"{imported}\n")
+    assert [json.loads(line)["step"] for line in (imported / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+    assert sorted(p.name for p in (imported / "checkpoints").iterdir()) == ["step_000002"]
+    assert (imported / "config.json").read_bytes() == (run / "config.json").read_bytes()
+    assert main(["import", str(moved)]) == 0 and (tmp_path / "runs" / "run-2").is_dir()       # never on top
+
+    assert main(["resume", str(imported), "--steps", "3", "--no-progress"]) == 0
+    resumed = [json.loads(line) for line in (imported / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in resumed] == [1, 2, 3]
+    for key in ("g_loss", "d_loss", "d_real", "d_fake"):
+        assert abs(resumed[2][key] - original[2][key]) <= 1e-5, key
+
+
+def test_import_refuses_unsafe_or_foreign_archives(tmp_path, capsys):
+    import io
+    import tarfile
+
+    def archive(name, members):
+        path = tmp_path / name
+        with tarfile.open(path, "w:gz") as tar:
+            for member, data in members:
+                info = tarfile.TarInfo(member)
+                if data is None:
+                    info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+                else:
+                    info.size = len(data)
+                tar.addfile(info, io.BytesIO(data or b""))
+        return path
+
+    manifest = json.dumps({"format": "ganstudio-checkpoint/1", "run": "r", "step": 2}).encode()
+    base = [("manifest.json", manifest), ("config.json", b"{}")]
+    for name, bad, why in [("up.tar.gz", ("../evil.txt", b"x"), "points outside the run folder"),
+                           ("abs.tar.gz", ("/tmp/evil.txt", b"x"), "points outside the run folder"),
+                           ("link.tar.gz", ("checkpoints/link", None), "not a plain file or folder")]:
+        assert main(["import", str(archive(name, [*base, bad])), "--run-dir", str(tmp_path / "new")]) == 2
+        err = capsys.readouterr().err
+        assert why in err and "Traceback" not in err
+    assert main(["import", str(archive("foreign.tar.gz", [("a.txt", b"x")]))]) == 2
+    assert "not a ganstudio checkpoint archive" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists() and not (tmp_path / "evil.txt").exists()
+    assert not (tmp_path / "runs").exists()

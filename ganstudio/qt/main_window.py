@@ -459,6 +459,7 @@ class MainWindow(QMainWindow):
         self.quality_plot.set_history(quality)
         self.health_banner.reset()
         self._show_quality()
+        self.grid_view.sample_size = cfg.model.image_size
         self.grid_view.set_entries([GridEntry(step, path=str(p)) for step, p in samples])
         self.run_path = run.path
         self.resume_path = run.path if ckpts else None
@@ -692,6 +693,7 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"Watching {f.path}: {e}", 5000)
             if cfg is not None:
                 self.panel.set_config(cfg)
+                self.grid_view.sample_size = cfg.model.image_size
                 self.total_steps = cfg.train.steps
                 self._watch_config_loaded = True
         try:

@@ -3,8 +3,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from PySide6.QtCore import QPoint, Qt
+
 from ganstudio.engine.checkpoints import list_checkpoints
 from ganstudio.engine.events import Paused, SampleGrid
+from ganstudio.imaging import save_grid
+from ganstudio.qt.widgets.sample_grid import GridEntry, SampleGridView
 
 TIMEOUT = 90_000
 
@@ -94,3 +98,51 @@ def test_dropping_colour_images_switches_the_network_with_a_note(make_main_windo
     with qtbot.waitSignal(win.datasetLoaded, timeout=30_000):
         assert win.load_dataset_preview("bundled", from_drop=True)
     assert not note.isVisible() and win.panel.value("arch") == "dcgan"
+
+
+def test_sample_grid_integer_zoom_and_click_to_enlarge(qtbot, tmp_path):
+    view = SampleGridView()
+    qtbot.addWidget(view)
+    view.resize(420, 380)
+    view.show()
+    qtbot.waitExposed(view)
+    imgs = np.stack([np.full((28, 28, 1), 40 + 50 * i, np.uint8) for i in range(4)])
+    imgs[3, 5, 7] = 255                         # one odd pixel, to see it survives the zoom
+    view.add_images(7, imgs)
+    c = view.canvas
+    k = c.scale
+    assert k == min((c.width() - 4) // 62, (c.height() - 4) // 62) and k >= 4      # fills the panel
+    assert (c.pixmap().width(), c.pixmap().height()) == (62 * k, 62 * k)         # integer zoom, aspect kept
+    pm = c.pixmap().toImage()
+    y, x = (2 + 30 + 5) * k, (2 + 30 + 7) * k                                  # sample 3's odd pixel
+    assert {pm.pixelColor(x + dx, y + dy).red() for dx in range(k) for dy in range(k)} == {255}   # nearest
+    assert pm.pixelColor(x + k, y).red() == 190
+    view.resize(840, 760)
+    qtbot.waitUntil(lambda: c.scale > k, timeout=5000)
+    assert c.pixmap().width() == 62 * c.scale
+
+    def click(px, py):                          # image pixel -> a click on the canvas
+        k, x0, y0 = c.scale, (c.width() - 62 * c.scale) / 2, (c.height() - 62 * c.scale) / 2
+        qtbot.mouseClick(c, Qt.LeftButton, pos=QPoint(int(x0 + (px + 0.5) * k), int(y0 + (py + 0.5) * k)))
+
+    click(2 + 30 + 10, 2 + 30 + 3)              # inside sample 3 (row 2, column 2)
+    dlg = view.enlarged
+    assert dlg.isVisible() and (dlg.index, dlg.step) == (3, 7)
+    assert dlg.caption.text() == "Sample 3 (row 2, column 2) · step 7"
+    np.testing.assert_array_equal(dlg.image.array, imgs[3])
+    assert dlg.image.scale >= 12 and dlg.image.pixmap().width() == 28 * dlg.image.scale
+    click(1, 1)                                 # the padding: nothing new opens
+    assert dlg.index == 3
+    click(5, 5)
+    assert dlg.index == 0 and "Sample 0" in dlg.caption.text()
+
+    # the scrubber still works, and a grid read from disk is cut by the run's image size
+    view.add_images(9, imgs[::-1].copy())
+    view.slider.setValue(0)
+    assert view.current().step == 7 and view.enlarge(1).index == 1
+    p = save_grid(imgs, tmp_path / "step_000011.png")
+    view.set_entries([GridEntry(11, path=str(p))])
+    assert view.enlarge(2) is None              # image size unknown yet
+    view.sample_size = 28
+    np.testing.assert_array_equal(view.enlarge(2).image.array, imgs[2])
+    assert view.enlarged.step == 11

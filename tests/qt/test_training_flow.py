@@ -29,7 +29,7 @@ def test_full_training_flow(make_main_window, tiny_form_values, tmp_path, qtbot)
     session = win.session
     qtbot.waitUntil(lambda: len(win.grid_view.entries) >= 2 and win.plot.count >= 4, timeout=TIMEOUT)
     assert str(win.run_path).startswith(str(tmp_path))      # GANSTUDIO_RUNS points into tmp
-    assert win.grid_view.image.image.shape == (2 * 30 + 2, 2 * 30 + 2)   # 4 samples, 28 px, 2 px padding
+    assert win.grid_view.canvas.array.shape == (2 * 30 + 2, 2 * 30 + 2, 1)   # 4 samples, 28 px, 2 px padding
     grown = win.plot.count
     qtbot.waitUntil(lambda: win.plot.count > grown + 2, timeout=TIMEOUT)
 

@@ -56,7 +56,7 @@ def test_window_follows_a_run_written_by_another_process(make_main_window, train
     qtbot.waitUntil(lambda: win.plot.raw["g_loss"].getData()[0] is not None
                     and len(win.plot.raw["g_loss"].getData()[0]) > 0, timeout=5000)   # drawn, not only buffered
     qtbot.waitUntil(lambda: win.lbl_step.text().startswith("step "), timeout=5000)
-    assert win.grid_view.image.image is not None
+    assert win.grid_view.canvas.array is not None
     assert win.state == "watching" and win.errors == []
 
     # the same run watched from a fresh process never imports TensorFlow

@@ -267,8 +267,8 @@ def test_sample_grid_follows_latest_and_scrubs(qtbot):
     assert view.current().step == 0            # the user is scrubbing: stay put
     view.slider.setValue(view.slider.maximum())
     assert view.current().step == 30
-    img = view.image.image
-    assert img.shape == (62, 62) and img[2, 2] == 30   # grayscale squeezed; pixel values untouched
+    img = view.canvas.array
+    assert img.shape == (62, 62, 1) and img[2, 2, 0] == 30   # pixel values untouched
 
 
 def test_sample_grid_from_disk_and_export_sizes(tmp_path, qtbot):

@@ -14,69 +14,18 @@ from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
-                               QLabel, QPushButton, QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget)
+                               QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from ...errors import GanStudioError
-from ...imaging import grid_shape, make_grid
+from ...imaging import grid_index, make_grid
+from .image_label import ImageLabel
 from ...latent import (N_DIRECTIONS, reroll_noise, save_strip_gif, save_strip_png, split_views, strip_image,
                        view_batch)
 
 SLIDER_RANGE = 30          # slider units; value / 10 = distance along the unit direction
 DEBOUNCE_MS = 120
 _tags = itertools.count(1)
-
-
-def to_qimage(img: np.ndarray) -> QImage:
-    img = np.ascontiguousarray(img)
-    h, w = img.shape[:2]
-    if img.ndim == 2 or img.shape[-1] == 1:
-        g = np.ascontiguousarray(img.reshape(h, w))
-        return QImage(g.data, w, h, w, QImage.Format_Grayscale8).copy()
-    return QImage(img.data, w, h, 3 * w, QImage.Format_RGB888).copy()
-
-
-class ImageLabel(QLabel):
-    """Shows a uint8 image scaled by the largest integer factor that fits (nearest neighbour, crisp pixels)."""
-
-    clickedAt = Signal(float, float, object)   # x, y in image pixels, mouse button
-
-    def __init__(self, placeholder: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(placeholder, parent)
-        self.setAlignment(Qt.AlignCenter)
-        self.setMinimumSize(64, 48)
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        self.setStyleSheet("background: #1e1e1e; color: #888;")
-        self.array: np.ndarray | None = None
-        self._scale = 1
-
-    def set_array(self, img: np.ndarray | None) -> None:
-        self.array = img
-        self._rescale()
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        self._rescale()
-
-    def _rescale(self) -> None:
-        if self.array is None:
-            self.setPixmap(QPixmap())
-            return
-        h, w = self.array.shape[:2]
-        self._scale = max(1, min((self.width() - 4) // max(w, 1), (self.height() - 4) // max(h, 1)))
-        pm = QPixmap.fromImage(to_qimage(self.array))
-        self.setPixmap(pm.scaled(w * self._scale, h * self._scale, Qt.KeepAspectRatio, Qt.FastTransformation))
-
-    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt override
-        if self.array is None:
-            return
-        h, w = self.array.shape[:2]
-        s = self._scale
-        x0 = (self.width() - w * s) / 2
-        y0 = (self.height() - h * s) / 2
-        p = event.position()
-        self.clickedAt.emit((p.x() - x0) / s, (p.y() - y0) / s, event.button())
 
 
 class LatentExplorer(QWidget):
@@ -276,7 +225,7 @@ class LatentExplorer(QWidget):
     def _update_enabled(self) -> None:
         ok = self.available
         for w in (self.btn_generate, self.btn_reroll, self.btn_fixed):
-            w.setEnabled(ok and not self.busy)
+            w.setEnabled(ok)       # a click while busy queues (the newest wins)
         has = self.result is not None
         self.btn_png.setEnabled(has)
         self.btn_gif.setEnabled(has)
@@ -308,14 +257,10 @@ class LatentExplorer(QWidget):
     def _grid_clicked(self, x: float, y: float, button) -> None:
         if self.result is None or self.noise is None:
             return
-        imgs = self.result["grid_images"]
-        n, h, w = imgs.shape[:3]
-        rows, cols = grid_shape(n, 0)
-        c, r = int((x - 2) // (w + 2)), int((y - 2) // (h + 2))
-        if not (0 <= c < cols and 0 <= r < rows) or r * cols + c >= n:
-            return
-        i = r * cols + c
-        (self.idx_b if button == Qt.RightButton else self.idx_a).setValue(i)
+        n, h, w = self.result["grid_images"].shape[:3]
+        i = grid_index(x, y, n, h, w)
+        if i is not None:
+            (self.idx_b if button == Qt.RightButton else self.idx_a).setValue(i)
 
     def reroll(self) -> None:
         self.reroll_seed += 1

@@ -1,15 +1,19 @@
-"""The fixed-noise sample grid, with a slider to scrub back through the grids of this run."""
+"""The fixed-noise sample grid, with a slider to scrub back through the grids of this run.
+
+The grid fills its panel at the largest integer zoom (nearest neighbour: every generated pixel a crisp square, the
+aspect kept); clicking a sample opens it large with its index and step.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from ...imaging import load_png, make_grid
+from ...imaging import grid_cell, grid_index, grid_shape, load_png, make_grid
+from .image_label import ImageLabel
 
 MAX_HISTORY = 4000  # beyond this, every other old grid is dropped so memory stays bounded on long runs
 
@@ -24,14 +28,42 @@ class GridEntry:
         return make_grid(self.images) if self.images is not None else load_png(self.path)
 
 
+class EnlargedSample(QDialog):
+    """One sample of the grid, large (integer zoom), titled with its index and step; follows later clicks."""
+
+    SIZE = 336      # target edge in pixels: 12x a 28 px sample, 5x a 64 px one
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.caption = QLabel()
+        self.caption.setAlignment(Qt.AlignCenter)
+        self.image = ImageLabel()
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.caption)
+        lay.addWidget(self.image, 1)
+        self.index = self.step = -1
+
+    def show_sample(self, img: np.ndarray, index: int, step: int, cols: int) -> None:
+        self.index, self.step = index, step
+        r, c = divmod(index, cols)
+        text = f"Sample {index} (row {r + 1}, column {c + 1}) · step {step:,}"
+        self.setWindowTitle(text)
+        self.caption.setText(text)
+        k = max(1, self.SIZE // max(img.shape[:2]))
+        self.image.setMinimumSize(img.shape[1] * k + 4, img.shape[0] * k + 4)
+        self.image.set_array(img)
+        self.show()
+        self.raise_()
+
+
 class SampleGridView(QWidget):
     currentChanged = Signal(object)   # the GridEntry shown (or None)
+    sampleClicked = Signal(int, int)  # index, step
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.entries: list[GridEntry] = []
         self._shown: tuple[int, np.ndarray] | None = None   # (index, grid) cache
-        self._shape: tuple[int, ...] = ()
         self.title = QLabel("No samples yet")
         self.title.setAlignment(Qt.AlignCenter)
         f = self.title.font()
@@ -39,12 +71,11 @@ class SampleGridView(QWidget):
         f.setBold(True)
         self.title.setFont(f)
 
-        self.glw = pg.GraphicsLayoutWidget()
-        self.view = self.glw.addViewBox(lockAspect=True, invertY=True, enableMouse=True)
-        self.view.setMenuEnabled(False)
-        # Row-major matches numpy (H, W[, C]); fixed levels stop pyqtgraph from auto-levelling every frame.
-        self.image = pg.ImageItem(axisOrder="row-major", levels=(0, 255))
-        self.view.addItem(self.image)
+        self.canvas = ImageLabel()
+        self.canvas.setToolTip("Click a sample to see it large")
+        self.canvas.clickedAt.connect(self._clicked)
+        self.sample_size = 0      # the run's image size, to cut grids read from disk (live grids know theirs)
+        self.enlarged: EnlargedSample | None = None
 
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setEnabled(False)
@@ -57,7 +88,7 @@ class SampleGridView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.title)
-        lay.addWidget(self.glw, 1)
+        lay.addWidget(self.canvas, 1)
         lay.addLayout(row)
         self.slider.valueChanged.connect(self._show_index)
 
@@ -101,7 +132,7 @@ class SampleGridView(QWidget):
     def clear(self) -> None:
         self.entries = []
         self._shown = None
-        self.image.clear()
+        self.canvas.set_array(None)
         self.slider.setRange(0, 0)
         self.slider.setEnabled(False)
         self.title.setText("No samples yet")
@@ -133,12 +164,44 @@ class SampleGridView(QWidget):
         except OSError as e:
             self.title.setText(f"step {entry.step}: cannot read {entry.path} ({e})")
             return
-        img = grid[..., 0] if grid.shape[-1] == 1 else grid
-        self.image.setImage(img, levels=(0, 255), autoLevels=False)
-        if img.shape[:2] != self._shape:   # keep the user's zoom unless the mosaic changed size
-            self._shape = img.shape[:2]
-            self.view.autoRange(padding=0.01)
+        self.canvas.set_array(grid)
         latest = " (latest)" if i == len(self.entries) - 1 else ""
         self.title.setText(f"Step {entry.step:,}{latest}")
         self.position.setText(f"{i + 1}/{len(self.entries)}")
         self.currentChanged.emit(entry)
+
+    # -- click to enlarge -------------------------------------------------------------------------------------
+    def _layout(self, entry: GridEntry, grid: np.ndarray) -> tuple[int, int, int, int] | None:
+        """(n, rows, h, w) of the grid shown: live grids know their images; a grid PNG read from disk is cut by
+        the run's image size (`sample_size`, set by the window), every cell counting as a sample."""
+        if entry.images is not None:
+            n, h, w = entry.images.shape[:3]
+            return n, grid_shape(n)[0], h, w
+        s = self.sample_size
+        if not s:
+            return None
+        rows, cols = (grid.shape[0] - 2) // (s + 2), (grid.shape[1] - 2) // (s + 2)
+        return (rows * cols, rows, s, s) if rows and cols else None
+
+    def _clicked(self, x: float, y: float, _button=None) -> None:
+        entry, grid = self.current(), self.canvas.array
+        layout = self._layout(entry, grid) if entry is not None and grid is not None else None
+        if layout is not None:
+            n, rows, h, w = layout
+            i = grid_index(x, y, n, h, w, rows)
+            if i is not None:
+                self.enlarge(i)
+
+    def enlarge(self, i: int) -> EnlargedSample | None:
+        """Open sample i of the grid shown in the (reused, non-modal) enlarged view."""
+        entry, grid = self.current(), self.canvas.array
+        layout = self._layout(entry, grid) if entry is not None and grid is not None else None
+        if layout is None or not 0 <= i < layout[0]:
+            return None
+        n, rows = layout[:2]
+        img = entry.images[i] if entry.images is not None else grid_cell(grid, i, n, rows)
+        if self.enlarged is None:
+            self.enlarged = EnlargedSample(self)
+        self.enlarged.show_sample(img, i, entry.step, grid_shape(n, rows)[1])
+        self.sampleClicked.emit(i, entry.step)
+        return self.enlarged
