@@ -34,6 +34,12 @@ def _add_strategy_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", default=None, choices=info.choices, help=info.help)
 
 
+def _add_checkpoint_arg(p: argparse.ArgumentParser) -> None:
+    """--checkpoint for sample, export, eval and resume; engine.checkpoints.find_checkpoint parses and checks it."""
+    p.add_argument("--checkpoint", default=None, metavar="best|latest|STEP",
+                   help="which checkpoint: best (lowest Fréchet distance so far), latest (default) or a step number")
+
+
 def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default=None, help="named starting config (default: tutorial; see `ganstudio presets`)")
     p.add_argument("--dataset", default=None, metavar="SPEC",
@@ -78,23 +84,26 @@ def build_parser() -> argparse.ArgumentParser:
                     help="run folder (default: runs/<timestamp>-<preset>/; must not already hold a run)")
 
     rs = sub.add_parser("resume", help="continue a run from its latest checkpoint",
-                        description="Continue RUN_DIR from its latest checkpoint with the config it was saved with.")
+                        description="Continue RUN_DIR from its latest (or --checkpoint) checkpoint with the config "
+                                    "it was saved with. Continuing from an older checkpoint moves the newer ones aside "
+                                    "to RUN_DIR/abandoned/ (kept, never resumed).")
     rs.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     budget = rs.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, default=None, metavar="N", help="new total step budget")
     budget.add_argument("--epochs", type=int, default=None, metavar="N", help="new total epoch budget")
     _add_strategy_arg(rs)   # checkpoints restore across strategies
+    _add_checkpoint_arg(rs)
     rs.add_argument("--no-progress", action="store_true", help="print one line per sample instead of a progress bar")
 
     sp = sub.add_parser("sample", help="write an image grid from a run's generator",
-                        description="Generate images from RUN_DIR's latest (or --checkpoint STEP) generator.")
+                        description="Generate images from RUN_DIR's latest (or --checkpoint) generator.")
     sp.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     sp.add_argument("-n", type=int, default=64, help="number of images (default 64)")
     sp.add_argument("--seed", type=int, default=None, help="noise seed (default: the run's fixed noise when n fits)")
     sp.add_argument("--rows", type=int, default=0, help="grid rows (default: square)")
     sp.add_argument("--scale", type=int, default=1, help="integer nearest-neighbour upscaling")
     sp.add_argument("--out", type=Path, default=None, help="grid PNG (default RUN_DIR/sample_stepNNNNNN_nN.png)")
-    sp.add_argument("--checkpoint", type=int, default=None, metavar="STEP", help="use the checkpoint of this step")
+    _add_checkpoint_arg(sp)
     sp.add_argument("--individual", type=Path, default=None, metavar="DIR", help="also write one PNG per image")
     sp.add_argument("--force", action="store_true", help="replace existing output files")
 
@@ -109,11 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     ex.add_argument("--format", required=True, choices=FORMATS)
     ex.add_argument("--out", type=Path, default=None, help="output path (default inside RUN_DIR)")
-    ex.add_argument("--checkpoint", type=int, default=None, metavar="STEP", help="use the checkpoint of this step")
+    _add_checkpoint_arg(ex)
     ex.add_argument("--duration", type=int, default=200, metavar="MS", help="gif: milliseconds per frame")
     ex.add_argument("--start", type=int, default=0, metavar="STEP", help="gif: first step")
     ex.add_argument("--end", type=int, default=None, metavar="STEP", help="gif: last step")
-    ex.add_argument("--force", action="store_true", help="replace an existing output")
+    ex.add_argument("--force", action="store_true",
+                    help="replace an existing output (a folder only if it is a SavedModel ganstudio exported)")
 
     wt = sub.add_parser("watch", help="open the studio following a run another process is writing",
                         description="Follow RUN_DIR live (metrics and sample grids) without loading TensorFlow; "
@@ -124,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Fréchet distance and KID between N generated images and the run's dataset in "
                                     "the feature space of a small classifier trained on that dataset (cached).")
     ev.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    ev.add_argument("--checkpoint", type=int, default=None, metavar="STEP", help="use the checkpoint of this step")
+    _add_checkpoint_arg(ev)
     ev.add_argument("-n", type=int, default=1000, help="generated images (default 1000)")
 
     sub.add_parser("presets", help="list presets with a one-line description")
@@ -317,7 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cfg = cfg.with_updates({"steps": args.steps or 0, "epochs": args.epochs or cfg.train.epochs})
             if args.strategy is not None:
                 cfg = cfg.with_updates({"strategy": args.strategy})
-            return _train(Trainer(cfg, run_dir=args.run_dir, resume=True), not args.no_progress)
+            return _train(Trainer(cfg, run_dir=args.run_dir, resume=True, resume_step=args.checkpoint),
+                          not args.no_progress)
     except GanStudioError as e:
         print(f"ganstudio: error: {e}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -86,9 +86,19 @@ class Health:
 
 @dataclass(frozen=True)
 class RolledBack:
-    """After NaN/Inf the trainer restored the checkpoint of `step` (discarding from_step - step steps)."""
+    """The trainer restored the checkpoint of `step` (discarding from_step - step steps) and paused: after NaN/Inf
+    (reason 'nan') or on a 'restore' request (reason 'restore')."""
     step: int
     from_step: int
+    reason: str = "nan"
+
+
+@dataclass(frozen=True)
+class BestCheckpoint:
+    """The checkpoint of `step` is now the best (lowest Fréchet distance so far); it is never pruned."""
+    step: int
+    fd: float
+    path: str
 
 
 @dataclass(frozen=True)
@@ -128,4 +138,4 @@ class Generated:
 
 
 Event = (Started | StepMetrics | SampleGrid | ConfigChanged | CheckpointSaved | Metric | Health | RolledBack | Paused
-         | Resumed | Message | Finished | Generated)
+         | Resumed | Message | Finished | BestCheckpoint | Generated)

@@ -20,13 +20,13 @@ import numpy as np
 
 from ..config import LIVE_FIELDS, Config
 from ..data import Dataset, load_config_dataset
-from ..errors import ConfigError, DataError, GanStudioError
+from ..errors import CheckpointError, ConfigError, DataError, GanStudioError
 from ..imaging import to_uint8
 from ..runs import RunDir, new_run_path
-from .checkpoints import CheckpointStore, find_checkpoint
+from .checkpoints import CheckpointInfo, CheckpointStore, find_checkpoint, list_checkpoints, step_dir
 from .augment import ada_step
 from .control import Control
-from .events import (CheckpointSaved, ConfigChanged, Event, Finished, Health, Message, Metric, Paused, Resumed,
+from .events import (BestCheckpoint, CheckpointSaved, ConfigChanged, Event, Finished, Health, Message, Metric, Paused, Resumed,
                      RolledBack, SampleGrid, Started, StepMetrics, Generated)
 from .tfsetup import import_tf, is_chief, is_tpu, make_strategy
 
@@ -100,12 +100,12 @@ def fit_config_to_data(config: Config, ds: Dataset) -> Config:
 
 class Trainer:
     def __init__(self, config: Config, run_dir: str | Path | None = None, control: Control | None = None,
-                 dataset: Dataset | None = None, resume: bool = False, resume_step: int | None = None) -> None:
+                 dataset: Dataset | None = None, resume: bool = False, resume_step: int | str | None = None) -> None:
         self.config = config
         self.control = control or Control()
         self._dataset = dataset
         self._resume = resume
-        self._resume_step = resume_step
+        self._resume_step = resume_step   # best | latest | a step (None = latest)
         self._run_path = Path(run_dir) if run_dir else new_run_path(config.preset)
         self.run_dir: RunDir | None = None
         self.step = 0
@@ -119,6 +119,7 @@ class Trainer:
         self._quality = None
         self.train_seconds = 0.0   # time inside training steps, for the train_minutes budget (restored on resume)
         self.dataset_warnings: list[str] = []
+        self._branch_notes: list[Message] = []
 
     # -- setup ----------------------------------------------------------------------------------------------
     def _setup(self) -> Started:
@@ -206,10 +207,13 @@ class Trainer:
         self.ckpt_store = CheckpointStore(self.ckpt, self.run_dir.checkpoints, keep=cfg.train.keep_checkpoints)
         if self._resume:
             source = self.run_dir if self.chief else self._source_run
+            if self.chief:
+                self.ckpt_store.sweep()
             info = find_checkpoint(source.checkpoints, self._resume_step)
             self.ckpt_store.restore(info)
             self.train_seconds = float(json.loads((info.path / "meta.json").read_text()).get("train_seconds", 0.0))
-            self.run_dir.truncate_metrics(int(self.step_var.numpy()))
+            if self.chief:
+                self._branch_notes = self._branch_off(int(self.step_var.numpy()))
             self.run_dir.write_config(cfg)  # only after a good restore: a failed resume changes nothing
         self.step = int(self.step_var.numpy())
         self._saved_step = self.step if self._resume else -1
@@ -439,23 +443,80 @@ class Trainer:
         yield m
         for w in self.health.update_diversity(m.step, m.diversity):
             yield Health(w.step, w.kind, w.message, w.suggestion)
+        yield from self._keep_best(m)
 
-    def _rollback(self, run: RunDir) -> Iterator[Event]:
+    # -- checkpoints: best, branches, restore ---------------------------------------------------------------
+    def _keep_best(self, m: Metric) -> Iterator[Event]:
+        """The checkpoint with the lowest FD so far is kept as 'best' (never pruned); a better FD saves a checkpoint
+        at its step if there is none, then replaces the mark in one atomic write."""
+        if not (self.chief and self.ckpt_store.is_better(m.fd)):
+            return
+        if not self.ckpt_store.has(self.step):
+            yield self.save_checkpoint()
+        self.ckpt_store.set_best(self.step, m.fd)
+        yield BestCheckpoint(self.step, m.fd, str(step_dir(self.ckpt_store.folder, self.step)))
+
+    def _branch_off(self, step: int) -> list[Message]:
+        """Continue from the checkpoint of `step`. Newer checkpoints (complete or not) must never be resumed later by
+        mistake: they move aside, kept, with the metric rows, quality rows and grids after `step`, into
+        abandoned/step-HEAD-from-STEP. Incomplete ones are renamed first (reported once); the best is chosen again
+        from what is left."""
+        store, run = self.ckpt_store, self.run_dir
+        notes = [Message(text, "warning") for text in store.set_aside_incomplete()]
+        newer = store.newer_than(step)
+        if newer:
+            dest = run.abandoned_branch(newer[-1][0], step)
+            store.move_aside([p for _, p in newer], dest / "checkpoints")
+            run.rewind(step, keep_in=dest)
+            steps = ", ".join(str(s) for s, _ in newer)
+            notes.append(Message(f"continuing from step {step}: the newer checkpoint{'s' * (len(newer) > 1)} {steps} "
+                                 f"moved aside to {dest} (kept, never resumed)", "warning"))
+        else:
+            run.rewind(step)
+        store.choose_best(run.read_quality())
+        return notes
+
+    def _lrs_from_config(self) -> None:
+        """A checkpoint restores the optimizers' learning-rate variables too; the config decides (a resume's --set,
+        or a remedy's edit applied just before its rollback)."""
+        self.g_opt.learning_rate = self.config.optim.g_lr
+        self.d_opt.learning_rate = self.config.optim.d_lr
+
+    def _restore_to(self, info: CheckpointInfo, reason: str) -> Iterator[Event]:
+        """Restore weights, optimizers, RNG and step from `info`, branch off there and reset the health windows."""
+        from_step = self.step
+        self.ckpt_store.restore(info)
+        self._lrs_from_config()
+        self.step = self._saved_step = int(self.step_var.numpy())
+        self.train_seconds = float(json.loads((info.path / "meta.json").read_text()).get("train_seconds", 0.0))
+        self.run_dir.close()
+        notes = self._branch_off(self.step)
+        self.health.reset_windows()
+        yield RolledBack(self.step, from_step, reason)
+        yield from notes
+
+    def _restore(self, which: int | str) -> Iterator[Event]:
+        """The 'restore' request (best | latest | a step): continue from that checkpoint, paused."""
+        try:
+            info = find_checkpoint(self.ckpt_store.folder, which)
+            yield from self._restore_to(info, "restore")
+        except CheckpointError as e:
+            yield Message(str(e), "error")
+            return
+        self.control.pause()
+        yield SampleGrid(self.step, self.sample())
+        best = " (the best)" if info.best else ""
+        yield Message(f"restored the checkpoint of step {self.step}{best}; paused: Resume continues from it", "info")
+
+    def _rollback(self) -> Iterator[Event]:
         """NaN/Inf: restore the last checkpoint (weights, optimizers, RNG, step) so nothing good is lost."""
-        from .checkpoints import list_checkpoints  # noqa: PLC0415
-
         ckpts = list_checkpoints(self.ckpt_store.folder)
         if not ckpts:
             yield Message(f"losses became NaN/Inf at step {self.step} and there is no checkpoint to roll back to; "
                           f"lower the learning rates and start again", "error")
             return
         from_step = self.step
-        self.ckpt_store.restore(ckpts[-1])
-        self.step = int(self.step_var.numpy())
-        run.close()
-        run.truncate_metrics(self.step)
-        self.health.reset_windows()
-        yield RolledBack(self.step, from_step)
+        yield from self._restore_to(ckpts[-1], "nan")
         yield Message(f"losses became NaN/Inf at step {from_step}; rolled back to the checkpoint of step {self.step}. "
                       f"Lower the learning rates (e.g. g_lr and d_lr / 2), then resume", "warning")
 
@@ -468,6 +529,8 @@ class Trainer:
             yield self.save_checkpoint()
         elif what == "generate":
             yield self.generate(**kwargs)
+        elif what == "restore":
+            yield from self._restore(kwargs.get("which", "latest"))
         else:
             yield Message(f"unknown request {what!r}", "error")
 
@@ -477,6 +540,7 @@ class Trainer:
         yield started
         for text in self.dataset_warnings:
             yield Message(text, "warning")
+        yield from self._branch_notes
         if self.arch_note:
             yield Message(self.arch_note, "info")
         run, cfg = self.run_dir, self.config
@@ -512,7 +576,10 @@ class Trainer:
                 if action == "request":
                     req = self.control.take_request()
                     if req:
+                        before = self.step
                         yield from self._handle_request(*req)
+                        if self.step != before:     # a restore: the data position follows the step
+                            data = self._dataset_from(self.step)
                     continue
 
                 fns = (self._step_fn, self._multi_fn)
@@ -549,7 +616,7 @@ class Trainer:
                 if not finite:
                     rolled = False
                     if cfg.train.nan_policy == "rollback":
-                        for ev in self._rollback(run):
+                        for ev in self._rollback():
                             rolled = rolled or isinstance(ev, RolledBack)
                             yield ev
                     if rolled and self.nan_action == "pause":
@@ -572,7 +639,8 @@ class Trainer:
                     yield SampleGrid(self.step, grid, str(run.save_sample(self.step, grid)))
                 if crossed(cfg.train.metric_every):
                     yield from self._metric_events()
-                if crossed(cfg.train.checkpoint_every) or self._checkpoint_timer_due():
+                if (crossed(cfg.train.checkpoint_every) or self._checkpoint_timer_due()) \
+                        and self._saved_step != self.step:     # a better FD may have saved this step already
                     yield self.save_checkpoint()
         finally:
             run.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSpinBox,
                                QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
@@ -20,7 +20,7 @@ from ..config import Config
 from ..engine.checkpoints import list_checkpoints
 from ..engine.events import (CheckpointSaved, ConfigChanged, Finished, Health, Message, Metric, Paused, Resumed,
                              RolledBack, SampleGrid, Started, StepMetrics)
-from ..engine.events import Generated
+from ..engine.events import BestCheckpoint, Generated
 from ..errors import GanStudioError
 from ..presets import PRESETS, get_preset
 from ..runs import RunDir, new_run_path, runs_root
@@ -114,6 +114,8 @@ class MainWindow(QMainWindow):
         self.choose_save_path: Callable[[str, str, str], str] = lambda title, start, filt: \
             QFileDialog.getSaveFileName(self, title, start, filt)[0]
         self.ask_replace: Callable[[Path], bool] = self._ask_replace_dialog
+        # (run, step, newer steps) -> True to continue from `step`, moving the newer checkpoints aside
+        self.confirm_branch: Callable[[Path, int, list[int]], bool] = self._confirm_branch_dialog
         self.choose_watch_dir: Callable[[], str] = lambda: QFileDialog.getExistingDirectory(
             self, "Watch run folder", str(runs_root()))
 
@@ -229,7 +231,8 @@ class MainWindow(QMainWindow):
                                       "Follow a run another process is training (read-only)")
         self.run_export_actions: dict[str, QAction] = {
             fmt: self._action(text, lambda f=fmt: self.export_run_dialog(f),
-                              tip=f"{title} from the selected (or latest) checkpoint" if fmt != "gif" else
+                              tip=f"{title} from the checkpoint selected in the dock, else the best (or latest)"
+                              if fmt != "gif" else
                               "Animate the run's sample grids")
             for fmt, (text, title, _, _) in RUN_EXPORTS.items()}
         self.act_sample = self._action("Sample grid…", self.open_sample_dialog,
@@ -268,6 +271,18 @@ class MainWindow(QMainWindow):
         self.export_menu.addSeparator()
         for a in (*self.run_export_actions.values(), self.act_sample):
             self.export_menu.addAction(a)
+        # Which checkpoint generator exports and sample grids use when none is selected in the Checkpoints dock.
+        self.export_from = QActionGroup(self)
+        self.act_export_best = QAction("From the best checkpoint", self)
+        self.act_export_best.setStatusTip("The checkpoint with the lowest Fréchet distance (the latest until the "
+                                          "quality metric has run), unless one is selected in the Checkpoints dock")
+        self.act_export_latest = QAction("From the latest checkpoint", self)
+        self.export_menu.addSeparator()
+        for a in (self.act_export_best, self.act_export_latest):
+            a.setCheckable(True)
+            self.export_from.addAction(a)
+            self.export_menu.addAction(a)
+        self.act_export_best.setChecked(True)
         m.addSeparator()
         m.addAction(self.act_quit)
         m = mb.addMenu("&Run")
@@ -521,13 +536,20 @@ class MainWindow(QMainWindow):
         info = self.ckpt_panel.selected()
         return info.step if info is not None else None
 
+    def export_step(self) -> int | None:
+        """The checkpoint generator exports and sample grids use: the one selected in the Checkpoints dock, else the
+        best or the latest as File ▸ Export says (best by default; the latest while there is no best yet)."""
+        step = self._selected_checkpoint_step()
+        if step is not None or self.run_path is None:
+            return step
+        ckpts = list_checkpoints(self.run_path / "checkpoints")
+        best = [c.step for c in ckpts if c.best] if self.act_export_best.isChecked() else []
+        return (best or [c.step for c in ckpts] or [None])[-1]
+
     def default_export_target(self, fmt: str, n: int = 64) -> Path:
         run = self.run_path or Path.cwd()
         if fmt == "sample":
-            step = self._selected_checkpoint_step()
-            if step is None:
-                ckpts = list_checkpoints(run / "checkpoints")
-                step = ckpts[-1].step if ckpts else 0
+            step = self.export_step() or 0
             return run / f"sample_step{step:06d}_n{n}.png"     # export.sample's own default name
         return run / RUN_EXPORTS[fmt][3]
 
@@ -543,15 +565,15 @@ class MainWindow(QMainWindow):
             path += ".keras"
         if fmt == "gif" and not path.lower().endswith(".gif"):
             path += ".gif"
-        return self.export_run(fmt, path, step=None if fmt == "gif" else self._selected_checkpoint_step())
+        return self.export_run(fmt, path, step=None if fmt == "gif" else self.export_step())
 
     def open_sample_dialog(self) -> SampleDialog | None:
         if self.run_path is None:
             self._error("Open or train a run first: sampling needs a checkpoint")
             return None
-        dlg = SampleDialog(self._selected_checkpoint_step(), lambda n: self.default_export_target("sample", n),
+        step = self.export_step()
+        dlg = SampleDialog(step, lambda n: self.default_export_target("sample", n),
                            self, choose_path=self.choose_export_path)
-        step = self._selected_checkpoint_step()
         dlg.accepted.connect(lambda: self.export_run("sample", step=step, **dlg.options()))
         dlg.finished.connect(dlg.deleteLater)
         self.sample_dialog = dlg
@@ -613,9 +635,14 @@ class MainWindow(QMainWindow):
     def load_checkpoint(self, step: int) -> bool:
         """Open the current run so that Start resumes from the checkpoint at `step` (not necessarily the last).
 
-        It does not start by itself: resuming from an older checkpoint drops the later metrics rows."""
+        It does not start by itself. Newer checkpoints must never be resumed later by mistake: the user is asked
+        first, and Start moves them aside (kept, with their metrics and grids) into abandoned/; Cancel changes
+        nothing."""
         path = self.run_path
         if self.session is not None or path is None:
+            return False
+        newer = [c.step for c in list_checkpoints(path / "checkpoints") if c.step > step]
+        if newer and not self.confirm_branch(path, step, newer):
             return False
         if not self.open_run(path):
             return False
@@ -626,9 +653,20 @@ class MainWindow(QMainWindow):
         self.grid_view.set_entries([GridEntry(s, path=str(p)) for s, p in RunDir(path).sample_steps() if s <= step])
         self.ckpt_panel.select_step(step)
         self._set_state("idle")
-        self.statusBar().showMessage(f"Start resumes {path.name} from the checkpoint at step {step:,} "
-                                     f"(later metrics rows will be dropped)")
+        self.statusBar().showMessage(f"Start resumes {path.name} from the checkpoint at step {step:,}"
+                                     + (f"; checkpoints {', '.join(map(str, newer))} will be moved aside" if newer
+                                        else ""))
         return True
+
+    def _confirm_branch_dialog(self, run: Path, step: int, newer: list[int]) -> bool:
+        steps = ", ".join(f"{s:,}" for s in newer)
+        answer = QMessageBox.question(
+            self, "Continue from an older checkpoint",
+            f"Continue {run.name} from step {step:,}?\n\nThe newer checkpoints ({steps}) will be moved aside to "
+            f"{run.name}/abandoned/step-{newer[-1]}-from-{step}/ when training starts, with their metrics and sample "
+            f"grids: kept, but never resumed. Cancel keeps everything as it is.",
+            QMessageBox.Ok | QMessageBox.Cancel, QMessageBox.Cancel)
+        return answer == QMessageBox.Ok
 
     # ------------------------------------------------------------------------------------------------ watch mode
     def watch_run_dialog(self) -> None:
@@ -892,6 +930,9 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, CheckpointSaved):
             self.statusBar().showMessage(f"Checkpoint at step {ev.step:,}: {ev.path}", 8000)
             self.ckpt_panel.set_run(self.run_path)
+        elif isinstance(ev, BestCheckpoint):
+            self.statusBar().showMessage(f"Step {ev.step:,} is the best checkpoint so far (FD {ev.fd:.3g})", 8000)
+            self.ckpt_panel.refresh()
         elif isinstance(ev, Metric):
             self.quality_plot.append({"step": ev.step, "fd": ev.fd, "kid": ev.kid, "diversity": ev.diversity,
                                       "memorization": ev.memorization},
@@ -902,8 +943,10 @@ class MainWindow(QMainWindow):
         elif isinstance(ev, Health):
             self.health_banner.add_warning(ev.step, ev.kind, ev.message, ev.suggestion)
         elif isinstance(ev, RolledBack):
-            self.health_banner.add_rollback(ev.step, ev.from_step)
+            if ev.reason == "nan":   # a 'restore' request was the user's own choice, not a failure
+                self.health_banner.add_rollback(ev.step, ev.from_step)
             self.rollback_views(ev.step)
+            self.ckpt_panel.refresh()   # newer checkpoints moved aside
             # The trainer pauses itself after a rollback. It announces that with a Paused event only if it had not
             # already announced an earlier pause (a step right after Resume skips the Resumed event), so do not
             # wait for one.

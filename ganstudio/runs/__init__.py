@@ -5,7 +5,9 @@
     <run>/edits.jsonl          live hyperparameter edits with their step
     <run>/quality.jsonl        quality metric rows (step, fd, kid, diversity, n, seconds)
     <run>/samples/step_000500.png   fixed-noise grids; samples/final.png at the end
-    <run>/checkpoints/         TensorFlow checkpoints (see engine.checkpoint)
+    <run>/checkpoints/         TensorFlow checkpoints (see engine.checkpoints)
+    <run>/abandoned/step-40-from-20/   checkpoints, rows and grids after step 20, moved aside when the run
+                                       continued from step 20 (a newer checkpoint must never be resumed by mistake)
 """
 from __future__ import annotations
 
@@ -142,11 +144,36 @@ class RunDir:
     def read_metrics(self, max_step: int | None = None) -> list[dict[str, Any]]:
         return _read_jsonl(self.metrics_file, max_step)
 
-    def truncate_metrics(self, max_step: int) -> None:
-        """On resume or rollback, drop metric and quality rows after the checkpoint's step: no duplicates."""
+    def rewind(self, step: int, keep_in: Path | None = None) -> None:
+        """Continue from the checkpoint of `step` (resume, rollback, restore): the metric and quality rows and the
+        sample grids after it are dropped (no duplicates, no jump), or moved into `keep_in`, an abandoned branch."""
+        lines = lambda rows: "".join(json.dumps(r) + "\n" for r in rows)  # noqa: E731
         for path in (self.metrics_file, self.quality_file):
             if path.exists():
-                atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in _read_jsonl(path, max_step)))
+                rows = _read_jsonl(path)
+                if keep_in is not None:
+                    keep_in.mkdir(parents=True, exist_ok=True)
+                    atomic_write_text(keep_in / path.name, lines(r for r in rows if r.get("step", 0) > step))
+                atomic_write_text(path, lines(r for r in rows if r.get("step", 0) <= step))
+        later = [p for s, p in self.sample_steps() if s > step]
+        if keep_in is not None:
+            later += [p for p in (self.samples / "final.png",) if p.exists()]   # the abandoned head's last grid
+            (keep_in / "samples").mkdir(parents=True, exist_ok=True)
+        for p in later:
+            if keep_in is not None:
+                os.replace(p, keep_in / "samples" / p.name)
+            else:
+                p.unlink()
+
+    def abandoned_branch(self, head: int, base: int) -> Path:
+        """Where continuing from step `base` moves the newer checkpoints (up to `head`) and their logs: kept, named
+        so, never resumed."""
+        path = self.path / "abandoned" / f"step-{head}-from-{base}"
+        n = 1
+        while path.exists():
+            n += 1
+            path = self.path / "abandoned" / f"step-{head}-from-{base}-{n}"
+        return path
 
     # -- samples --------------------------------------------------------------------------------------------
     def sample_path(self, step: int) -> Path:

@@ -26,3 +26,18 @@ def test_history_without_the_ratio_still_loads(qtbot):
     qp.set_history([{"step": 100, "fd": 50.0, "kid": 1.0, "diversity": 10.0}])
     assert math.isnan(qp.latest()["memorization"]) and "memo" not in qp.summary()
     assert np.isnan(qp.column("memorization")).all() and qp.column("fd").tolist() == [50.0]
+
+
+def test_ada_p_is_drawn_in_the_d_output_plot(qtbot):
+    from ganstudio.qt.widgets.loss_plot import SERIES, LossPlot
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    for s in range(1, 4):
+        plot.append({"step": s, "g_loss": 1.0, "d_loss": 1.0, "d_real": 0.6, "d_fake": 0.4, "images_per_sec": 100.0,
+                     "ada_p": 0.1 * s})
+    plot.redraw_if_dirty(all_ranges=True)
+    x, y = plot.raw["ada_p"].getData()
+    assert SERIES["ada_p"][0] == SERIES["d_real"][0]          # beside D(x), D(G(z)): all in [0, 1]
+    assert list(x) == [1, 2, 3] and np.allclose(y, [0.1, 0.2, 0.3])
+    assert "p 0.300" in plot.describe_index(2)

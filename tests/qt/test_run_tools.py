@@ -9,6 +9,10 @@ from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from ganstudio.engine.checkpoints import CheckpointStore, list_checkpoints
+from ganstudio.engine.events import StepMetrics
+from ganstudio.runs import RunDir
+
 TIMEOUT = 120_000   # the first export imports TensorFlow on 2 busy cores
 
 
@@ -44,7 +48,8 @@ def test_exports_run_in_background_with_replace_and_errors(make_main_window, run
     assert all(a.isEnabled() for a in win.run_export_actions.values()) and win.act_sample.isEnabled()
     menu = [a.text() for a in win.export_menu.actions() if a.text()]
     assert menu == ["Export grid…", "Export generator (.keras)…", "Export SavedModel…", "Export training GIF…",
-                    "Sample grid…"]
+                    "Sample grid…", "From the best checkpoint", "From the latest checkpoint"]
+    assert win.act_export_best.isChecked()      # no best yet in this run: the latest is used
 
     # .keras: the dialog is offered a default inside the run folder; the user picks another place
     asked = []
@@ -125,12 +130,67 @@ def test_checkpoints_dock_pins_deletes_and_loads(make_main_window, run_copy, qtb
     assert asked == [1] and not (run_copy / "checkpoints" / "step_000001").exists()
     assert panel.tree.topLevelItemCount() == 2
 
-    # Load = Start resumes from that checkpoint: history and button follow it
+    # the best checkpoint is marked, and exports use it unless told otherwise
+    CheckpointStore(None, run_copy / "checkpoints").set_best(2, 5.0)
+    panel.refresh()
+    assert [panel.tree.topLevelItem(i).text(2) for i in range(2)] == ["", "★ best"]
+    assert "FD 5" in panel.tree.topLevelItem(1).toolTip(2)
+    panel.tree.clearSelection()
+    assert win.export_step() == 2 and win.default_export_target("sample", 4).name == "sample_step000002_n4.png"
+    win.act_export_latest.trigger()
+    assert win.export_step() == 3
+    panel.select_step(2)
+    assert win.export_step() == 2                # an explicit pick in the dock wins
+    win.act_export_best.trigger()
+
+    # Load = Start resumes from that checkpoint: history and button follow it; the newer one is moved aside at
+    # Start, so the user is asked first
+    win.confirm_branch = lambda run, step, newer: (run, step, newer) == (run_copy, 2, [3])
     panel.select_step(2)
     panel.btn_load.click()
     assert win.resume_path == run_copy and win.resume_step == 2
     assert win.act_start.text() == "Resume from step 2" and win.plot.count == 2
     assert win.grid_view.entries[-1].step == 2
+    assert win.errors == []
+
+
+def test_loading_an_older_checkpoint_asks_then_moves_the_newer_ones_aside(make_main_window, run_copy, qtbot,
+                                                                        monkeypatch):
+    """Issue 15.1 in the window, scaled down: Load step 1 of 1/2/3, Start, Stop: the next Start continues from the
+    stop, never from the abandoned step 3, and the metrics do not jump."""
+    import ganstudio.qt.main_window as mw
+
+    win = make_main_window(preset="tiny")
+    assert win.open_run(run_copy)
+    asked = []
+    monkeypatch.setattr(mw.QMessageBox, "question", lambda *a: asked.append(a[2]) or mw.QMessageBox.Cancel)
+    assert not win.load_checkpoint(1)                                    # Cancel keeps everything
+    assert "newer checkpoints (2, 3) will be moved aside to run-a/abandoned/step-3-from-1/" in asked[0]
+    assert win.resume_step is None and [c.step for c in list_checkpoints(run_copy / "checkpoints")] == [1, 2, 3]
+    monkeypatch.setattr(mw.QMessageBox, "question", lambda *a: mw.QMessageBox.Ok)
+    assert win.load_checkpoint(1) and win.act_start.text() == "Resume from step 1"
+    win.panel.set_value("steps", 0)
+    win.panel.set_value("checkpoint_every", 0)
+    win.act_start.trigger()
+    qtbot.waitUntil(lambda: win.last_metrics is not None and win.last_metrics.step >= 2, timeout=TIMEOUT)
+    win.act_stop.trigger()
+    qtbot.waitUntil(lambda: win.session is None, timeout=TIMEOUT)
+    stopped = win.last_metrics.step
+    assert [c.step for c in list_checkpoints(run_copy / "checkpoints")] == [1, stopped]
+    assert [c.step for c in list_checkpoints(run_copy / "abandoned" / "step-3-from-1" / "checkpoints")] == [2, 3]
+    assert [panel_step.text(0) for panel_step in
+            map(win.ckpt_panel.tree.topLevelItem, range(win.ckpt_panel.tree.topLevelItemCount()))] == [str(stopped), "1"]
+
+    assert win.act_start.text() == "Resume run"
+    win.act_start.trigger()
+    with qtbot.waitSignal(win.session.event, check_params_cb=lambda ev: isinstance(ev, StepMetrics),
+                          timeout=TIMEOUT) as blocker:
+        pass
+    assert blocker.args[0].step == stopped + 1
+    win.act_stop.trigger()
+    qtbot.waitUntil(lambda: win.session is None, timeout=TIMEOUT)
+    rows = [r["step"] for r in RunDir(run_copy).read_metrics()]
+    assert rows == list(range(1, rows[-1] + 1)) and rows[-1] >= stopped + 1
     assert win.errors == []
 
 

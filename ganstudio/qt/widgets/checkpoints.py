@@ -1,4 +1,4 @@
-"""Checkpoints of the current run: step, time, pinned; Load (resume from it), Pin/Unpin, Delete."""
+"""Checkpoints of the current run: step, time, pinned or best; Load (resume from it), Pin/Unpin, Delete."""
 from __future__ import annotations
 
 import time
@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from ...engine.checkpoints import CheckpointInfo, delete_checkpoint, list_checkpoints, set_pinned
+from ...engine.checkpoints import CheckpointInfo, best_record, delete_checkpoint, list_checkpoints, set_pinned
 
 
 class CheckpointPanel(QWidget):
@@ -26,12 +26,13 @@ class CheckpointPanel(QWidget):
         self.confirm_delete: Callable[[CheckpointInfo], bool] = self._confirm_dialog
 
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Step", "Saved", "Pinned"])
+        self.tree.setHeaderLabels(["Step", "Saved", "Kept"])
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         self.tree.header().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.tree.header().setStretchLastSection(True)
-        self.tree.setToolTip("Pinned checkpoints are never removed by retention (keep_checkpoints)")
+        self.tree.setToolTip("Pinned checkpoints (📌) and the best one (★, lowest Fréchet distance so far) are never "
+                             "removed by retention (keep_checkpoints)")
         self.placeholder = QLabel("No run open")
         self.placeholder.setStyleSheet("color: palette(mid);")
         self.placeholder.setWordWrap(True)   # "No checkpoints yet in <long run name>" must not widen the dock
@@ -63,12 +64,16 @@ class CheckpointPanel(QWidget):
         selected = self.selected()
         keep = selected.step if selected else None
         self.infos = list_checkpoints(self.run_path / "checkpoints") if self.run_path else []
+        best = best_record(self.run_path / "checkpoints") if self.run_path else None
         self.tree.clear()
         for info in reversed(self.infos):          # newest first
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.time)) if info.time else "?"
-            item = QTreeWidgetItem([f"{info.step:,}", when, "📌" if info.pinned else ""])
+            kept = " ".join(["📌"] * info.pinned + ["★ best"] * info.best)
+            item = QTreeWidgetItem([f"{info.step:,}", when, kept])
             item.setData(0, Qt.UserRole, info.step)
             item.setTextAlignment(0, Qt.AlignRight | Qt.AlignVCenter)
+            if info.best and best is not None:
+                item.setToolTip(2, f"The best checkpoint: lowest Fréchet distance so far (FD {best['fd']:.3g})")
             self.tree.addTopLevelItem(item)
             if info.step == keep:
                 item.setSelected(True)
@@ -135,7 +140,7 @@ class CheckpointPanel(QWidget):
         self.changed.emit()
 
     def _confirm_dialog(self, info: CheckpointInfo) -> bool:
-        extra = " It is pinned." if info.pinned else ""
+        extra = (" It is pinned." if info.pinned else "") + (" It is the best checkpoint." if info.best else "")
         last = " It is the only checkpoint: the run can no longer be resumed." if len(self.infos) == 1 else ""
         answer = QMessageBox.question(self, "Delete checkpoint",
                                       f"Delete the checkpoint at step {info.step:,}?{extra}{last}",

@@ -25,6 +25,7 @@ SERIES = {
     "d_loss": (0, "D loss", "#ff8a65"),
     "d_real": (1, "D(x)", "#81c784"),
     "d_fake": (1, "D(G(z))", "#ce93d8"),
+    "ada_p": (1, "ADA p", "#a1887f"),   # adaptive augmentation's probability, also in [0, 1]; flat 0 when off
     "images_per_sec": (2, "images/s", "#fff176"),
 }
 PLOT_TITLES = ("Loss", "D output", "Throughput")
@@ -433,4 +434,5 @@ class LossPlot(QWidget):
     def describe_index(self, i: int) -> str:
         d = self._buf.data
         return (f"step {int(d['step'][i])}  G {d['g_loss'][i]:.4f}  D {d['d_loss'][i]:.4f}  "
-                f"D(x) {d['d_real'][i]:.3f}  D(G(z)) {d['d_fake'][i]:.3f}  {d['images_per_sec'][i]:,.0f} img/s")
+                f"D(x) {d['d_real'][i]:.3f}  D(G(z)) {d['d_fake'][i]:.3f}  p {d['ada_p'][i]:.3f}  "
+                f"{d['images_per_sec'][i]:,.0f} img/s")
