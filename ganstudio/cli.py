@@ -202,6 +202,7 @@ def _train(trainer, show_progress: bool) -> int:
 
     trainer.progress = on_progress
     trainer.nan_action = "stop"   # headless: after a NaN rollback there is nobody to press Resume
+    trainer.write_errors = "raise"   # disk full etc.: one line, exit 2; the last checkpoint resumes once fixed
     code = 0
     try:
         for ev in trainer.run():

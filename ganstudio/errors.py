@@ -19,5 +19,10 @@ class RunDirError(GanStudioError):
     pass
 
 
+class WriteError(RunDirError):
+    """A write into the run folder failed (disk full, read-only, permission denied). The run itself is fine: the
+    CLI exits (resume later), the studio pauses the run until the user has fixed the cause."""
+
+
 class CheckpointError(GanStudioError):
     pass

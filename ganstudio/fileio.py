@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import RunDirError
+from .errors import WriteError
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -14,7 +14,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
-        raise _friendly(path, e) from None
+        raise write_error(path, e) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -26,16 +26,19 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             os.unlink(tmp)
         except OSError:
             pass
-        raise _friendly(path, e) from None
+        raise write_error(path, e) from None
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def _friendly(path: Path, e: OSError) -> RunDirError:
+def write_error(path: str | Path, e: OSError) -> WriteError:
+    """The one-line message for a failed write of `path`, naming the fix; every run-folder writer uses it."""
+    path = Path(path)
     if e.errno == errno.ENOSPC:
-        return RunDirError(f"{path}: disk full while writing; free some space (nothing was overwritten)")
+        return WriteError(f"{path}: disk full while writing; free some space (nothing was overwritten)")
     if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return RunDirError(f"{path.parent}: not writable ({e.strerror}); choose another run folder with --run-dir")
-    return RunDirError(f"{path}: cannot write ({e.strerror or e})")
+        return WriteError(f"{path.parent}: not writable ({e.strerror}); fix its permissions or choose another run "
+                          f"folder with --run-dir")
+    return WriteError(f"{path}: cannot write ({e.strerror or e})")

@@ -136,6 +136,18 @@ def _truncated_ckpt(tmp, mp, trained):
     return ["resume", str(run), "--steps", "5", "--no-progress"]
 
 
+def _incomplete_ckpt(tmp, mp, trained):
+    run = copy_run(tmp, trained)
+    next((run / "checkpoints").glob("step_*/ckpt.data-*")).unlink()    # meta.json there, the data gone
+    return ["resume", str(run), "--steps", "5", "--no-progress"]
+
+
+def _someone_elses_folder(tmp, trained, fmt):
+    (tmp / "mine").mkdir()
+    (tmp / "mine" / "notes.txt").write_text("not an export")      # --force must never delete it
+    return ["export", str(copy_run(tmp, trained)), "--format", fmt, "--out", str(tmp / "mine"), "--force"]
+
+
 def _offline(tmp, mp, trained):
     import keras
 
@@ -152,6 +164,106 @@ def _bad_run_config(tmp, mp, trained):
     run = copy_run(tmp, trained)
     (run / "config.json").write_text('{"model": {"arch": "dcgan",,}}')
     return ["resume", str(run), "--no-progress"]
+
+
+SMALL_RUN = ["--set", "limit=64", "--batch-size", "16"]
+
+
+def _fail_tf_checkpoint_write(tmp, mp, trained):
+    import tensorflow as tf
+
+    real = tf.train.Checkpoint.write
+    calls = {"n": 0}
+
+    def write(self, prefix, *a, **kw):
+        calls["n"] += 1
+        if calls["n"] > 1:   # the first checkpoint is written; the second hits a full disk inside TensorFlow
+            open(prefix + ".data-00000-of-00001", "wb").close()    # as SaveV2 leaves a partial shard behind
+            raise tf.errors.ResourceExhaustedError(None, None, f"{prefix}_temp/part-00000-of-00001.data-00000-of-00001"
+                                                   f"; No space left on device [Op:SaveV2]")
+        return real(self, prefix, *a, **kw)
+
+    mp.setattr(tf.train.Checkpoint, "write", write)
+    return ["train", *TINY, "--steps", "3", "--set", "checkpoint_every=1", *SMALL_RUN, "--run-dir", str(tmp / "full")]
+
+
+def _fail_open(mp, name: str, code: int):
+    """Writes to the run-folder log `name` fail with `code` (root ignores chmod, so the error is injected)."""
+    import builtins
+
+    import ganstudio.runs as runs
+
+    def fake_open(file, mode="r", *a, **kw):
+        if Path(file).name == name and "a" in mode:
+            raise OSError(code, os.strerror(code), str(file))
+        return builtins.open(file, mode, *a, **kw)
+
+    mp.setattr(runs, "open", fake_open, raising=False)
+
+
+def _metrics_disk_full(tmp, mp, trained):
+    _fail_open(mp, "metrics.jsonl", errno.ENOSPC)
+    return ["train", *TINY, "--steps", "2", *SMALL_RUN, "--run-dir", str(tmp / "full")]
+
+
+def _quality_permission(tmp, mp, trained):
+    _fail_open(mp, "quality.jsonl", errno.EACCES)
+    return ["train", *TINY, "--steps", "2", "--set", "metric_every=1", "--set", "metric_n=100", *SMALL_RUN,
+            "--run-dir", str(tmp / "ro")]
+
+
+def _out_of_memory(tmp, mp, trained):
+    import tensorflow as tf
+
+    from ganstudio.engine.trainer import Trainer
+
+    def step_fn(self, steps_per_call=1):
+        def oom(images, labels):   # what TensorFlow raises when the batch's activations do not fit
+            raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[4096,64,14,14]")
+        return oom
+
+    mp.setattr(Trainer, "_make_step_fn", step_fn)
+    return ["train", *TINY, "--steps", "2", *SMALL_RUN, "--run-dir", str(tmp / "oom")]
+
+
+def _locked(tmp, mp, trained):
+    from ganstudio.runs import RunDir
+
+    run = copy_run(tmp, trained)
+    lock = RunDir(run).lock()        # held as another process would (flock conflicts across open files)
+    mp.setattr(RunDir, "_test_holder", lock, raising=False)   # released when the test's monkeypatch undoes
+    return ["resume", str(run), "--steps", "4", "--no-progress"]
+
+
+def _idx_bomb(tmp, mp, trained):
+    path = tmp / "bomb-images-idx3-ubyte.gz"
+    with gzip.open(path, "wb", compresslevel=1) as f:    # 1.5 KiB promised, 32 MiB inside
+        f.write(idx_bytes(np.zeros((2, 28, 28), np.uint8)))
+        for _ in range(32):
+            f.write(bytes(1 << 20))
+    return train_ds(str(path))
+
+
+def _npz_forged(tmp, mp, trained):
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "|u1", "fortran_order": False, "shape": (10**7, 1000, 1000)})
+    with zipfile.ZipFile(tmp / "forged.npz", "w") as zf:
+        zf.writestr("x.npy", buf.getvalue() + bytes(64))
+    return train_ds(str(tmp / "forged.npz"))
+
+
+def _many_files(tmp, mp, trained):
+    import ganstudio.data.folder as folder
+
+    mp.setattr(folder, "MAX_FILES", 50)   # stands in for the 1,000,000 limit
+    root = tmp / "many"
+    root.mkdir()
+    for i in range(51):
+        (root / f"{i:03d}.png").touch()
+    return train_ds(str(root))
 
 
 def _write(path: Path, data: bytes) -> str:
@@ -211,6 +323,9 @@ ROWS = [
                                                                       "--batch-size", "4"),
         "supports square 28, 32 or 64 px images"),
     Row("keras-dataset-offline", "dataset", _offline, "'mnist' is not in the Keras cache and could not be downloaded"),
+    Row("idx-gz-bomb", "dataset", _idx_bomb, "IDX file is padded: it holds more than the 1,584 bytes its header says"),
+    Row("npz-forged-header", "dataset", _npz_forged, "forged.npz[x]: its header claims shape (10000000, 1000, 1000)"),
+    Row("folder-too-many-files", "dataset", _many_files, "more than 50 image files; point at a smaller folder"),
     # -- config and CLI arguments ----------------------------------------------------------------------------
     Row("batch-size-zero", "config", lambda t, m, r: ["train", "--batch-size", "0"], "batch_size: 0 is out of range"),
     Row("batch-size-negative", "config", lambda t, m, r: ["train", "--batch-size", "-3"],
@@ -229,6 +344,9 @@ ROWS = [
     Row("set-without-equals", "config", lambda t, m, r: ["train", "--set", "g_lr"], "expected KEY=VALUE"),
     Row("config-invalid-json", "config", lambda t, m, r: ["train", "--config", _write(t / "c.json", b"{oops")],
         "invalid JSON at line 1, column 2"),
+    Row("config-preset-escapes", "config", lambda t, m, r: ["train", "--config", _write(
+        t / "c.json", b'{"preset": "../../../x"}')], "preset: '../../../x' is not a valid name"),
+    Row("batch-too-large-for-memory", "config", _out_of_memory, "batch_size: 16 images per step do not fit in the"),
     Row("config-unknown-section", "config", lambda t, m, r: ["train", "--config", _write(
         t / "c.json", b'{"optimiser": {}}')], "unknown section 'optimiser'; did you mean optim"),
     # -- run folders -----------------------------------------------------------------------------------------
@@ -236,6 +354,12 @@ ROWS = [
     Row("run-folder-exists", "run folder", lambda t, m, r: ["train", *TINY, "--run-dir", str(copy_run(t, r))],
         "already holds a run; continue it with `ganstudio resume"),
     Row("disk-full-writing-samples", "run folder", _disk_full, "disk full while writing; free some space"),
+    Row("disk-full-writing-checkpoint", "run folder", _fail_tf_checkpoint_write,
+        "full/checkpoints/step_000002: disk full while writing; free some space"),
+    Row("disk-full-writing-metrics", "run folder", _metrics_disk_full,
+        "full/metrics.jsonl: disk full while writing; free some space"),
+    Row("permission-denied-writing-quality", "run folder", _quality_permission, "ro: not writable (Permission denied)"),
+    Row("run-locked-by-another-writer", "run folder", _locked, "another process is writing this run (pid"),
     Row("resume-not-a-run", "run folder", lambda t, m, r: (t / "x").mkdir() or ["resume", str(t / "x")],
         "not a ganstudio run (config.json is missing)"),
     Row("resume-missing-folder", "run folder", lambda t, m, r: ["resume", str(t / "gone")], "no such run folder"),
@@ -256,6 +380,17 @@ ROWS = [
         "no checkpoint at step 7; available: 2"),
     Row("no-checkpoint-yet", "checkpoint", lambda t, m, r: (shutil.rmtree(copy_run(t, r) / "checkpoints") or
                                                             ["resume", str(t / "run")]), "no checkpoint yet"),
+    Row("checkpoint-incomplete", "checkpoint", _incomplete_ckpt,
+        "no checkpoint yet (step_000002 is incomplete: data files are missing)"),
+    Row("checkpoint-no-best-yet", "checkpoint", lambda t, m, r: ["sample", str(copy_run(t, r)), "--checkpoint", "best"],
+        "no best checkpoint yet (it is kept when the quality metric runs"),
+    Row("checkpoint-spec-invalid", "checkpoint", lambda t, m, r: ["eval", str(copy_run(t, r)), "--checkpoint",
+                                                                   "newest"],
+        "--checkpoint 'newest': use best, latest or a step number"),
+    Row("export-force-not-our-savedmodel", "run folder", lambda t, m, r: _someone_elses_folder(t, r, "savedmodel"),
+        "is not a SavedModel that ganstudio exported"),
+    Row("export-force-onto-a-folder", "run folder", lambda t, m, r: _someone_elses_folder(t, r, "keras"),
+        "is a folder; --force replaces only a file"),
 ]
 
 

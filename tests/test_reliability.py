@@ -166,3 +166,170 @@ def test_runs_list_and_logs_skip_json_that_is_not_an_object(tmp_path):
     with pytest.raises(ConfigError, match="expected a JSON object"):
         RunDir(bad).config()
     json.loads((bad / "config.json").read_text())   # the bad run was left as it was
+
+
+# -- 4. one writer per run folder ---------------------------------------------------------------------------------
+HOLD = """
+import sys
+from ganstudio.runs import RunDir
+lock = RunDir(sys.argv[1]).lock()
+print("held", flush=True)
+sys.stdin.read()           # hold until the test closes stdin or kills us
+"""
+
+
+def _holder(run: Path):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(run)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_second_writer_is_refused_naming_the_holder_and_a_dead_holder_is_taken_over(tmp_path, capsys):
+    import os
+    import signal
+    import socket
+
+    from ganstudio.cli import main
+    from ganstudio.errors import RunDirError
+    from ganstudio.runs import RunDir
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(Config().to_json())
+    proc = _holder(run)
+    try:
+        with pytest.raises(RunDirError) as info:
+            RunDir(run).lock()
+        msg = str(info.value)
+        assert f"another process is writing this run (pid {proc.pid} on {socket.gethostname()}, " in msg
+        assert f"`-c {run}`, since 20" in msg and msg.endswith(f"`ganstudio watch {run}`")
+        assert main(["resume", str(run), "--no-progress"]) == 2     # refused before anything is written
+        err = capsys.readouterr().err
+        assert f"ganstudio: error: {run}: another process is writing this run (pid {proc.pid}" in err
+        assert "Traceback" not in err and not (run / "metrics.jsonl").exists()
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)    # a holder that dies without cleaning up
+        proc.wait()
+    lock = RunDir(run).lock()                # the kernel dropped its lock: taken over at once
+    assert json.loads((run / "writer.lock").read_text())["pid"] == os.getpid()
+    lock.release()
+    assert (run / "writer.lock").read_text() == ""
+    RunDir(run).lock().release()             # released means free again
+
+
+def test_readers_do_not_take_the_lock(tmp_path):
+    from ganstudio.runs import RunDir
+    from ganstudio.runs.watch import RunFollower, scan_runs
+
+    run = tmp_path / "run"
+    (run / "samples").mkdir(parents=True)
+    (run / "config.json").write_text(Config().to_json())
+    (run / "metrics.jsonl").write_text('{"step": 1, "g_loss": 1.0}\n')
+    lock = RunDir(run).lock()
+    try:
+        assert [s.name for s in scan_runs(tmp_path)] == ["run"]
+        assert [r["step"] for r in RunFollower(run).poll()[0]] == [1]
+        assert RunDir.open(run).config().preset == "tutorial"
+    finally:
+        lock.release()
+
+
+# -- 3. full disk / read-only while writing ----------------------------------------------------------------------
+def _fail_checkpoint_write(monkeypatch, steps: set[int]):
+    """TensorFlow's own write error (SaveV2 on a full disk) for the checkpoints of `steps`."""
+    import tensorflow as tf
+
+    real = tf.train.Checkpoint.write
+
+    def write(self, prefix, *a, **kw):
+        if int(self.step.numpy()) in steps:    # the trainer's checkpoint tracks its step variable as `step`
+            raise tf.errors.ResourceExhaustedError(None, None, "No space left on device [Op:SaveV2]")
+        return real(self, prefix, *a, **kw)
+
+    monkeypatch.setattr(tf.train.Checkpoint, "write", write)
+
+
+def test_studio_trainer_pauses_on_failed_writes_and_continues_once_fixed(tiny_config, tmp_path, monkeypatch):
+    import errno
+
+    from ganstudio.engine.checkpoints import list_checkpoints
+    from ganstudio.engine.events import Finished, Paused, WriteFailed
+    from ganstudio.engine.trainer import Trainer
+    from ganstudio.fileio import write_error
+    from ganstudio.runs import RunDir
+
+    full = {"disk": True}
+    real_append = RunDir.append_metrics
+
+    def append(self, row):
+        if full["disk"]:
+            raise write_error(self.metrics_file, OSError(errno.ENOSPC, "No space left on device"))
+        return real_append(self, row)
+
+    monkeypatch.setattr(RunDir, "append_metrics", append)
+    _fail_checkpoint_write(monkeypatch, {3})
+    trainer = Trainer(tiny_config.with_updates({"steps": 4, "checkpoint_every": 1}), run_dir=tmp_path / "run")
+    events = []
+    for ev in trainer.run():
+        events.append(ev)
+        if isinstance(ev, Paused):       # the user frees space and presses Resume
+            full["disk"] = False
+            trainer.control.resume()
+    failed = [e for e in events if isinstance(e, WriteFailed)]
+    assert [e.step for e in failed] == [1, 3], failed
+    assert "run/metrics.jsonl: disk full while writing; free some space" in failed[0].message
+    assert "Training is paused at step 1: fix it, then press Resume" in failed[0].message
+    assert "run/checkpoints/step_000003: disk full while writing" in failed[1].message
+    assert sum(isinstance(e, Paused) for e in events) == 2
+    assert events[-1] == Finished(4, "completed", str(tmp_path / "run"), str(tmp_path / "run" / "samples" / "final.png"),
+                                  events[-1].extra)
+    assert [c.step for c in list_checkpoints(tmp_path / "run" / "checkpoints")] == [1, 2, 4]
+    assert not list((tmp_path / "run" / "checkpoints").glob(".saving-*"))
+    assert [r["step"] for r in RunDir(tmp_path / "run").read_metrics()] == [2, 3, 4]   # step 1's row was lost
+
+
+def test_cli_checkpoint_on_a_full_disk_exits_2_and_the_previous_one_resumes(tmp_path, monkeypatch, capsys):
+    from ganstudio.cli import main
+    from ganstudio.engine.checkpoints import list_checkpoints
+    from ganstudio.runs import RunDir
+
+    run = tmp_path / "run"
+    _fail_checkpoint_write(monkeypatch, {2})
+    argv = ["--preset", "tiny", "--set", "jit_compile=off", "--set", "num_samples=4", "--set", "limit=64",
+            "--batch-size", "16", "--set", "checkpoint_every=1", "--set", "precision=float32", "--no-progress"]
+    assert main(["train", *argv, "--steps", "3", "--run-dir", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert f"ganstudio: error: {run}/checkpoints/step_000002: disk full while writing; free some space" in err
+    assert "Traceback" not in err
+    assert [c.step for c in list_checkpoints(run / "checkpoints")] == [1]
+    assert not list((run / "checkpoints").glob(".saving-*"))
+    monkeypatch.undo()                   # space freed
+    assert main(["resume", str(run), "--steps", "3", "--no-progress"]) == 0
+    assert [r["step"] for r in RunDir(run).read_metrics()] == [1, 2, 3]
+
+
+# -- 9. settings too large for memory ------------------------------------------------------------------------------
+def test_out_of_memory_in_the_step_names_the_field(tiny_config, tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    from ganstudio.engine.trainer import Trainer, run_to_end
+
+    def make(self, steps_per_call=1):
+        def oom(images, labels):
+            raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[16,64,14,14]")
+        return oom
+
+    monkeypatch.setattr(Trainer, "_make_step_fn", make)
+    with pytest.raises(ConfigError, match=r"^batch_size: 16 images per step do not fit in the CPU's memory; lower it "
+                                          r"\(e.g. --batch-size 8\)$"):
+        run_to_end(Trainer(tiny_config, run_dir=tmp_path / "a"))
+    cfg = tiny_config.with_updates({"steps_per_call": 4, "steps": 8})
+    with pytest.raises(ConfigError, match=r"^steps_per_call: 4 steps of batch_size 16 in one call do not fit"):
+        run_to_end(Trainer(cfg, run_dir=tmp_path / "b"))
+    from ganstudio.runs import RunDir
+
+    RunDir(tmp_path / "b").lock().release()     # the failed run let go of its folder

@@ -137,5 +137,20 @@ class Generated:
     tag: str = ""             # echoed from the request, so a front end matches answers to its questions
 
 
+@dataclass(frozen=True)
+class WriteFailed:
+    """A write into the run folder failed (disk full, read-only, permission denied). The studio's trainer paused
+    the run: nothing is lost, and Resume continues once the cause is fixed. The last checkpoint is intact."""
+    step: int
+    message: str
+
+
+@dataclass(frozen=True)
+class CheckpointsChanged:
+    """A pin or delete requested from the studio was done on the training thread (never racing retention)."""
+    step: int
+    text: str
+
+
 Event = (Started | StepMetrics | SampleGrid | ConfigChanged | CheckpointSaved | Metric | Health | RolledBack | Paused
-         | Resumed | Message | Finished | BestCheckpoint | Generated)
+         | Resumed | Message | Finished | BestCheckpoint | Generated | WriteFailed | CheckpointsChanged)

@@ -51,15 +51,20 @@ def cpu_has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def resolve_precision(setting: str, device: str) -> str:
-    """'auto' -> mixed_bfloat16 where the CPU computes bf16 natively (the tutorial loop ran 1.5x faster on such a
-    machine), mixed_float16 on GPUs, mixed_bfloat16 on TPUs (their native format), else float32 (bf16 is emulated
-    on AVX2-only CPUs and slower)."""
+def resolve_precision(setting: str, device: str, bf16_gain=None) -> str:
+    """'auto' -> mixed_float16 on GPUs, mixed_bfloat16 on TPUs (their native format); on CPUs mixed_bfloat16 only
+    where it measurably pays: the CPU computes bf16 natively (elsewhere it is emulated, ~10x slower) and a cached
+    micro-benchmark (engine/bf16gain.py) gives bf16 at least MIN_GAIN x float32's speed. bf16_gain: the
+    measurement (injectable for tests)."""
     if setting != "auto":
         return setting
     if device == "GPU":
         return "mixed_float16"
-    return "mixed_bfloat16" if device == "TPU" or cpu_has_native_bf16() else "float32"
+    if device == "TPU":
+        return "mixed_bfloat16"
+    from .bf16gain import MIN_GAIN, bf16_gain as measured_gain  # noqa: PLC0415
+
+    return "mixed_bfloat16" if cpu_has_native_bf16() and (bf16_gain or measured_gain)() >= MIN_GAIN else "float32"
 
 
 def adapt_arch_to_data(config: Config, shape: tuple[int, int, int]) -> tuple[Config, str]:

@@ -23,8 +23,9 @@ import numpy as np
 
 from ..config import Config
 from ..errors import RunDirError
-from ..fileio import atomic_write_text
+from ..fileio import atomic_write_text, write_error
 from ..imaging import load_png, save_grid
+from .lock import RunLock
 
 SAMPLE_RE = re.compile(r"step_(\d+)\.png$")
 
@@ -81,7 +82,9 @@ class RunDir:
         self.metrics_file = self.path / "metrics.jsonl"
         self.edits_file = self.path / "edits.jsonl"
         self.quality_file = self.path / "quality.jsonl"
+        self.lock_file = self.path / "writer.lock"
         self._metrics_fh = None
+        self._torn = False        # a failed append may have left half a line in metrics.jsonl
 
     # -- creation -------------------------------------------------------------------------------------------
     @classmethod
@@ -112,29 +115,47 @@ class RunDir:
     def config(self) -> Config:
         return Config.load(self.config_file)
 
+    def lock(self) -> RunLock:
+        """Take the run's writer lock (see runs.lock); RunDirError names the process holding it."""
+        return RunLock(self.lock_file, self.path).acquire()
+
     def write_config(self, config: Config) -> None:
         atomic_write_text(self.config_file, config.to_json())
 
     # -- logs -----------------------------------------------------------------------------------------------
     def append_metrics(self, row: dict[str, Any]) -> None:
-        if self._metrics_fh is None:
-            self._metrics_fh = open(self.metrics_file, "a", buffering=1, encoding="utf-8")
         try:
-            self._metrics_fh.write(json.dumps(row) + "\n")
+            if self._metrics_fh is None:
+                self._metrics_fh = open(self.metrics_file, "a", buffering=1, encoding="utf-8")
+            # after a failed append, end the torn line first so that the rows after it parse
+            self._metrics_fh.write("\n" * self._torn + json.dumps(row) + "\n")
+            self._torn = False
         except OSError as e:
-            raise RunDirError(f"{self.metrics_file}: cannot append ({e.strerror}); free disk space") from None
+            self._torn = True
+            fh, self._metrics_fh = self._metrics_fh, None
+            try:
+                if fh is not None:
+                    fh.close()          # flushes the failed line again; it may fail the same way
+            except OSError:
+                pass
+            raise write_error(self.metrics_file, e) from None
+
+    def _append(self, path: Path, row: dict[str, Any]) -> None:
+        try:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(row) + "\n")
+        except OSError as e:
+            raise write_error(path, e) from None
 
     def append_quality(self, row: dict[str, Any]) -> None:
-        with open(self.quality_file, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
+        self._append(self.quality_file, row)
 
     def read_quality(self, max_step: int | None = None) -> list[dict[str, Any]]:
         return _read_jsonl(self.quality_file, max_step)
 
     def log_edit(self, step: int, changes: dict[str, tuple[Any, Any]]) -> None:
-        with open(self.edits_file, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"step": step, "time": time.time(),
-                                "changes": {k: {"old": o, "new": n} for k, (o, n) in changes.items()}}) + "\n")
+        self._append(self.edits_file, {"step": step, "time": time.time(),
+                                       "changes": {k: {"old": o, "new": n} for k, (o, n) in changes.items()}})
 
     def close(self) -> None:
         if self._metrics_fh is not None:
