@@ -71,6 +71,10 @@ class OptimConfig:
     d_steps: int = hp(1, "Discriminator updates per generator update (n_critic; WGAN-GP uses 5).", min=1, max=20)
     ema_decay: float = hp(0.0, "Exponential moving average of the generator's weights for samples and exports "
                           "(e.g. 0.999; 0 = off).", min=0.0, max=0.99999)
+    ema_rampup: float = hp(0.0, "Karras et al.'s EMA ramp-up: the average's half-life (set by ema_decay: "
+                           "batch x ln 0.5 / ln ema_decay images) is capped at this fraction of the images seen so far, "
+                           "so early weights fade fast (they use 0.05 with a 10k-image half-life; 0 = off).",
+                           min=0.0, max=1.0)
 
 
 @dataclass(frozen=True)

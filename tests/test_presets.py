@@ -63,3 +63,19 @@ def test_diffaugment_changes_images_but_keeps_shape():
     cut = diff_augment(x, ("cutout",), seed).numpy()
     assert 0.15 < (cut == 0).mean() < 0.4            # a half-size square is a quarter of the image
     assert np.array_equal(cut, diff_augment(x, ("cutout",), seed).numpy())   # stateless: same seed, same result
+
+
+def test_ema_rampup_makes_the_average_follow_g_early(tiny_config, tmp_path):
+    """Karras' ramp-up caps the EMA half-life at ema_rampup x images seen: after one step of 16 images the cap is
+    0.8 images, so the average is G itself (decay 0.5^20); without it the average is still 99.9 % the initial G."""
+    from ganstudio.engine.trainer import Trainer, run_to_end
+
+    def gap(rampup):
+        t = Trainer(tiny_config.with_updates({"steps": 1, "ema_decay": 0.999, "ema_rampup": rampup}),
+                    run_dir=tmp_path / f"r{rampup}")
+        run_to_end(t)
+        return max(float(np.abs(e.numpy() - w.numpy()).max()) for e, w in zip(t.G_ema.weights, t.G.weights,
+                                                                             strict=True))
+
+    with_rampup, without = gap(0.05), gap(0.0)
+    assert with_rampup < 1e-5 and without > 1e-4, (with_rampup, without)

@@ -5,6 +5,7 @@ the tutorial's train_step op for op: two tapes over one forward pass, simultaneo
 """
 from __future__ import annotations
 
+import math
 from functools import partial
 
 from ..losses import LOSSES, gradient_penalty, r1_penalty
@@ -35,6 +36,9 @@ def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: b
     gp_weight = o.gp_weight if o.loss == "wgan_gp" else 0.0
     r1_gamma = o.r1_gamma
     ema = cfg.optim.ema_decay if G_ema is not None else 0.0
+    # Karras' ramp-up: half-life (images) = min(batch * ln 0.5 / ln ema_decay, ema_rampup * images seen)
+    rampup = o.ema_rampup if ema else 0.0
+    half_life = cfg.data.batch_size * math.log(0.5) / math.log(ema) if ema else 0.0
     k = o.d_steps
 
     def gen(noise, labels):
@@ -94,8 +98,12 @@ def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: b
         apply(g_opt, gen_tape, g_target, G.trainable_variables)
         apply(d_opt, disc_tape, d_target, D.trainable_variables)
         if ema:
+            beta = ema
+            if rampup:   # g_opt.iterations counts generator updates, this one included
+                seen = tf.cast(g_opt.iterations, tf.float32) * cfg.data.batch_size
+                beta = 0.5 ** (cfg.data.batch_size / tf.maximum(tf.minimum(half_life, rampup * seen), 1e-8))
             for e, w in zip(G_ema.weights, G.weights):
-                e.assign(ema * e + (1.0 - ema) * tf.cast(w, e.dtype))
+                e.assign(beta * e + (1.0 - beta) * tf.cast(w, e.dtype))
         out = tf.stack([g_loss, d_loss, tf.reduce_mean(tf.sigmoid(real_out)), tf.reduce_mean(tf.sigmoid(fake_out)),
                         tf.reduce_mean(tf.sign(real_out))])
         return out / replicas if replicas > 1 else out

@@ -1,0 +1,200 @@
+"""How good does each preset get, on how much data, in a fixed budget? Trains every preset (or variant) x dataset
+size x seed for the same training time (or steps), then scores the final generator with the in-app metric
+(metrics.QualityMetric on the bundled classifier's features) and writes docs/quality.md with a grid per run.
+
+    .venv/bin/python benchmarks/quality.py                       # the full table: 5 minutes per run, 2 seeds
+    .venv/bin/python benchmarks/quality.py --minutes 20          # the long budget
+    .venv/bin/python benchmarks/quality.py --minutes 1 --seeds 1 --presets tutorial,dcgan --sizes 600,full
+    .venv/bin/python benchmarks/quality.py --suite ablation --sizes 2000 \\
+        --variant dcgan+ema=dcgan:ema_decay=0.99117,ema_rampup=0.05 --variant dcgan+ttur=dcgan:g_lr=1e-4,d_lr=4e-4
+
+Every run appends one row to docs/quality/results.jsonl (machine, budget, command and numbers); docs/quality.md is
+rendered from all rows, grouped by suite and budget, so a partial rerun adds to the table instead of erasing it
+(--fresh starts over). Scores, all on the same 1,000 generated images from fixed noise:
+- FD and KID against the 1,000 Fashion-MNIST test images shipped in resources/ (never trained on), so runs on
+  different training sets are compared on one reference (the studio's own FD compares with the run's data);
+- memorization: the in-app ratio against the run's own training images (~1 healthy, well below 1 = copying).
+Sizes: 600 and 2000 are the first images of the bundled 6,000; `full` is the 60,000-image train set from Debian's
+dataset-fashion-mnist IDX files (`apt-get install dataset-fashion-mnist`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+FULL_IDX = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
+OUT_DIR = ROOT / "docs" / "quality"
+RESULTS = OUT_DIR / "results.jsonl"
+DOC = ROOT / "docs" / "quality.md"
+N_GENERATED = 1000
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{cpu}, {os.cpu_count()} cores, load average {load:.1f} at start"
+
+
+def dataset_for(size: str):
+    from ganstudio.data import load_dataset
+
+    if size == "full":
+        if not FULL_IDX.exists():
+            raise SystemExit(f"{FULL_IDX} is missing: apt-get install dataset-fashion-mnist, or drop 'full' from "
+                             f"--sizes")
+        return load_dataset(str(FULL_IDX)), str(FULL_IDX)
+    n = int(size)
+    return load_dataset("bundled", limit=n if n < 6000 else 0), "bundled"
+
+
+def parse_variant(spec: str) -> tuple[str, str, dict[str, str]]:
+    """'label=preset:key=v,key=v' (or a bare preset name) -> (label, preset, overrides)."""
+    head, _, sets = spec.partition(":")
+    label, _, preset = head.rpartition("=")
+    overrides = dict(kv.split("=", 1) for kv in sets.split(",") if kv)
+    return label or preset, preset, overrides
+
+
+def train_one(label: str, preset: str, overrides: dict, size: str, seed: int, minutes: float, steps: int,
+              scorers: dict, run_dir: Path) -> dict:
+    import numpy as np
+
+    from ganstudio.engine import Finished, StepMetrics
+    from ganstudio.engine.trainer import Trainer
+    from ganstudio.imaging import save_grid
+    from ganstudio.presets import get_preset
+
+    ds, spec = dataset_for(size)
+    cfg = get_preset(preset).config().with_updates(
+        {"dataset": spec, "seed": seed, "steps": steps, "epochs": 0, "train_minutes": 0 if steps else minutes,
+         "metric_every": 0, "checkpoint_every": 0, "checkpoint_minutes": 0, "tensorboard": False,
+         "sample_every": 10**6, **overrides})
+    t = Trainer(cfg, run_dir=run_dir, dataset=ds)
+    last, finished = None, None
+    for ev in t.run():
+        if isinstance(ev, StepMetrics):
+            last = ev
+        elif isinstance(ev, Finished):
+            finished = ev
+    n = N_GENERATED
+    noise = np.random.default_rng(t.config.train.seed + 2).standard_normal((n, t.config.model.noise_dim))
+    images = np.concatenate([t.sample(noise[i:i + 500].astype(np.float32)) for i in range(0, n, 500)])
+    test = scorers["test"].score(images)
+    if size not in scorers:
+        from ganstudio.metrics import QualityMetric
+
+        scorers[size] = QualityMetric(scorers["fn"], ds.images)
+    memo = scorers[size].score(images)["memorization"]
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    grid = OUT_DIR / f"{scorers['suite']}-{label}-{size}-s{seed}.png"
+    save_grid(t.sample(t.fixed_noise.numpy()[:16]), grid, rows=4, scale=2)
+    return {"suite": scorers["suite"], "label": label, "preset": preset, "overrides": overrides, "size": size,
+            "images": len(ds), "seed": seed, "budget": f"{steps} steps" if steps else f"{minutes:g} min",
+            "steps": t.step, "train_seconds": round(t.train_seconds, 1),
+            "epochs": float(f"{last.epoch:.2g}") if last else 0.0, "fd": test["fd"], "kid": test["kid"],
+            "memorization": memo, "diversity": test["diversity"], "reason": finished.reason if finished else "",
+            "grid": str(grid.relative_to(ROOT / "docs")), "machine": scorers["machine"],
+            "command": scorers["command"], "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def render(rows: list[dict]) -> str:
+    """docs/quality.md from every stored row: one table per (suite, budget), runs grouped by dataset size."""
+    out = ["# Quality by preset and dataset size\n",
+           "Written by `benchmarks/quality.py` (see its docstring for every option). FD and KID: the final generator's "
+           "1,000 samples from fixed noise against the 1,000 Fashion-MNIST test images in `resources/`, in the "
+           "bundled classifier's feature space (lower is better; two halves of real data score about 1). "
+           "Memorization: the in-app ratio against the run's own training images (about 1 = new images, well "
+           "below 1 = copies). Budget: training time inside steps (start-up, tracing and scoring excluded) or a "
+           "step count; `steps` and `epochs` say how far each run got in it.\n"]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["suite"], r["budget"]), []).append(r)
+    sizes = {"600": 0, "2000": 1, "6000": 2, "full": 3}
+    for (suite, budget), rs in groups.items():
+        out.append(f"## {suite}: {budget} per run\n")
+        for m in sorted({(r["machine"], r["command"]) for r in rs}):
+            out.append(f"- `{m[1]}` on {m[0]}")
+        out.append("\n| size | preset | overrides | seed | steps | epochs | FD | KID | memorization | final grid |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|")
+        for r in sorted(rs, key=lambda r: (sizes.get(r["size"], 9), r["fd"])):
+            ov = ", ".join(f"{k}={v}" for k, v in r["overrides"].items()) or "-"
+            out.append(f"| {r['images']:,} | `{r['label']}` | {ov} | {r['seed']} | {r['steps']:,} | {r['epochs']:g} "
+                       f"| {r['fd']:.1f} | {r['kid']:.2f} | {r['memorization']:.2f} | ![{r['label']}]({r['grid']}) |")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    budget = ap.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=float, default=5.0, help="training time per run (default 5; the issue's "
+                        "long budget is 20)")
+    budget.add_argument("--steps", type=int, default=0, help="a step budget instead of a time budget")
+    ap.add_argument("--presets", default="", help="comma-separated presets (default: every preset but tiny and "
+                    "cdcgan, which the table does not rank)")
+    ap.add_argument("--variant", action="append", default=[], metavar="LABEL=PRESET:key=v,...",
+                    help="an extra configuration (repeatable), e.g. dcgan+ema=dcgan:ema_decay=0.99117")
+    ap.add_argument("--sizes", default="600,2000,6000,full")
+    ap.add_argument("--seeds", default="1,2")
+    ap.add_argument("--suite", default="presets", help="the table this run's rows go to")
+    ap.add_argument("--fresh", action="store_true", help="forget earlier rows in docs/quality/results.jsonl")
+    ap.add_argument("--render-only", action="store_true", help="rewrite docs/quality.md from the stored rows")
+    args = ap.parse_args()
+
+    rows = [] if args.fresh or not RESULTS.exists() else \
+        [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+    if not args.render_only:
+        import logging
+        import tempfile
+
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)   # sample()'s retrace notes for each new run
+
+        import numpy as np
+
+        from ganstudio.data import load_dataset
+        from ganstudio.metrics import QualityMetric, get_classifier
+        from ganstudio.presets import PRESETS
+        from ganstudio.resources import resource_path
+
+        fn, _, _ = get_classifier(load_dataset("bundled"))
+        with np.load(resource_path("fashion_mnist_subset.npz")) as z:
+            x_test = z["x_test"][..., None]
+        scorers = {"fn": fn, "test": QualityMetric(fn, x_test, n=len(x_test)), "suite": args.suite,
+                   "machine": machine(), "command": "python benchmarks/quality.py " + " ".join(sys.argv[1:])}
+        names = [p for p in args.presets.split(",") if p] or \
+            ([] if args.variant else [p for p in PRESETS if p not in ("tiny", "cdcgan")])
+        configs = [(n, n, {}) for n in names] + [parse_variant(v) for v in args.variant]
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as d:
+            for size in args.sizes.split(","):
+                for seed in map(int, args.seeds.split(",")):
+                    for label, preset, overrides in configs:
+                        t0 = time.perf_counter()
+                        row = train_one(label, preset, overrides, size, seed, args.minutes, args.steps, scorers,
+                                        Path(d) / f"{label}-{size}-{seed}")
+                        rows = [r for r in rows if (r["suite"], r["budget"], r["label"], r["size"], r["seed"]) !=
+                                (row["suite"], row["budget"], label, size, seed)] + [row]
+                        RESULTS.write_text("".join(json.dumps(r) + "\n" for r in rows))
+                        DOC.write_text(render(rows))
+                        print(f"{label:<14} {size:>5} seed {seed}: {row['steps']:6,} steps ({row['epochs']:g} epochs)"
+                              f"  FD {row['fd']:7.2f}  KID {row['kid']:.3f}  memorization {row['memorization']:.2f}"
+                              f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+    DOC.write_text(render(rows))
+    print(f"wrote {DOC.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
