@@ -10,8 +10,10 @@ this module (train step, data pipeline, checkpoint); models and losses are keras
 """
 from __future__ import annotations
 
+import errno
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -20,7 +22,8 @@ import numpy as np
 
 from ..config import LIVE_FIELDS, Config
 from ..data import Dataset, load_config_dataset
-from ..errors import CheckpointError, ConfigError, DataError, GanStudioError
+from ..errors import CheckpointError, ConfigError, DataError, GanStudioError, WriteError
+from ..fileio import write_error
 from ..imaging import to_uint8
 from ..runs import RunDir, new_run_path
 from .checkpoints import CheckpointInfo, CheckpointStore, find_checkpoint, list_checkpoints, step_dir
@@ -28,6 +31,7 @@ from .augment import ada_step
 from .control import Control
 from .events import (BestCheckpoint, CheckpointSaved, ConfigChanged, Event, Finished, Health, Message, Metric, Paused, Resumed,
                      RolledBack, SampleGrid, Started, StepMetrics, Generated)
+from .events import CheckpointsChanged, WriteFailed
 from .tfsetup import import_tf, is_chief, is_tpu, make_strategy
 
 
@@ -119,6 +123,9 @@ class Trainer:
         self._sample_fns: dict[bool, Any] = {}   # ema? -> traced inference call
         self.progress = None      # optional callable(done, total) while a folder dataset is decoded
         self.nan_action = "pause"  # after a NaN rollback: 'pause' (the studio) or 'stop' (the CLI)
+        self.write_errors = "pause"   # a failed run-folder write: 'pause' (the studio) or 'raise' (the CLI)
+        self._write_failures: list[Event] = []
+        self._lock = None
         self.adapt_arch = False    # True: no preset was pinned, so adapt_arch_to_data may switch the network
         self.arch_note = ""
         self._quality = None
@@ -159,6 +166,8 @@ class Trainer:
             self.run_dir = RunDir.create(Path(self._worker_tmp) / "run", cfg)
         elif not self._resume:
             self.run_dir = RunDir.create(self._run_path, cfg)
+        if self.chief:
+            self._lock = self.run_dir.lock()   # one writer per run folder, until run() ends
 
         seed = cfg.train.seed
         keras.utils.set_random_seed(seed)
@@ -313,11 +322,25 @@ class Trainer:
             if self._step_fn is None:
                 self._step_fn = self._make_step_fn()
             images, labels = next(data)
-            return np.asarray(self._step_fn(images, labels)).reshape(1, 5)
+            return np.asarray(self._fits_in_memory(self._step_fn, images, labels, 1)).reshape(1, 5)
         if self._multi_fn is None:
             self._multi_fn = self._make_step_fn(s)
         batches = [next(data) for _ in range(s)]
-        return np.asarray(self._multi_fn(tf.stack([b[0] for b in batches]), tf.stack([b[1] for b in batches])))
+        return np.asarray(self._fits_in_memory(self._multi_fn, tf.stack([b[0] for b in batches]),
+                                               tf.stack([b[1] for b in batches]), s))
+
+    def _fits_in_memory(self, fn, images, labels, steps: int):
+        """Run a compiled step call; running out of memory names the setting to lower instead of a traceback."""
+        tf = import_tf()
+        try:
+            return fn(images, labels)
+        except (tf.errors.ResourceExhaustedError, MemoryError):
+            bs = self.config.data.batch_size
+            if steps > 1:
+                raise ConfigError(f"steps_per_call: {steps} steps of batch_size {bs} in one call do not fit in the "
+                                  f"{self.device}'s memory; lower it (e.g. --set steps_per_call=1) or batch_size") from None
+            raise ConfigError(f"batch_size: {bs} images per step do not fit in the {self.device}'s memory; lower it "
+                              f"(e.g. --batch-size {max(1, bs // 2)})") from None
 
     def sample(self, noise: np.ndarray | None = None, labels: np.ndarray | None = None, ema: bool = True
                ) -> np.ndarray:
@@ -349,14 +372,42 @@ class Trainer:
             y = np.resize(self.fixed_labels if labels is None else labels, len(z)).astype(np.int32)
         return Generated(self.step, self.sample(z, y, ema=ema), z, y, tag)
 
-    def save_checkpoint(self) -> CheckpointSaved:
+    def save_checkpoint(self) -> CheckpointSaved | WriteFailed:
+        """Save now. A failed write returns WriteFailed with the run paused (the studio) or raises WriteError (the
+        CLI); either way the previous checkpoints are intact."""
         self.step_var.assign(self.step)
         self.ckpt_store.keep = self.config.train.keep_checkpoints
-        info = self.ckpt_store.save(self.step, {"config": self.config.to_dict(), "g_params": self.G.count_params(),
-                                                "d_params": self.D.count_params(),
-                                                "train_seconds": self.train_seconds})
+        tf = import_tf()
+        try:
+            info = self.ckpt_store.save(self.step, {"config": self.config.to_dict(), "g_params": self.G.count_params(),
+                                                    "d_params": self.D.count_params(),
+                                                    "train_seconds": self.train_seconds})
+        except (tf.errors.OpError, CheckpointError, WriteError) as e:
+            for tmp in self.ckpt_store.folder.glob(".saving-*"):   # TF's own errors pass the store's cleanup
+                shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(e, tf.errors.OpError):   # TF reports ENOSPC, EACCES, EROFS as OpErrors
+                code = errno.ENOSPC if isinstance(e, tf.errors.ResourceExhaustedError) else \
+                    errno.EACCES if isinstance(e, tf.errors.PermissionDeniedError) else errno.EIO
+                e = write_error(self.ckpt_store.folder / f"step_{self.step:06d}", OSError(code, e.message[:200]))
+            return self._write_failed(e if isinstance(e, WriteError) else WriteError(str(e)))
         self._saved_step, self._saved_time = self.step, time.monotonic()
         return CheckpointSaved(self.step, str(info.path))
+
+    def _write(self, fn, *args):
+        """A run-folder write (metrics, samples, quality, edits): its result, or None after a failure, which
+        raises in the CLI and pauses the run in the studio (see _write_failed)."""
+        try:
+            return fn(*args)
+        except WriteError as e:
+            self._write_failures.append(self._write_failed(e))
+            return None
+
+    def _write_failed(self, e: WriteError) -> WriteFailed:
+        if self.write_errors == "raise":
+            raise e
+        self.control.pause()
+        return WriteFailed(self.step, f"{e}. Training is paused at step {self.step:,}: fix it, then press Resume "
+                                      f"(the last checkpoint is intact)")
 
     def _checkpoint_timer_due(self) -> bool:
         t = self.config.train
@@ -400,8 +451,8 @@ class Trainer:
             self.ada_p.assign(new.data.ada_p)
         if "ada_target" in changes and (not changes["ada_target"][0]) != (not changes["ada_target"][1]):
             self._step_fn = self._multi_fn = None  # ADA switched on or off: the gated ops enter or leave the step
-        self.run_dir.write_config(new)
-        self.run_dir.log_edit(self.step, changes)
+        self._write(self.run_dir.write_config, new)
+        self._write(self.run_dir.log_edit, self.step, changes)
         return ConfigChanged(self.step, changes)
 
     # -- quality and health ---------------------------------------------------------------------------------
@@ -432,7 +483,7 @@ class Trainer:
     def record_metric(self) -> Metric:
         """compute_metric, logged to quality.jsonl and TensorBoard (a sweep measures each trial's end with it)."""
         m = self.compute_metric()
-        self.run_dir.append_quality({k: getattr(m, k) for k in ("step", "fd", "kid", "diversity", "n", "seconds",
+        self._write(self.run_dir.append_quality, {k: getattr(m, k) for k in ("step", "fd", "kid", "diversity", "n", "seconds",
                                                                 "source", "accuracy",
                                                                              "memorization")})
         if self._tb is not None:
@@ -532,6 +583,8 @@ class Trainer:
             yield from self._metric_events()
         elif what == "checkpoint":
             yield self.save_checkpoint()
+        elif what in ("pin", "unpin", "delete"):
+            yield self._change_checkpoint(what, int(kwargs["step"]))
         elif what == "generate":
             yield self.generate(**kwargs)
         elif what == "restore":
@@ -539,8 +592,30 @@ class Trainer:
         else:
             yield Message(f"unknown request {what!r}", "error")
 
+    def _change_checkpoint(self, what: str, step: int) -> Event:
+        """Pin/unpin/delete from the studio's Checkpoints dock, done here between steps so that it never races a save
+        or retention."""
+        from .checkpoints import delete_checkpoint, set_pinned  # noqa: PLC0415
+
+        info = next((c for c in list_checkpoints(self.ckpt_store.folder) if c.step == step), None)
+        if info is None:
+            return Message(f"no checkpoint at step {step} any more (retention may have removed it)", "error")
+        try:
+            delete_checkpoint(info) if what == "delete" else set_pinned(info, what == "pin")
+        except OSError as e:
+            return Message(f"{info.path}: cannot {what} ({e.strerror or e})", "error")
+        return CheckpointsChanged(step, f"{what.capitalize()}{'d' if what == 'delete' else 'ned'} the checkpoint at "
+                                        f"step {step:,}")
+
     # -- the loop -------------------------------------------------------------------------------------------
     def run(self) -> Iterator[Event]:
+        try:
+            yield from self._run()
+        finally:
+            if self._lock is not None:   # also when setup failed or the consumer stopped iterating
+                self._lock.release()
+
+    def _run(self) -> Iterator[Event]:
         started = self._setup()
         yield started
         for text in self.dataset_warnings:
@@ -550,8 +625,7 @@ class Trainer:
             yield Message(self.arch_note, "info")
         run, cfg = self.run_dir, self.config
         grid = self.sample()
-        run.save_sample(self.step, grid)
-        yield SampleGrid(self.step, grid, str(run.sample_path(self.step)))
+        yield SampleGrid(self.step, grid, str(self._write(run.save_sample, self.step, grid) or ""))
         self._saved_time = time.monotonic()
 
         data = self._dataset_from(self.step)
@@ -561,6 +635,8 @@ class Trainer:
         reason = "completed"
         try:
             while not (self.total_steps and self.step >= self.total_steps) and not self._budget_spent():
+                while self._write_failures:      # each failed write paused the run (studio)
+                    yield self._write_failures.pop(0)
                 if self.control.paused and not announced_pause:
                     announced_pause = True
                     yield Paused(self.step)
@@ -607,7 +683,7 @@ class Trainer:
                     if d.ada_target:
                         p = ada_step(p, r_real, d.ada_target, d.batch_size, d.ada_kimg)
                     if self.step % cfg.train.log_every == 0:
-                        run.append_metrics(m.to_row())
+                        self._write(run.append_metrics, m.to_row())
                         if self._tb is not None:
                             self._tb_scalars(m)
                     yield m
@@ -641,7 +717,7 @@ class Trainer:
                     grid = self.sample()
                     if self._tb is not None:
                         self._tb_image(self.step, grid)
-                    yield SampleGrid(self.step, grid, str(run.save_sample(self.step, grid)))
+                    yield SampleGrid(self.step, grid, str(self._write(run.save_sample, self.step, grid) or ""))
                 if crossed(cfg.train.metric_every):
                     yield from self._metric_events()
                 if (crossed(cfg.train.checkpoint_every) or self._checkpoint_timer_due()) \
@@ -654,9 +730,10 @@ class Trainer:
         final = ""
         if reason == "completed" or (reason == "stopped" and self.control.save_on_stop):
             grid = self.sample()
-            final = str(run.save_final(grid))
+            final = str(self._write(run.save_final, grid) or "")
             if self._saved_step != self.step:
                 yield self.save_checkpoint()
+        yield from self._write_failures
         yield Finished(self.step, reason, str(run.path), final, {"train_seconds": self.train_seconds})
         if not self.chief:
             import shutil  # noqa: PLC0415
