@@ -53,6 +53,11 @@ def main() -> None:
                                                      "--steps", "10" if q else "20"]),
         ("Memory growth with the window open", ["memory.py", "--steps", "2000" if q else "10000",
                                                 "--first", "200" if q else "1000"]),
+        # the default preset, and dcgan, whose 3x faster steps make the metric's share largest
+        ("Quality metric vs training time (tutorial)", ["metric_cost.py", "--steps", "6" if q else "12",
+                                                        "--rounds", "2" if q else "3"]),
+        ("Quality metric vs training time (dcgan)", ["metric_cost.py", "--preset", "dcgan", "--steps",
+                                                    "10" if q else "30", "--rounds", "2" if q else "3"]),
     ]
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"), TF_CPP_MIN_LOG_LEVEL="2")
     isa = "native bf16 (AVX512-BF16/AMX)" if native_bf16() else "no native bf16"
