@@ -35,6 +35,7 @@ from .widgets.latent_explorer import LatentExplorer
 from .widgets.loss_plot import LossPlot
 from .widgets.quality_plot import QualityPlot
 from .widgets.runs_panel import RunsPanel
+from .widgets.sweep_panel import install_sweep_tab
 from .widgets.sample_grid import GridEntry, SampleGridView
 from .worker import Task, TaskSet, TrainingSession, describe_error
 
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("ganstudio")
         self.settings = settings if settings is not None else QSettings("ganstudio", "ganstudio")
         self.session: TrainingSession | None = None
+        self.sweeping = False                      # the session runs a sweep's trials (the Sweep tab)
         self.state = "idle"
         self.run_path: Path | None = None          # run folder of the current / opened run
         self.resume_path: Path | None = None       # Start continues this run from its last checkpoint
@@ -188,6 +190,7 @@ class MainWindow(QMainWindow):
         self.latent.failed.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.latent.exported.connect(lambda p: self.statusBar().showMessage(f"Exported {p}", 10000))
         self.tabs.addTab(self.latent, "Latent")
+        self.sweep_panel = install_sweep_tab(self)   # trials run through start_training(source=...)
         self.tabs.currentChanged.connect(self._tab_changed)
         self.setCentralWidget(self.tabs)
         self.grid_view.currentChanged.connect(self._grid_changed)
@@ -356,8 +359,9 @@ class MainWindow(QMainWindow):
         self.stateChanged.emit(state)
 
     # ------------------------------------------------------------------------------------------------ commands
-    def start_training(self, run_dir: str | Path | None = None) -> bool:
-        """Start a new run (or continue `resume_path`). Returns False, with the reason shown, if it cannot."""
+    def start_training(self, run_dir: str | Path | None = None, source=None) -> bool:
+        """Start a new run (or continue `resume_path`). Returns False, with the reason shown, if it cannot.
+        `source(control)`, a sweep's event generator, replaces the single Trainer (widgets/sweep_panel.py)."""
         if self.session is not None:
             return False
         cfg = self.panel.validate()
@@ -367,7 +371,8 @@ class MainWindow(QMainWindow):
         if self.latent.busy:
             self._error("The latent explorer is generating; start training when it has finished")
             return False
-        resume = self.resume_path is not None and run_dir is None
+        resume = self.resume_path is not None and run_dir is None and source is None
+        self.sweeping = source is not None
         if resume:
             path = self.resume_path
             ckpts = list_checkpoints(path / "checkpoints")
@@ -388,7 +393,7 @@ class MainWindow(QMainWindow):
         self.finished_reason = ""
         self._rate.clear()
         self.session = TrainingSession(cfg, path, resume=resume, resume_step=self.resume_step if resume else None,
-                                       parent=self)
+                                       parent=self, source=source)
         self.session.event.connect(self._on_event)
         self.session.errored.connect(self._on_errored)
         self.session.finished.connect(self._on_session_finished)
@@ -1053,8 +1058,9 @@ class MainWindow(QMainWindow):
             self._set_state("error")
         else:
             self._set_state("finished")
-        # A stopped run can be continued with Start; a completed one stays viewable.
-        self.resume_path = self.run_path if self.finished_reason == "stopped" and self.run_path else None
+        # A stopped run can be continued with Start (a stopped sweep from its tab); a completed one stays viewable.
+        self.resume_path = self.run_path if self.finished_reason == "stopped" and self.run_path and \
+            not self.sweeping else None
         self.resume_step = None
         self.ckpt_panel.set_run(self.run_path)
         if self.runs_panel.isVisible():

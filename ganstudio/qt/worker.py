@@ -59,8 +59,10 @@ class TrainWorker(QObject):
     finished = Signal()
 
     def __init__(self, config: Config, run_dir: str | Path | None, control: Control, *, resume: bool = False,
-                 resume_step: int | None = None, dataset: Any = None) -> None:
+                 resume_step: int | None = None, dataset: Any = None,
+                 source: Callable[[Control], Any] | None = None) -> None:
         super().__init__()
+        self.source = source    # source(control) -> events, instead of one Trainer (a sweep's trials)
         self.config = config
         self.run_dir = run_dir
         self.control = control
@@ -76,10 +78,14 @@ class TrainWorker(QObject):
             # Imported here, not at module level: the window must show before any TensorFlow/Keras import.
             from ..engine.trainer import Trainer  # noqa: PLC0415
 
-            self.trainer = Trainer(self.config, run_dir=self.run_dir, control=self.control,
-                                   dataset=self.dataset, resume=self.resume,
-                                   resume_step=self.resume_step)
-            for ev in self.trainer.run():
+            if self.source is not None:
+                events = self.source(self.control)
+            else:
+                self.trainer = Trainer(self.config, run_dir=self.run_dir, control=self.control,
+                                       dataset=self.dataset, resume=self.resume,
+                                       resume_step=self.resume_step)
+                events = self.trainer.run()
+            for ev in events:
                 self.event.emit(ev)
         except Exception as exc:  # noqa: BLE001 - every failure must reach the UI, never kill the thread silently
             if not isinstance(exc, GanStudioError):
@@ -101,13 +107,14 @@ class TrainingSession(QObject):
     finished = Signal()
 
     def __init__(self, config: Config, run_dir: str | Path | None = None, *, resume: bool = False,
-                 resume_step: int | None = None, dataset: Any = None, parent: QObject | None = None) -> None:
+                 resume_step: int | None = None, dataset: Any = None, parent: QObject | None = None,
+                 source: Callable[[Control], Any] | None = None) -> None:
         super().__init__(parent)
         self.control = Control()
         self.thread = QThread()
         self.thread.setObjectName("ganstudio-trainer")
         self.worker = TrainWorker(config, run_dir, self.control, resume=resume, resume_step=resume_step,
-                                  dataset=dataset)
+                                  dataset=dataset, source=source)
         self.worker.moveToThread(self.thread)
         # Connect everything before start (superqt's `_start_thread=False` lesson).
         self.thread.started.connect(self.worker.run)

@@ -209,7 +209,9 @@ class Sweep:
         return out
 
     # -- the loop -------------------------------------------------------------------------------------------
-    def run(self) -> Iterator[object]:
+    def run(self, control: Control | None = None) -> Iterator[object]:
+        """The sweep's events; `control` (the studio's session's) pauses and stops the current trial."""
+        self.control = control or self.control
         study = self.study or self.open()
         self._requeue_stale(study)
         reason = "completed"
