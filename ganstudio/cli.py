@@ -145,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
                                     "continues it exactly.")
     im.add_argument("archive", type=Path, metavar="ARCHIVE")
     im.add_argument("--run-dir", type=Path, default=None, metavar="DIR", help="the new run folder (must not exist)")
+
+    di = sub.add_parser("desktop-install", help="add ganstudio to the desktop's application menu (this user)",
+                        description="Write a freedesktop.org .desktop entry and the icon under $XDG_DATA_HOME "
+                                    "(~/.local/share); it starts this Python's ganstudio. --uninstall removes both.")
+    di.add_argument("--uninstall", action="store_true", help="remove the entry and the icon")
     from .sweeps.command import add_parser as add_sweep_parser  # noqa: PLC0415
 
     add_sweep_parser(sub)
@@ -283,6 +288,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .sweeps.command import run as run_sweep  # noqa: PLC0415
 
             return run_sweep(args)
+        if args.command == "desktop-install":
+            from . import desktop_entry  # noqa: PLC0415
+
+            paths = desktop_entry.uninstall() if args.uninstall else desktop_entry.install()
+            verb = "removed" if args.uninstall else "wrote"
+            print("\n".join(f"{verb} {p}" for p in paths) or "nothing to remove")
+            return 0
         if args.command == "import":
             from .archive import import_checkpoint  # noqa: PLC0415
 

@@ -107,3 +107,28 @@ def test_import_refuses_unsafe_or_foreign_archives(tmp_path, capsys):
     assert "not a ganstudio checkpoint archive" in capsys.readouterr().err
     assert not (tmp_path / "new").exists() and not (tmp_path / "evil.txt").exists()
     assert not (tmp_path / "runs").exists()
+
+
+def test_version_and_desktop_install(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    import ganstudio
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"ganstudio {ganstudio.__version__}"
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    assert main(["desktop-install"]) == 0
+    entry = tmp_path / "share" / "applications" / "ganstudio.desktop"
+    icon = tmp_path / "share" / "icons" / "hicolor" / "scalable" / "apps" / "ganstudio.svg"
+    assert capsys.readouterr().out.split("\n")[:2] == [f"wrote {entry}", f"wrote {icon}"]
+    lines = entry.read_text().splitlines()
+    assert lines[0] == "[Desktop Entry]" and "Icon=ganstudio" in lines and "Type=Application" in lines
+    exec_line = next(line for line in lines if line.startswith("Exec="))
+    assert exec_line.endswith(" -m ganstudio gui") and exec_line[5:].split()[0].endswith(("python", "python3",
+                                                                                          "python3.11"))
+    assert icon.read_bytes().startswith(b"<svg")
+    assert main(["desktop-install", "--uninstall"]) == 0
+    assert not entry.exists() and not icon.exists()
+    assert main(["desktop-install", "--uninstall"]) == 0 and "nothing to remove" in capsys.readouterr().out

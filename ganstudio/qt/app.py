@@ -10,6 +10,7 @@ import sys
 from typing import Sequence
 
 from PySide6.QtCore import QThread, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
 from .worker import background_priority
@@ -47,14 +48,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def configure_look(app: QApplication) -> None:
+    """Fusion style (the theme's palettes are made for it), the icon, and the desktop entry's name, so the
+    desktop matches the window to `ganstudio desktop-install`'s entry. Colours: qt/theme.py, from the settings."""
     import pyqtgraph as pg  # noqa: PLC0415
+
+    from ..desktop_entry import APP_ID, ICON  # noqa: PLC0415
+    from ..resources import resource_path  # noqa: PLC0415
 
     app.setStyle("Fusion")
     f = app.font()
     if f.pointSizeF() < 10:
         f.setPointSizeF(10)
         app.setFont(f)
-    pg.setConfigOptions(background="#1b1d23", foreground="#c8ccd4", antialias=False)
+    app.setWindowIcon(QIcon(str(resource_path(ICON))))
+    QGuiApplication.setDesktopFileName(APP_ID)
+    pg.setConfigOptions(antialias=False)
 
 
 def create_window(argv: Sequence[str] | None = None, settings=None):

@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self.finished_reason = ""
         self.engine_ready = False
+        self.device_info = ""     # what the engine runs on (Help ▸ About): the warm-up's device, then Started's
         self._rate = collections.deque(maxlen=64)  # (wall, step) for the ETA
         self._status_dirty = False
         self._close_when_done = False
@@ -139,6 +140,9 @@ class MainWindow(QMainWindow):
         self.panel.widgets["dataset"].textChanged.connect(self._dataset_field_changed)
         self.setAcceptDrops(True)
         self._set_state("idle")
+        from .desktop import install_desktop  # noqa: PLC0415 - Help, Open Recent, theme, archives, runs root
+
+        self.desktop = install_desktop(self)
 
     # ------------------------------------------------------------------------------------------------ layout
     def _build_widgets(self) -> None:
@@ -595,7 +599,7 @@ class MainWindow(QMainWindow):
         if self.tasks.busy("export"):
             self._error("An export is already running; wait for it to finish")
             return None
-        if fmt != "gif" and self.session is not None:
+        if fmt not in ("gif", "checkpoint") and self.session is not None:   # those two build no model
             self._error("Stop training before exporting the generator (TensorFlow cannot build a second model "
                         "while the trainer runs)")
             return None
@@ -925,6 +929,7 @@ class MainWindow(QMainWindow):
             self.steps_per_epoch = ev.steps_per_epoch
             self.run_path = Path(ev.run_dir)
             self.engine_ready = True
+            self.device_info = ev.device
             self.statusBar().showMessage(f"Training {ev.dataset} on {ev.device}; G {ev.g_params:,} / "
                                          f"D {ev.d_params:,} parameters", 10000)
         elif isinstance(ev, ConfigChanged):
@@ -1127,6 +1132,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Engine failed to load: {describe_error(result)}")
         else:
             self.engine_ready = True
+            self.device_info = self.device_info or str(result)
             self.statusBar().showMessage(f"Engine ready ({result})", 0)
 
     # ------------------------------------------------------------------------------------------------ shutdown

@@ -30,8 +30,25 @@ from .lock import RunLock
 SAMPLE_RE = re.compile(r"step_(\d+)\.png$")
 
 
+def user_data_dir() -> Path:
+    """ganstudio's folder in the user's data directory: $XDG_DATA_HOME/ganstudio (~/.local/share/ganstudio)."""
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "ganstudio"
+
+
 def runs_root() -> Path:
-    return Path(os.environ.get("GANSTUDIO_RUNS", "runs"))
+    """Where runs go: $GANSTUDIO_RUNS if set (the studio sets it from the folder chosen in its Runs tab); else
+    ./runs, except when the working directory is the home folder or / (what a desktop entry or file manager
+    starts a program in): then user_data_dir()/runs, so no runs/ folder appears there unannounced."""
+    env = os.environ.get("GANSTUDIO_RUNS")
+    if env:
+        return Path(env)
+    try:
+        cwd = Path.cwd().resolve()
+    except OSError:            # the working directory was deleted
+        return user_data_dir() / "runs"
+    if cwd == Path.home().resolve() or cwd == Path(cwd.anchor):
+        return user_data_dir() / "runs"
+    return Path("runs")
 
 
 def new_run_path(preset: str, root: Path | None = None) -> Path:

@@ -146,3 +146,148 @@ def test_sample_grid_integer_zoom_and_click_to_enlarge(qtbot, tmp_path):
     view.sample_size = 28
     np.testing.assert_array_equal(view.enlarge(2).image.array, imgs[2])
     assert view.enlarged.step == 11
+
+
+# -- desktop conventions -------------------------------------------------------------------------------------------
+def menu_texts(win, title):
+    menu = next(a.menu() for a in win.menuBar().actions() if a.text().replace("&", "") == title)
+    return [a.text() for a in menu.actions() if a.text()]
+
+
+def test_about_shortcuts_and_menus(make_main_window, qtbot):
+    from PySide6.QtGui import QGuiApplication
+
+    import ganstudio
+
+    win = make_main_window()
+    assert "Open &Recent" in menu_texts(win, "File") and "Import run…" in menu_texts(win, "File")
+    assert "Export checkpoint…" in menu_texts(win, "File")
+    assert {"Keyboard shortcuts", "About ganstudio"} <= set(menu_texts(win, "Help"))
+    win.device_info = "CPU, XLA off, mixed_bfloat16"
+    about = win.desktop.show_about()
+    assert about.isVisible()
+    text = about.copy()
+    assert QGuiApplication.clipboard().text() == text and about.copy_button.text() == "Copied"
+    lines = dict(line.split(": ", 1) for line in text.splitlines())
+    assert lines["ganstudio"] == ganstudio.__version__
+    assert lines["Device"] == "CPU, XLA off" and lines["Precision"] == "mixed_bfloat16"
+    for key in ("TensorFlow", "Keras", "Qt / PySide6", "Python"):
+        assert lines[key][0].isdigit(), (key, lines[key])
+    about.close()
+    table = win.desktop.show_shortcuts().table
+    rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+    assert rows["Start"] == "Ctrl+R" and rows["Step"] == "F10" and rows["Keyboard shortcuts"] == "F1"
+    assert "Pause" in rows and "Export grid" in rows
+
+
+def test_open_recent_persists_and_prunes(make_main_window, settings, tmp_path, qtbot):
+    from ganstudio.config import Config
+    from ganstudio.runs import RunDir
+
+    runs = [RunDir.create(tmp_path / f"run{i}", Config()).path for i in range(12)]
+    win = make_main_window()
+    for p in runs:
+        assert win.open_run(p)
+    win.desktop.fill_recent_menu()
+    names = [a.text() for a in win.desktop.recent_menu.actions() if a.text()]
+    assert names[:10] == [f"run{i}" for i in range(11, 1, -1)] and names[10:] == ["Clear recent runs"]
+    import shutil
+
+    shutil.rmtree(runs[11])                      # a vanished run is pruned, in the menu and the setting
+    win2 = make_main_window(settings=settings)   # persisted: a new window with the same settings
+    assert [p.name for p in win2.desktop.recent.paths()] == [f"run{i}" for i in range(10, 1, -1)]
+    assert len(settings.value("recent/runs", [], list)) == 9
+    win2.desktop.fill_recent_menu()
+    first = next(a for a in win2.desktop.recent_menu.actions() if a.text() == "run10")
+    first.trigger()
+    assert win2.run_path == runs[10].resolve() or win2.run_path == runs[10]
+
+
+def test_theme_switch_restyles_frame_and_plots(make_main_window, settings, qtbot):
+    import pyqtgraph as pg
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from ganstudio.qt.theme import PLOT, system_theme
+
+    win = make_main_window()
+
+    def look():
+        axis = win.plot.glw.ci.getItem(0, 0).getAxis("left")
+        return (QApplication.palette().color(QPalette.Window).lightness(),
+                win.plot.glw.backgroundBrush().color().name(), axis.pen().color().name())
+
+    assert win.desktop.theme.mode == "dark" and win.desktop.theme_actions["dark"].isChecked()   # the default
+    w, bg, fg = look()
+    assert w < 80 and (bg, fg) == PLOT["dark"]
+    win.desktop.theme_actions["light"].trigger()
+    w, bg, fg = look()
+    assert w > 200 and (bg, fg) == PLOT["light"]
+    assert pg.getConfigOption("background") == PLOT["light"][0]       # new plots too
+    assert settings.value("view/theme") == "light"
+    win2 = make_main_window(settings=settings)
+    assert win2.desktop.theme.mode == "light" and win2.desktop.theme_actions["light"].isChecked()
+    assert win2.desktop.theme.set_mode("system") == system_theme()
+    win2.desktop.theme.set_mode("dark")
+    assert look()[1] == PLOT["dark"][0]
+
+
+def test_runs_root_is_shown_chosen_and_persisted(make_main_window, settings, tmp_path, monkeypatch):
+    import os
+
+    from ganstudio.runs import new_run_path, runs_root
+
+    monkeypatch.delenv("GANSTUDIO_RUNS")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    (tmp_path / "home").mkdir()
+    (tmp_path / "work").mkdir()
+    for cwd in (tmp_path / "home", "/"):          # what a desktop entry starts us in: never ./runs there
+        monkeypatch.chdir(cwd)
+        assert runs_root() == tmp_path / "share" / "ganstudio" / "runs"
+    monkeypatch.chdir(tmp_path / "work")
+    assert runs_root() == __import__("pathlib").Path("runs")
+    monkeypatch.chdir(tmp_path / "home")
+
+    win = make_main_window()
+    panel = win.runs_panel
+    assert panel.root == tmp_path / "share" / "ganstudio" / "runs"
+    assert "home folder" in panel.root_label.text() and "new runs go here" in panel.root_label.text()
+    chosen = tmp_path / "chosen"
+    panel.choose_folder = lambda: str(chosen)
+    panel._choose_root()                                              # the Runs tab's "Choose folder…"
+    assert os.environ["GANSTUDIO_RUNS"] == str(chosen) and panel.root == chosen
+    assert new_run_path("tiny").parent == chosen and "chosen here" in panel.root_label.text()
+    assert settings.value("runs/root") == str(chosen)
+
+    monkeypatch.delenv("GANSTUDIO_RUNS")                              # a later launch keeps the choice
+    win2 = make_main_window(settings=settings)
+    assert runs_root() == chosen and win2.runs_panel.root == chosen
+    monkeypatch.setenv("GANSTUDIO_RUNS", str(tmp_path / "env"))      # but GANSTUDIO_RUNS at launch wins
+    win3 = make_main_window(settings=settings)
+    assert win3.runs_panel.root == tmp_path / "env" and "GANSTUDIO_RUNS" in win3.runs_panel.root_label.text()
+
+
+def test_export_and_import_a_checkpoint_from_the_file_menu(make_main_window, tiny_config, tmp_path, qtbot):
+    from ganstudio.engine.trainer import Trainer, run_to_end
+
+    run = tmp_path / "orig"
+    run_to_end(Trainer(tiny_config.with_updates({"checkpoint_every": 2, "steps": 3}), run_dir=run))
+    win = make_main_window()
+    assert win.open_run(run)
+    starts = []
+    win.choose_save_path = lambda title, start, filt: (starts.append(start), str(tmp_path / "out" / "a"))[1]
+    (tmp_path / "out").mkdir()
+    with qtbot.waitSignal(win.exportFinished, timeout=60_000) as blocker:
+        win.desktop.act_export_ckpt.trigger()
+    assert starts == [str(run / "orig_step000003.tar.gz")]            # the latest checkpoint by default
+    archive = tmp_path / "out" / "a.tar.gz"
+    assert blocker.args[0] == archive and archive.is_file()
+
+    win.desktop.choose_archive = lambda: str(archive)
+    win.desktop.act_import.trigger()
+    qtbot.waitUntil(lambda: win.run_path is not None and win.run_path.name == "orig" and win.run_path != run,
+                    timeout=60_000)
+    assert win.run_path.parent == tmp_path / "runs"                   # the runs root (GANSTUDIO_RUNS in tests)
+    assert win.act_start.text() == "Resume run" and win.plot.count == 3 and win.errors == []
+    assert [c.step for c in list_checkpoints(win.run_path / "checkpoints")] == [3]

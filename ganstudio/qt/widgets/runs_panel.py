@@ -54,10 +54,12 @@ class _NumItem(QTreeWidgetItem):
 
 class RunsPanel(QWidget):
     openRequested = Signal(str)   # a run folder (double-click)
+    rootChosen = Signal(str)      # the user picked another runs root (the window makes it where runs go)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.root = runs_root()
+        self.root_note = ""       # where the root came from, shown after it
         self.summaries: list[RunSummary] = []
         self._scanned = False
         self.choose_folder: Callable[[], str] = lambda: QFileDialog.getExistingDirectory(
@@ -131,15 +133,17 @@ class RunsPanel(QWidget):
     def set_root(self, root: str | Path) -> None:
         self.root = Path(root)
         self._update_root_label()
-        self.refresh()
+        if self._scanned:          # otherwise the first show scans it
+            self.refresh()
 
     def _choose_root(self) -> None:
         d = self.choose_folder()
         if d:
             self.set_root(d)
+            self.rootChosen.emit(d)
 
     def _update_root_label(self) -> None:
-        self.root_label.setText(f"Runs in <b>{self.root}</b>")
+        self.root_label.setText(f"Runs in <b>{self.root}</b>{self.root_note}")
 
     def refresh(self) -> None:
         self._scanned = True
