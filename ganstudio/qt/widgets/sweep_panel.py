@@ -339,10 +339,16 @@ def install_sweep_tab(win) -> SweepPanel:
     panel = SweepPanel(win.panel.validate)
     win.tabs.addTab(panel, "Sweep")
 
+    def on_event(ev: object) -> None:
+        if isinstance(ev, TrialStarted):   # the Training tab follows the current trial
+            win.plot.clear()
+            win.quality_plot.clear()
+            win.grid_view.clear()
+        panel.on_event(ev)
+
     def start(sweep) -> None:
-        if not win.start_training(sweep.folder.path, source=sweep.run):
-            return
-        win.session.event.connect(panel.on_event)
+        if win.start_training(sweep.folder.path, source=sweep.run):
+            win.session.event.connect(on_event)
 
     def use(cfg: Config) -> None:
         win.panel.set_config(cfg)

@@ -1,0 +1,41 @@
+"""The Sweep tab runs a real 2-trial sweep of the tiny preset on the window's training thread."""
+import csv
+
+from ganstudio.sweeps import SweepFinished
+
+TIMEOUT = 180_000   # two trials' TensorFlow set-up on 2 busy cores
+
+
+def test_two_trial_sweep_from_the_tab_then_use_best_config(make_main_window, tiny_form_values, tmp_path, qtbot):
+    win = make_main_window(preset="tiny")
+    for k, v in {**tiny_form_values, "metric_n": 100, "precision": "float32"}.items():
+        win.panel.set_value(k, v)
+    sp = win.sweep_panel
+    win.tabs.setCurrentWidget(sp)
+    sp.set_fields([("g_lr", "1e-4,3e-4")])
+    sp.budget_kind.setCurrentIndex(sp.budget_kind.findData("steps"))
+    sp.budget.setValue(4)
+    sp.folder.setText(str(tmp_path / "sweep"))
+
+    with qtbot.waitSignal(sp.sweepFinished, timeout=TIMEOUT) as done:
+        sp.start_btn.click()
+        assert win.state == "running" and not sp.start_btn.isEnabled() and win.act_pause.isEnabled()
+    ev = done.args[0]
+    assert isinstance(ev, SweepFinished) and ev.reason == "completed"
+    qtbot.waitUntil(lambda: win.state == "finished" and sp.start_btn.isEnabled(), timeout=TIMEOUT)
+
+    cells = sorted([sp.table.item(r, c).text() for c in range(sp.table.columnCount())]
+                   for r in range(sp.table.rowCount()))   # by trial number (Optuna picks the grid order)
+    cells.sort(key=lambda c: c[1])
+    assert [(c[1], c[2], c[3]) for c in cells] == [("g_lr=0.0001", "complete", "4"), ("g_lr=0.0003", "complete", "4")]
+    with open(tmp_path / "sweep" / "summary.csv", newline="") as f:
+        final = {float(r["g_lr"]): float(r["final_fd"]) for r in csv.DictReader(f)}
+    assert [float(c[5]) for c in cells] == [round(final[1e-4], 2), round(final[3e-4], 2)]
+    assert [len(xs) for _, xs, _ in sp.curves.values()] == [4, 4]          # FD at 1..4 quarters of the budget
+    assert all(not sp.table.item(r, 0).icon().isNull() for r in range(2))  # each trial's latest grid
+    assert win.plot.count == 4              # the Training tab followed the trials live (the last one's steps)
+    assert win.resume_path is None          # Start on the toolbar does not resume a trial outside its sweep
+
+    sp.best_btn.click()
+    best = min(final, key=final.get)
+    assert win.tabs.currentIndex() == 0 and win.panel.value("g_lr") == best
