@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--epochs", type=int, default=None, metavar="N", help="new total epoch budget")
     _add_strategy_arg(rs)   # checkpoints restore across strategies
     _add_checkpoint_arg(rs)
+    rs.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="change config fields for the rest of the run, e.g. --set g_lr=1e-4 (the adviser's "
+                         "remedies print such commands); the model's shape must stay the same")
     rs.add_argument("--no-progress", action="store_true", help="print one line per sample instead of a progress bar")
 
     sp = sub.add_parser("sample", help="write an image grid from a run's generator",
@@ -137,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_checkpoint_arg(ev)
     ev.add_argument("-n", type=int, default=1000, help="generated images (default 1000)")
 
+    rp = sub.add_parser("report", help="write a one-page HTML report of a run",
+                        description="One self-contained HTML file built from RUN_DIR alone: config and its edits, "
+                                    "dataset, device and precision, loss / D-output / quality curves, the sample grid "
+                                    "timeline, the best checkpoint, every adviser warning at its step, time and "
+                                    "throughput. Works while the run is still training.")
+    rp.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    rp.add_argument("--out", type=Path, default=None, help="output file (default RUN_DIR/report.html)")
+
     sub.add_parser("presets", help="list presets with a one-line description")
 
     im = sub.add_parser("import", help="unpack a checkpoint archive into a new run folder",
@@ -173,12 +184,20 @@ def config_from_args(args: argparse.Namespace):
             updates[key] = value
     if args.epochs is not None:
         updates["steps"] = 0
-    for item in args.set:
+    return cfg.with_updates({**updates, **set_updates(args.set)})
+
+
+def set_updates(items: Sequence[str]) -> dict[str, str]:
+    """--set KEY=VALUE items as config updates (the config parses and checks the values)."""
+    from .errors import ConfigError  # noqa: PLC0415
+
+    updates: dict[str, str] = {}
+    for item in items:
         if "=" not in item:
             raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set g_lr=2e-4")
         key, value = item.split("=", 1)
         updates[key.strip()] = value
-    return cfg.with_updates(updates)
+    return updates
 
 
 def _train(trainer, show_progress: bool) -> int:
@@ -187,6 +206,7 @@ def _train(trainer, show_progress: bool) -> int:
 
     from .engine import (CheckpointSaved, Finished, Health, Message, Metric, RolledBack, SampleGrid,  # noqa: PLC0415
                          Started, StepMetrics)
+    from .metrics.advice import best_text  # noqa: PLC0415
 
     def on_sigint(signum, frame):
         trainer.control.stop()
@@ -209,9 +229,11 @@ def _train(trainer, show_progress: bool) -> int:
     trainer.nan_action = "stop"   # headless: after a NaN rollback there is nobody to press Resume
     trainer.write_errors = "raise"   # disk full etc.: one line, exit 2; the last checkpoint resumes once fixed
     code = 0
+    run_dir, best = "RUN", ""         # for the remedies' commands; "best FD .. @ step .." once measured
     try:
         for ev in trainer.run():
             if isinstance(ev, Started):
+                run_dir = ev.run_dir
                 print(f"run folder: {ev.run_dir}\ndataset:    {ev.dataset}\ndevice:     {ev.device}\n"
                       f"params:     G {ev.g_params:,}  D {ev.d_params:,}", file=sys.stderr)
                 if show_progress:
@@ -219,8 +241,8 @@ def _train(trainer, show_progress: bool) -> int:
                                file=sys.stderr)
             elif isinstance(ev, StepMetrics):
                 if bar is not None:
-                    bar.set_postfix_str(f"G {ev.g_loss:.3f}  D {ev.d_loss:.3f}  {ev.images_per_sec:,.0f} img/s",
-                                        refresh=False)
+                    bar.set_postfix_str(f"G {ev.g_loss:.3f}  D {ev.d_loss:.3f}  {ev.images_per_sec:,.0f} img/s"
+                                        + (f"  {best}" if best else ""), refresh=False)
                     bar.update(ev.step - bar.n)
             elif isinstance(ev, SampleGrid) and bar is None and ev.path:
                 print(f"step {ev.step}: {ev.path}", file=sys.stderr)
@@ -230,8 +252,10 @@ def _train(trainer, show_progress: bool) -> int:
                 (bar.write if bar else print)(f"step {ev.step}: FD {ev.fd:.2f}  KID {ev.kid:.3f}  diversity "
                                               f"{ev.diversity:.2f}  memorization {ev.memorization:.2f}  ({ev.n} samples, "
                                               f"{ev.seconds:.1f} s)")
+                best = best_text(trainer.health.best)
             elif isinstance(ev, Health):
-                (bar.write if bar else print)(f"warning at step {ev.step}: {ev.message} -> {ev.suggestion}")
+                for line in ev.cli_lines(run_dir):   # the remedies as exact commands
+                    (bar.write if bar else print)(line)
             elif isinstance(ev, RolledBack):
                 if bar is not None:
                     bar.n = ev.step
@@ -301,6 +325,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             path = import_checkpoint(args.archive, args.run_dir)
             print(f"{path}\ncontinue it with: ganstudio resume {path}")
             return 0
+        if args.command == "report":
+            from .report import write_report  # noqa: PLC0415
+
+            print(write_report(args.run_dir, args.out))
+            return 0
         if args.command == "presets":
             from .presets import PRESETS  # noqa: PLC0415
 
@@ -340,6 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cfg = cfg.with_updates({"steps": args.steps or 0, "epochs": args.epochs or cfg.train.epochs})
             if args.strategy is not None:
                 cfg = cfg.with_updates({"strategy": args.strategy})
+            cfg = cfg.with_updates(set_updates(args.set))
             return _train(Trainer(cfg, run_dir=args.run_dir, resume=True, resume_step=args.checkpoint),
                           not args.no_progress)
     except GanStudioError as e:

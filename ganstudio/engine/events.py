@@ -8,6 +8,10 @@ from typing import Any
 
 import numpy as np
 
+# A training-health warning is the adviser's record (kind, step, message, cause, evidence, remedies): one definition,
+# in the Qt-free metrics package, which never imports the engine.
+from ..metrics.advice import HealthWarning as Health
+
 
 @dataclass(frozen=True)
 class Started:
@@ -73,15 +77,6 @@ class Metric:
     # mean distance of generated samples to their nearest training image / the same for held-out real images
     # (metrics.fid.QualityMetric): ~1 healthy, well below 1 = copying the training set, NaN if not measured
     memorization: float = math.nan
-
-
-@dataclass(frozen=True)
-class Health:
-    """A training-health warning (engine.metrics.health): kind is nan | d_dominance | d_collapse | mode_collapse."""
-    step: int
-    kind: str
-    message: str
-    suggestion: str
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,7 @@ class Trainer:
         self._ds = ds
         from ..metrics.health import HealthMonitor  # noqa: PLC0415
 
-        self.health = HealthMonitor(window=cfg.train.health_window, loss=o.loss)
+        self.health = HealthMonitor.from_config(cfg, dataset_size=len(ds))
         self.dataset_warnings = list(ds.warnings)
 
         n_fixed = cfg.model.num_classes ** 2 if cfg.model.conditional else cfg.sample.num_samples
@@ -225,12 +225,14 @@ class Trainer:
                 self.ckpt_store.sweep()
             info = find_checkpoint(source.checkpoints, self._resume_step)
             self.ckpt_store.restore(info)
+            self._lrs_from_config()
             self.train_seconds = float(json.loads((info.path / "meta.json").read_text()).get("train_seconds", 0.0))
             if self.chief:
                 self._branch_notes = self._branch_off(int(self.step_var.numpy()))
             self.run_dir.write_config(cfg)  # only after a good restore: a failed resume changes nothing
         self.step = int(self.step_var.numpy())
         self._saved_step = self.step if self._resume else -1
+        self.health.seed_quality(self.run_dir.read_quality(self.step))   # best FD so far, on resume
         self._tb = tf.summary.create_file_writer(str(self.run_dir.path / "tensorboard")) \
             if cfg.train.tensorboard and self.chief else None
 
@@ -439,7 +441,7 @@ class Trainer:
         changes = self.config.diff(new)
         if not changes:
             return Message("no change", "info")
-        self.config = new
+        self.config = self.health.config = new   # the adviser's remedies start from the current values
         o = new.optim
         self.g_opt.learning_rate = o.g_lr
         self.d_opt.learning_rate = o.d_lr
@@ -497,9 +499,14 @@ class Trainer:
     def _metric_events(self) -> Iterator[Event]:
         m = self.record_metric()
         yield m
-        for w in self.health.update_diversity(m.step, m.diversity):
-            yield Health(w.step, w.kind, w.message, w.suggestion)
+        yield from self._warnings(self.health.update_quality(m.step, m.fd, m.diversity))
         yield from self._keep_best(m)
+
+    def _warnings(self, warnings: list[Health]) -> Iterator[Event]:
+        """The adviser's new warnings: persisted to health.jsonl (the report lists them), then yielded."""
+        for w in warnings:
+            self._write(self.run_dir.append_health, w.to_row())
+            yield w
 
     # -- checkpoints: best, branches, restore ---------------------------------------------------------------
     def _keep_best(self, m: Metric) -> Iterator[Event]:
@@ -617,6 +624,9 @@ class Trainer:
 
     def _run(self) -> Iterator[Event]:
         started = self._setup()
+        self._write(self.run_dir.append_session, {   # for the run report
+            "step": started.step, "time": time.time(), "device": started.device, "dataset": started.dataset,
+            "g_params": started.g_params, "d_params": started.d_params})
         yield started
         for text in self.dataset_warnings:
             yield Message(text, "warning")
@@ -687,8 +697,8 @@ class Trainer:
                         if self._tb is not None:
                             self._tb_scalars(m)
                     yield m
-                    for w in self.health.update(self.step, g_loss, d_loss, d_real, d_fake, r_real=r_real):
-                        yield Health(w.step, w.kind, w.message, w.suggestion)
+                    yield from self._warnings(self.health.update(self.step, g_loss, d_loss, d_real, d_fake,
+                                                                  r_real=r_real))
                     finite = all(map(math.isfinite, (g_loss, d_loss, d_real, d_fake)))
                     if not finite:
                         break

@@ -1,50 +1,68 @@
-"""Training-health rules over the per-step metrics: NaN, D dominance, D collapse, mode collapse (Qt-free, numpy).
+"""The training adviser: per-step and per-evaluation rules that diagnose how a GAN run is failing, with the
+evidence, a likely cause and remedies (advice.py's records). Qt-free numpy.
 
-Feed every StepMetrics to HealthMonitor.update() and, whenever the quality metric runs, the fixed-noise batch's
-diversity to update_diversity(). Each returns the *new* warnings only: a rule fires once when its condition starts
-and re-arms only after a clearly healthy stretch (hysteresis), so a borderline run does not spam the log.
+Feed every step to HealthMonitor.update() and every quality evaluation to update_quality(). Each returns the
+*new* warnings only: a rule fires once when its condition starts and re-arms only after a clearly healthy stretch
+(hysteresis). Windows: W = `window` steps (config health_window, default 200) for borderline evidence, and the
+last S = max(10, W // 10) steps when the evidence is overwhelming, so no rule waits W steps for an obvious case.
+A rule re-arms only when both the W-step and the S-step means are clear of its re-arm threshold.
 
-Thresholds (all keyword arguments of HealthMonitor; W = `window` steps, default 200):
-
-nan            any of g_loss, d_loss, d_real, d_fake is NaN/Inf -> immediately. Re-arms at the next finite step
-               (the trainer rolls back to the last checkpoint; a step number going backwards also clears the
-               windows, see update()).
-d_dominance    over the last W steps: mean d_real > 0.95, mean d_fake < 0.05, mean d_loss < 0.1 and G not
-               recovering (mean g_loss of the newer half >= 0.95 x the older half). D separates perfectly and G's
-               gradient vanishes. Re-arms when the W-step mean d_fake > 0.1 or mean d_loss > 0.3.
-d_collapse     over the last W steps: mean d_real < 0.3 (D calls real images fake) or mean d_loss > 3 (more than
-               twice the 2 ln 2 = 1.39 of a D that guesses: D is confidently wrong). d_real = d_fake = 0.5 with
-               d_loss = 2 ln 2 is *not* flagged: that is also the ideal equilibrium. Re-arms when the W-step mean
-               d_real > 0.4 and mean d_loss < 2.
-mode_collapse  diversity (sample_diversity of the fixed-noise batch's features) < 40% of the run's best so far
-               AND < 50% of the real data's diversity (when known). Re-arms when diversity >= 60% of the best.
-
-The d_loss thresholds assume the BCE family (losses 'bce_ns', 'minimax'); for 'lsgan', 'wgan_gp' and 'hinge' pass
-`loss=` and the loss-value conditions are dropped (d_dominance and d_collapse then use d_real/d_fake only).
+nan            g_loss, d_loss, d_real or d_fake NaN/Inf -> at once. Re-arms at the next finite step (the trainer
+               rolls back to the last checkpoint; a step number going backwards clears the windows).
+divergence     |g_loss| or |d_loss| > 100 x max(its running median over the last W steps, floor) where floor is
+               1 (BCE, least squares, hinge: healthy losses are O(1)) or 10 (WGAN critics drift) -> at once, from
+               the second step. While it holds, every other per-step rule is silent (D's outputs and losses are
+               symptoms). Re-arms after S steps back within 10 x that median.
+d_dominance    D separates real from generated images and G's gradient vanishes. BCE family and hinge: mean
+               D(real) > 0.95, mean D(fake) < 0.05, and (BCE) mean D loss < 0.1 over W steps with G's loss not
+               falling (its newer half >= 0.95 x the older half); or over S steps D(real) > 0.995, D(fake) < 0.005,
+               (BCE) D loss < 0.02. Least squares: mean D loss < 0.02 (S: < 0.005) with G loss > 0.4. Not judged
+               for WGAN-GP (a critic has no saturation point). Re-arms when mean D(fake) > 0.1 (least squares: D loss
+               > 0.05).
+d_failure      G fools D. BCE family and hinge: mean D(real) < 0.3 (D scores real images as fake) or mean D(fake)
+               > 0.7 (D scores generated images as real) over W steps; 0.1 / 0.9 over S steps. The message names
+               the side its numbers show. D(real) = D(fake) = 0.5 with D loss 2 ln 2 is the ideal equilibrium and
+               is not flagged. Re-arms when mean D(real) > 0.4 and mean D(fake) < 0.6.
+d_overfitting  D memorises a small training set (StyleGAN2-ADA's r_t): a dataset of <= 10,000 images (ADA's
+               small-data regime), D has seen each image >= 100 times, and mean r_real = E[sign(D logits on the
+               real batch)] > 0.9 over W steps (S steps: > 0.99). The image count carries weight here: DCGAN
+               discriminators (batch norm, BCE) score most real batches positive from the first steps (r_real
+               ~ 0.99 at step 100 on 64 images and on 6,000), so r_real alone does not separate memorising from
+               a confident D. Takes precedence over d_dominance once it applies. Re-arms when mean r_real < 0.5.
+mode_collapse  diversity of the fixed-noise features < 40 % of the run's best and < 50 % of the real data's
+               (when known). Re-arms at >= 60 % of the best.
+plateau        the quality metric (FD, lower is better) has not beaten its best for `patience` (3) evaluations;
+               "rising" when the latest is > 1.2 x the best: the best samples were at the best step.
+oscillation    instead of plateau when, over those evaluations, FD alternately rises and falls by > 10 % of the
+               best. Both re-arm at a new best.
 """
 from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
 
+from ..config import Config
+from .advice import HealthWarning, Remedy, best_quality
+
 BCE_LOSSES = ("bce_ns", "minimax", "bce")
-KINDS = ("nan", "d_dominance", "d_collapse", "mode_collapse")
+KINDS = ("nan", "divergence", "d_dominance", "d_failure", "d_overfitting", "mode_collapse", "plateau", "oscillation")
+TITLES = {
+    "nan": "Losses became NaN/Inf",
+    "divergence": "Training diverged",
+    "d_dominance": "Discriminator dominates",
+    "d_failure": "Discriminator is fooled",
+    "d_overfitting": "Discriminator overfits the dataset",
+    "mode_collapse": "Possible mode collapse",
+    "plateau": "Quality stopped improving",
+    "oscillation": "Quality oscillates without progress",
+}
+MEMORISE_EPOCHS = 100   # D must have seen each training image this often before r_real can mean memorisation
+SMALL_DATASET = 10_000  # StyleGAN2-ADA's small-data regime
 
-
-@dataclass(frozen=True)
-class HealthWarning:
-    kind: str          # one of KINDS
-    step: int
-    message: str       # what happened, with the numbers
-    suggestion: str    # what to try
-
-    def text(self) -> str:
-        """One line for a log or a Message(level='warning') event."""
-        return f"step {self.step}: {self.message} -- {self.suggestion}"
+__all__ = ["HealthMonitor", "HealthWarning", "Remedy", "KINDS", "TITLES", "sample_diversity", "weights_finite"]
 
 
 def sample_diversity(features: np.ndarray, max_n: int = 256) -> float:
@@ -64,38 +82,46 @@ def weights_finite(arrays: Iterable) -> bool:
     return all(np.isfinite(np.asarray(a)).all() for a in arrays)
 
 
-def _mean(d: deque) -> float:
-    return float(np.fromiter(d, dtype=np.float64, count=len(d)).mean())
+def _tail_mean(d: deque, n: int) -> float:
+    return float(np.fromiter(d, dtype=np.float64, count=len(d))[-n:].mean())
 
 
 class HealthMonitor:
-    """Per-step health rules; see the module docstring for every threshold."""
+    """Per-step and per-evaluation rules; see the module docstring for every threshold."""
 
-    def __init__(self, window: int = 200, *, loss: str = "bce_ns",
-                 dominance_real: float = 0.95, dominance_fake: float = 0.05, dominance_d_loss: float = 0.1,
-                 collapse_real: float = 0.3, collapse_d_loss: float = 3.0,
-                 mode_vs_best: float = 0.4, mode_vs_real: float = 0.5, mode_rearm: float = 0.6,
-                 real_diversity: float | None = None) -> None:
+    def __init__(self, window: int = 200, *, loss: str | None = None, config: Config | None = None,
+                 dataset_size: int | None = None, real_diversity: float | None = None, patience: int = 3) -> None:
         if window < 4:
             raise ValueError(f"window must be >= 4 steps, got {window}")
-        self.window = window
-        self.loss_rules = loss in BCE_LOSSES
-        self.dominance_real, self.dominance_fake, self.dominance_d_loss = dominance_real, dominance_fake, \
-            dominance_d_loss
-        self.collapse_real, self.collapse_d_loss = collapse_real, collapse_d_loss
-        self.mode_vs_best, self.mode_vs_real, self.mode_rearm = mode_vs_best, mode_vs_real, mode_rearm
+        self.config = config or Config()       # current values, for remedies (the trainer updates it on edits)
+        self.loss = loss or self.config.optim.loss
+        self.window, self.short = window, max(10, window // 10)
+        self.dataset_size = dataset_size
         self.real_diversity = real_diversity
+        self.patience = patience
         self.best_diversity = 0.0
+        self.quality: list[tuple[int, float]] = []      # (step, fd) of every evaluation
         self.history: list[HealthWarning] = []
         self._armed = dict.fromkeys(KINDS, True)
         self._last_step: int | None = None
-        self._g, self._d, self._dr, self._df = (deque(maxlen=window) for _ in range(4))
+        self._diverged_at = 0.0                         # the median the losses exploded from
+        self._g, self._d, self._dr, self._df, self._rr = (deque(maxlen=window) for _ in range(5))
+
+    @classmethod
+    def from_config(cls, config: Config, dataset_size: int | None = None) -> "HealthMonitor":
+        return cls(config.train.health_window, config=config, dataset_size=dataset_size)
+
+    @property
+    def best(self) -> tuple[float, int] | None:
+        """(best FD so far, its step), or None before the first evaluation."""
+        return best_quality({"step": s, "fd": f} for s, f in self.quality)
 
     def reset_windows(self) -> None:
         """Forget the step history (after a rollback the old steps describe a state that no longer exists)."""
-        for q in (self._g, self._d, self._dr, self._df):
+        for q in (self._g, self._d, self._dr, self._df, self._rr):
             q.clear()
 
+    # -- per step ---------------------------------------------------------------------------------------------
     def update(self, step: int, g_loss: float, d_loss: float, d_real: float, d_fake: float,
                r_real: float = math.nan) -> list[HealthWarning]:
         """Feed one training step; returns the warnings that start at this step (usually none). r_real: mean
@@ -105,73 +131,274 @@ class HealthMonitor:
         self._last_step = step
         if not all(math.isfinite(v) for v in (g_loss, d_loss, d_real, d_fake)):
             return self._fire("nan", step, f"losses are not finite (G {g_loss}, D {d_loss})",
-                              "lower the learning rates (e.g. halve g_lr and d_lr); training rolls back to the "
-                              "last checkpoint")
+                              "a learning rate too high for this model and batch (or a numerical overflow)",
+                              {"g_loss": g_loss, "d_loss": d_loss}, [self._scale_lrs(0.5, "Halve both learning rates")])
         self._armed["nan"] = True   # NaN values never enter the windows
-        for q, v in ((self._g, g_loss), (self._d, d_loss), (self._dr, d_real), (self._df, d_fake)):
+        out = self._check_divergence(step, g_loss, d_loss)
+        for q, v in ((self._g, g_loss), (self._d, d_loss), (self._dr, d_real), (self._df, d_fake), (self._rr, r_real)):
             q.append(v)
-        out: list[HealthWarning] = []
-        if len(self._dr) < self.window:
-            return out
-        out += self._check_dominance(step)
-        out += self._check_collapse(step)
+        if out or not self._armed["divergence"]:
+            return out              # exploded losses make every other per-step signal a symptom
+        overfit = self._check_overfitting(step)
+        out += overfit
+        if not overfit and not self._overfitting_applies():
+            out += self._check_dominance(step)
+        out += self._check_failure(step)
         return out
+
+    def _check_divergence(self, step: int, g_loss: float, d_loss: float) -> list[HealthWarning]:
+        if not self._g:
+            return []
+        floor = 10.0 if self.loss == "wgan_gp" else 1.0
+        med_g = float(np.median(np.abs(np.fromiter(self._g, np.float64, len(self._g)))))
+        med_d = float(np.median(np.abs(np.fromiter(self._d, np.float64, len(self._d)))))
+        if not self._armed["divergence"]:
+            recent = max(np.abs(np.fromiter(self._g, np.float64, len(self._g))[-self.short:]).max(),
+                         np.abs(np.fromiter(self._d, np.float64, len(self._d))[-self.short:]).max(), abs(g_loss),
+                         abs(d_loss))
+            if len(self._g) >= self.short and recent < 10 * max(self._diverged_at, floor):
+                self._armed["divergence"] = True
+            return []
+        for name, v, med in (("G", g_loss, med_g), ("D", d_loss, med_d)):
+            ref = max(med, floor)
+            if abs(v) > 100 * ref:
+                self._diverged_at = ref
+                o = self.config.optim
+                cause = (f"learning rates too high for this model and batch (g_lr {o.g_lr:g}, d_lr {o.d_lr:g}): "
+                         f"the updates overshoot")
+                remedies = [self._scale_lrs(0.1, "Lower both learning rates 10x")]
+                preset = self._preset_lrs()
+                if preset and preset["g_lr"] < o.g_lr and preset["d_lr"] < o.d_lr:
+                    remedies.insert(0, Remedy(f"Use the {self.config.preset} preset's learning rates (g_lr "
+                                              f"{preset['g_lr']:g}, d_lr {preset['d_lr']:g})", preset))
+                if self.best is not None:
+                    remedies.append(self._scale_lrs(0.1, f"Roll back to the best checkpoint (step {self.best[1]:,}) "
+                                                         f"and lower both learning rates 10x", "rollback_best"))
+                return self._fire("divergence", step,
+                                  f"{name}'s loss jumped to {v:.3g}, {abs(v) / ref:,.0f}x its running median "
+                                  f"{med:.3g}: the losses are exploding", cause,
+                                  {"loss": v, "median": med, "ratio": abs(v) / ref}, remedies)
+        return []
+
+    def _dominance_evidence(self, n: int) -> tuple[float, float, float, float] | None:
+        if len(self._dr) < n:
+            return None
+        return (_tail_mean(self._dr, n), _tail_mean(self._df, n), _tail_mean(self._d, n), _tail_mean(self._g, n))
+
+    def _dominates(self, n: int, extreme: bool) -> bool:
+        ev = self._dominance_evidence(n)
+        if ev is None:
+            return False
+        dr, df, dl, _ = ev
+        if self.loss == "lsgan":
+            return dl < (0.005 if extreme else 0.02) and _tail_mean(self._g, n) > 0.4
+        if self.loss == "wgan_gp":
+            return False
+        hi, lo, dmax = (0.995, 0.005, 0.02) if extreme else (0.95, 0.05, 0.1)
+        loss_ok = self.loss not in BCE_LOSSES or dl < dmax
+        if not extreme:
+            g = np.fromiter(self._g, dtype=np.float64, count=len(self._g))[-n:]
+            loss_ok = loss_ok and g[n // 2:].mean() >= 0.95 * g[:n // 2].mean()   # G not recovering
+        return dr > hi and df < lo and loss_ok
+
+    def _check_dominance(self, step: int) -> list[HealthWarning]:
+        w, s = self.window, self.short
+        if not self._armed["d_dominance"]:
+            if self._clear(self._d, lambda d: d > 0.05) if self.loss == "lsgan" else \
+                    self._clear(self._df, lambda df: df > 0.1):
+                self._armed["d_dominance"] = True
+            return []
+        n = s if self._dominates(s, True) else w if self._dominates(w, False) else 0
+        if not n:
+            return []
+        dr, df, dl, g = self._dominance_evidence(n)
+        o = self.config.optim
+        if o.d_lr > o.g_lr:
+            cause = f"D learns faster than G: d_lr {o.d_lr:g} is {o.d_lr / o.g_lr:.3g}x g_lr {o.g_lr:g}"
+            remedies = [Remedy(f"Set d_lr to g_lr ({o.g_lr:g})", {"d_lr": o.g_lr})]
+        else:
+            cause = "D is too strong for G (capacity, no regularisation)"
+            remedies = [Remedy("Halve d_lr", {"d_lr": o.d_lr / 2})]
+        # Remedies change nothing the checkpoint holds (adding dropout would add layers), so a resume applies them.
+        if self.loss in BCE_LOSSES and not o.label_smoothing:
+            remedies.append(Remedy("One-sided label smoothing 0.1", {"label_smoothing": 0.1}, "resume"))
+        if not o.r1_gamma:
+            remedies.append(Remedy("R1 penalty 1.0 on D", {"r1_gamma": 1.0}, "resume"))
+        return self._fire("d_dominance", step,
+                          f"D separates real from generated images over the last {n} steps (D(real) {dr:.3f} near "
+                          f"1, D(fake) {df:.3f} near 0, D loss {dl:.3g}, G loss {g:.3g}): G's gradient vanishes",
+                          cause, {"d_real": dr, "d_fake": df, "d_loss": dl, "g_loss": g, "steps": n}, remedies[:3])
+
+    def _check_failure(self, step: int) -> list[HealthWarning]:
+        if self.loss not in BCE_LOSSES + ("hinge",):
+            return []
+        w, s = self.window, self.short
+        if not self._armed["d_failure"]:
+            if self._clear(self._dr, lambda dr: dr > 0.4) and self._clear(self._df, lambda df: df < 0.6):
+                self._armed["d_failure"] = True
+            return []
+        for n, lo, hi in ((s, 0.1, 0.9), (w, 0.3, 0.7)):
+            if len(self._dr) < n:
+                continue
+            dr, df, dl = _tail_mean(self._dr, n), _tail_mean(self._df, n), _tail_mean(self._d, n)
+            if dr < lo:
+                what = f"D scores real images as fake (D(real) {dr:.3f}, below 0.5; D(fake) {df:.3f})"
+            elif df > hi:
+                what = f"D scores generated images as real (D(fake) {df:.3f}, above 0.5; D(real) {dr:.3f})"
+            else:
+                continue
+            o, m = self.config.optim, self.config.model
+            remedies = [Remedy("Double d_lr", {"d_lr": min(1.0, 2 * o.d_lr)}),
+                        Remedy(f"Raise d_steps to {o.d_steps + 1}", {"d_steps": o.d_steps + 1}, "resume")]
+            if o.label_smoothing:
+                remedies.append(Remedy("Remove label smoothing", {"label_smoothing": 0.0}, "resume"))
+            return self._fire("d_failure", step, f"over the last {n} steps {what}, D loss {dl:.3g}",
+                              f"G is ahead of D: D learns too slowly (d_lr {o.d_lr:g}, g_lr {o.g_lr:g}, "
+                              f"d_steps {o.d_steps}) or is held back by dropout {m.dropout:g} / label smoothing "
+                              f"{o.label_smoothing:g}",
+                              {"d_real": dr, "d_fake": df, "d_loss": dl, "steps": n}, remedies)
+        return []
+
+    def _epochs_seen(self) -> float:
+        if not self.dataset_size or self._last_step is None:
+            return 0.0
+        c = self.config
+        return self._last_step * c.data.batch_size * c.optim.d_steps / self.dataset_size
+
+    def _overfitting_applies(self) -> bool:
+        """D has seen each image often enough to memorise it, and its outputs on them say it does."""
+        n = min(len(self._rr), self.window)
+        return (bool(self.dataset_size) and self.dataset_size <= SMALL_DATASET and n >= self.short
+                and self._epochs_seen() >= MEMORISE_EPOCHS and _tail_mean(self._rr, n) > 0.9)
+
+    def _check_overfitting(self, step: int) -> list[HealthWarning]:
+        w, s = self.window, self.short
+        rr = self._rr
+        if not rr or not math.isfinite(rr[-1]):
+            return []
+        if not self._armed["d_overfitting"]:
+            if self._clear(rr, lambda r: r < 0.5):
+                self._armed["d_overfitting"] = True
+            return []
+        epochs = self._epochs_seen()
+        if not self.dataset_size or self.dataset_size > SMALL_DATASET or epochs < MEMORISE_EPOCHS:
+            return []
+        n = s if len(rr) >= s and _tail_mean(rr, s) > 0.99 else w if len(rr) >= w and _tail_mean(rr, w) > 0.9 \
+            else 0
+        if not n:
+            return []
+        r, df = _tail_mean(rr, n), _tail_mean(self._df, n)
+        o, d = self.config.optim, self.config.data
+        remedies = []
+        if not d.diffaugment:
+            remedies.append(Remedy("Enable DiffAugment (translation, cutout)", {"diffaugment": "translation,cutout"},
+                                   "resume"))
+        if self.best is not None:
+            remedies.append(Remedy(f"Roll back to the best checkpoint (step {self.best[1]:,})", {}, "rollback_best"))
+        if not o.r1_gamma:
+            remedies.append(Remedy("R1 penalty 1.0 on D", {"r1_gamma": 1.0}, "resume"))
+        return self._fire("d_overfitting", step,
+                          f"D scores {100 * (1 + r) / 2:.0f} % of its training images as real (r_real "
+                          f"{r:.2f} over the last {n} steps, toward 1; D(fake) {df:.3f}) after seeing each of the "
+                          f"{self.dataset_size:,} images {epochs:.0f} times: it memorises them",
+                          f"too few training images for this discriminator ({self.dataset_size:,}); its feedback "
+                          f"to G no longer generalises",
+                          {"r_real": r, "d_fake": df, "epochs": epochs, "dataset_size": self.dataset_size, "steps": n},
+                          remedies[:3])
+
+    # -- per quality evaluation -------------------------------------------------------------------------------
+    def update_quality(self, step: int, fd: float = math.nan, diversity: float = math.nan) -> list[HealthWarning]:
+        """Feed a quality evaluation (Metric event): FD for plateau / oscillation, diversity for mode collapse."""
+        out = self.update_diversity(step, diversity)
+        if not math.isfinite(fd):
+            return out
+        self.quality = [q for q in self.quality if q[0] < step] + [(step, fd)]   # a rollback re-measures
+        best_fd, best_step = self.best
+        after = [f for s, f in self.quality if s > best_step]
+        if not after:
+            self._armed["plateau"] = self._armed["oscillation"] = True
+            return out
+        if len(after) < self.patience:
+            return out
+        seq = [best_fd] + after[-self.patience:]
+        diffs = np.diff(seq[-self.patience - 1:])
+        zigzag = all(abs(x) > 0.1 * best_fd for x in diffs[1:]) and all(a * b < 0 for a, b in zip(diffs[1:], diffs[2:]))
+        latest = after[-1]
+        o = self.config.optim
+        export = Remedy(f"Export the best checkpoint (step {best_step:,})", {}, "export_best")
+        evidence = {"best_fd": best_fd, "best_step": best_step, "latest_fd": latest, "evaluations": len(after)}
+        if zigzag and len(after) >= 3:
+            return out + self._fire(
+                "oscillation", step,
+                f"FD swings between {min(after[-self.patience:]):.3g} and {max(after[-self.patience:]):.3g} over the "
+                f"last {self.patience} evaluations without beating its best {best_fd:.3g} (step {best_step:,})",
+                "G and D chase each other: the learning rates are too high to settle", evidence,
+                [self._scale_lrs(0.5, "Halve both learning rates"), export])
+        rising = latest > 1.2 * best_fd
+        what = (f"FD rose from its best {best_fd:.3g} at step {best_step:,} to {latest:.3g} "
+                f"(+{100 * (latest / best_fd - 1):.0f} %) over {len(after)} evaluations: the best samples were at "
+                f"step {best_step:,}") if rising else \
+            (f"FD has not improved on its best {best_fd:.3g} (step {best_step:,}) in {len(after)} evaluations "
+             f"(latest {latest:.3g})")
+        return out + self._fire(
+            "plateau", step, what,
+            "training has converged for these settings" if not rising else
+            "G is drifting away from its best state (over-training, or D overfitting)", evidence,
+            [export, self._scale_lrs(0.5, "Roll back to the best checkpoint and halve both learning rates",
+                                     "rollback_best"), Remedy("Stop training", {}, "stop")])
+
+    def seed_quality(self, rows: Iterable[dict]) -> None:
+        """Earlier evaluations of a resumed run (quality.jsonl rows), so 'best so far' spans the whole run."""
+        self.quality = [(int(r["step"]), float(r["fd"])) for r in rows
+                        if isinstance(r.get("fd"), (int, float)) and math.isfinite(r["fd"])]
 
     def update_diversity(self, step: int, diversity: float) -> list[HealthWarning]:
         """Feed the fixed-noise batch's diversity (sample_diversity of its features) whenever it is measured."""
         if not math.isfinite(diversity):
             return []
         self.best_diversity = max(self.best_diversity, diversity)
-        if diversity >= self.mode_rearm * self.best_diversity:
+        if diversity >= 0.6 * self.best_diversity:
             self._armed["mode_collapse"] = True
-        low_vs_best = diversity < self.mode_vs_best * self.best_diversity
-        low_vs_real = self.real_diversity is None or diversity < self.mode_vs_real * self.real_diversity
+        low_vs_best = diversity < 0.4 * self.best_diversity
+        low_vs_real = self.real_diversity is None or diversity < 0.5 * self.real_diversity
         if not (low_vs_best and low_vs_real):
             return []
         real = f", real data {self.real_diversity:.3g}" if self.real_diversity is not None else ""
+        o = self.config.optim
+        remedies = [Remedy("Roll back to the best checkpoint", {}, "rollback_best")] if self.best is not None else []
+        remedies.append(Remedy("Halve g_lr", {"g_lr": o.g_lr / 2}))
         return self._fire("mode_collapse", step,
                           f"sample diversity fell to {diversity:.3g} (best {self.best_diversity:.3g}{real}): the "
                           f"generator maps different noise to near-identical images",
-                          "lower g_lr, add minibatch diversity (e.g. more D dropout / label smoothing), or resume "
-                          "from an earlier checkpoint")
+                          "G found a few outputs that fool D and stopped exploring",
+                          {"diversity": diversity, "best_diversity": self.best_diversity,
+                           "real_diversity": self.real_diversity if self.real_diversity is not None else math.nan},
+                          remedies)
 
-    def _check_dominance(self, step: int) -> list[HealthWarning]:
-        w = self.window
-        dr, df, dl = _mean(self._dr), _mean(self._df), _mean(self._d)
-        if not self._armed["d_dominance"]:   # hysteresis: re-arm only well clear of the firing thresholds
-            if df > 2 * self.dominance_fake or (self.loss_rules and dl > 3 * self.dominance_d_loss):
-                self._armed["d_dominance"] = True
-            return []
-        g = np.fromiter(self._g, dtype=np.float64, count=len(self._g))
-        g_not_recovering = g[w // 2:].mean() >= 0.95 * g[:w // 2].mean()
-        loss_ok = not self.loss_rules or (dl < self.dominance_d_loss and g_not_recovering)
-        if dr > self.dominance_real and df < self.dominance_fake and loss_ok:
-            return self._fire("d_dominance", step,
-                              f"the discriminator wins outright over the last {w} steps (D(real) {dr:.3f}, "
-                              f"D(fake) {df:.3f}, D loss {dl:.3f}); the generator gets almost no gradient",
-                              "lower d_lr (or raise g_lr), add dropout to D, or use one-sided label smoothing "
-                              "(e.g. 0.1)")
-        return []
+    # -- helpers ----------------------------------------------------------------------------------------------
+    def _clear(self, q: deque, ok) -> bool:
+        """Re-arm test: the W-step and the S-step means both clear of the condition (hysteresis both ways)."""
+        return len(q) >= self.window and ok(_tail_mean(q, self.window)) and ok(_tail_mean(q, self.short))
 
-    def _check_collapse(self, step: int) -> list[HealthWarning]:
-        w = self.window
-        dr, dl = _mean(self._dr), _mean(self._d)
-        if not self._armed["d_collapse"]:
-            if dr > self.collapse_real + 0.1 and (not self.loss_rules or dl < self.collapse_d_loss - 1):
-                self._armed["d_collapse"] = True
-            return []
-        if dr < self.collapse_real or (self.loss_rules and dl > self.collapse_d_loss):
-            return self._fire("d_collapse", step,
-                              f"the discriminator has failed over the last {w} steps (D(real) {dr:.3f}, "
-                              f"D loss {dl:.3f}): it calls real images fake",
-                              "raise d_lr or lower g_lr, reduce D dropout/label smoothing, or resume from an "
-                              "earlier checkpoint")
-        return []
+    def _preset_lrs(self) -> dict[str, float] | None:
+        from ..errors import GanStudioError  # noqa: PLC0415
+        from ..presets import get_preset  # noqa: PLC0415
 
-    def _fire(self, kind: str, step: int, message: str, suggestion: str) -> list[HealthWarning]:
+        try:
+            o = get_preset(self.config.preset).config().optim
+        except GanStudioError:   # a config loaded from a file may name no known preset
+            return None
+        return {"g_lr": o.g_lr, "d_lr": o.d_lr}
+
+    def _scale_lrs(self, factor: float, label: str, action: str = "") -> Remedy:
+        o = self.config.optim
+        return Remedy(label, {"g_lr": float(f"{o.g_lr * factor:.6g}"), "d_lr": float(f"{o.d_lr * factor:.6g}")},
+                      action)
+
+    def _fire(self, kind: str, step: int, message: str, cause: str, evidence: dict, remedies) -> list[HealthWarning]:
         if not self._armed[kind]:
             return []
         self._armed[kind] = False
-        w = HealthWarning(kind, step, message, suggestion)
+        w = HealthWarning(kind, step, message, cause, dict(evidence), tuple(remedies))
         self.history.append(w)
         return [w]

@@ -29,6 +29,9 @@ from .export_dialog import ExportDialog, SampleDialog, export_entry
 from .gcguard import gui_thread_gc
 from .widgets.checkpoints import CheckpointPanel
 from .widgets.dataset_panel import DatasetPanel
+from ..metrics.advice import best_quality, best_text
+from .remedies import apply_remedy
+from .report_action import make_report
 from .widgets.health_banner import HealthBanner
 from .widgets.hyperparams import HyperparamPanel
 from .widgets.latent_explorer import LatentExplorer
@@ -156,7 +159,7 @@ class MainWindow(QMainWindow):
         self.plot = LossPlot()
         self.quality_plot = QualityPlot()
         self.health_banner = HealthBanner()
-        self.health_banner.halveRequested.connect(self.halve_learning_rates)
+        self.health_banner.remedyRequested.connect(lambda remedy: apply_remedy(self, remedy))
         self.plot_splitter = QSplitter(Qt.Vertical)     # losses above, quality (FD / KID) below
         self.plot_splitter.addWidget(self.plot)
         self.plot_splitter.addWidget(self.quality_plot)
@@ -298,6 +301,9 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addAction(self.act_save)
         m.addAction(self.act_quality)
+        self.act_report = self._action("Report…", lambda: make_report(self),
+                                       tip="Write the run's one-page HTML report (RUN/report.html) and open it")
+        m.addAction(self.act_report)
         m = mb.addMenu("&View")
         follow = QAction("Follow latest", self, checkable=True, checked=True)
         follow.toggled.connect(self.plot.follow_box.setChecked)
@@ -951,7 +957,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Step {ev.step:,}: FD {ev.fd:.3g}, KID {ev.kid:.3g} on {ev.n:,} samples "
                                          f"({ev.seconds:.1f} s; {self.quality_plot.classifier_text()})", 10000)
         elif isinstance(ev, Health):
-            self.health_banner.add_warning(ev.step, ev.kind, ev.message, ev.suggestion)
+            self.health_banner.add_warning(ev)
         elif isinstance(ev, RolledBack):
             if ev.reason == "nan":   # a 'restore' request was the user's own choice, not a failure
                 self.health_banner.add_rollback(ev.step, ev.from_step)
@@ -1000,7 +1006,8 @@ class MainWindow(QMainWindow):
 
     def _show_quality(self) -> None:
         s = self.quality_plot.summary()
-        self.lbl_quality.setText(s.split(" · ")[0] if s else "")
+        best = best_text(best_quality(self.quality_plot.rows))   # 'when to stop' at a glance
+        self.lbl_quality.setText(" · ".join(t for t in (s.split(" · ")[0] if s else "", best) if t))
 
     def _poll_quality(self, path: Path) -> None:
         """Watch mode: RunFollower tails metrics only; re-read quality.jsonl when its size or mtime changed."""
@@ -1023,18 +1030,6 @@ class MainWindow(QMainWindow):
         self.session.control.request("metric")
         self.statusBar().showMessage("Computing the quality metric on the training thread…", 8000)
         return True
-
-    def halve_learning_rates(self) -> dict[str, float]:
-        """g_lr and d_lr from the form, halved: a live edit when a session is alive, else just the form."""
-        new = {k: self.panel.value(k) / 2 for k in ("g_lr", "d_lr")}
-        if self.session is not None and self.state in ("running", "paused"):
-            self.session.control.edit(**new)   # ConfigChanged comes back and updates the form
-        else:
-            for k, v in new.items():
-                self.panel.set_value(k, v)
-        self.statusBar().showMessage(f"Learning rates halved: g_lr {new['g_lr']:g}, d_lr {new['d_lr']:g}"
-                                     + ("; press Resume to continue" if self.state == "paused" else ""), 10000)
-        return new
 
     def _update_latent_source(self) -> None:
         live = None

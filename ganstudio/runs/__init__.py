@@ -4,6 +4,9 @@
     <run>/metrics.jsonl        one StepMetrics row per logged step, flushed per line
     <run>/edits.jsonl          live hyperparameter edits with their step
     <run>/quality.jsonl        quality metric rows (step, fd, kid, diversity, n, seconds)
+    <run>/health.jsonl         the adviser's warnings (metrics.advice.HealthWarning.to_row) at their step
+    <run>/sessions.jsonl       one row per start/resume: step, time, device and precision, dataset, parameters
+    <run>/report.html          `ganstudio report`'s default output
     <run>/samples/step_000500.png   fixed-noise grids; samples/final.png at the end
     <run>/checkpoints/         TensorFlow checkpoints (see engine.checkpoints)
     <run>/abandoned/step-40-from-20/   checkpoints, rows and grids after step 20, moved aside when the run
@@ -99,6 +102,9 @@ class RunDir:
         self.metrics_file = self.path / "metrics.jsonl"
         self.edits_file = self.path / "edits.jsonl"
         self.quality_file = self.path / "quality.jsonl"
+        self.health_file = self.path / "health.jsonl"
+        self.sessions_file = self.path / "sessions.jsonl"
+        self.report_file = self.path / "report.html"
         self.lock_file = self.path / "writer.lock"
         self._metrics_fh = None
         self._torn = False        # a failed append may have left half a line in metrics.jsonl
@@ -169,6 +175,23 @@ class RunDir:
 
     def read_quality(self, max_step: int | None = None) -> list[dict[str, Any]]:
         return _read_jsonl(self.quality_file, max_step)
+
+    def append_health(self, row: dict[str, Any]) -> None:
+        """A warning is history: kept when the run rolls back past its step (the report shows what happened)."""
+        self._append(self.health_file, row)
+
+    def read_health(self) -> list[dict[str, Any]]:
+        return _read_jsonl(self.health_file)
+
+    def append_session(self, row: dict[str, Any]) -> None:
+        """One row per start or resume: step, time, device and precision, dataset summary, parameter counts."""
+        self._append(self.sessions_file, row)
+
+    def read_sessions(self) -> list[dict[str, Any]]:
+        return _read_jsonl(self.sessions_file)
+
+    def read_edits(self) -> list[dict[str, Any]]:
+        return _read_jsonl(self.edits_file)
 
     def log_edit(self, step: int, changes: dict[str, tuple[Any, Any]]) -> None:
         self._append(self.edits_file, {"step": step, "time": time.time(),

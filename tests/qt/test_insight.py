@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 
 from ganstudio.engine.control import Control
 from ganstudio.engine.events import ConfigChanged, Health, Metric, Paused, RolledBack, StepMetrics
+from ganstudio.metrics.advice import Remedy
 
 TIMEOUT = 90_000
 
@@ -65,7 +66,7 @@ def test_quality_curve_from_events_request_and_files(make_main_window, tiny_conf
     np.testing.assert_allclose(y, [42.5, 30.25])
     np.testing.assert_allclose(qp.curves["kid"].getData()[1], [0.031, 0.021])
     assert "FD 30.2" in qp.title.text() and "classifier: bundled, test accuracy 97.0%" in qp.title.text()
-    assert win.lbl_quality.text() == "FD 30.2"
+    assert win.lbl_quality.text() == "FD 30.2 · best FD 30.2 @ step 20"   # when to stop: the best and its step
 
     # "Compute quality now" sends control.request('metric') while paused
     control = fake_session(win)
@@ -105,10 +106,11 @@ def test_health_banner_stacks_rolls_back_and_halves_lrs(make_main_window, qtbot)
     qtbot.waitExposed(win)
     banner = win.health_banner
     assert banner.isHidden()
-    win._on_event(Health(50, "d_dominance", "D(x) ≈ 1 and D(G(z)) ≈ 0 for 200 steps", "lower d_lr"))
-    assert banner.isVisible() and not banner.halve_button.isVisible()
+    win._on_event(Health("d_dominance", 50, "D(real) 0.99 and D(fake) 0.01 for 200 steps", "D learns faster than G",
+                         {}, (Remedy("Set d_lr to g_lr (0.0001)", {"d_lr": 1e-4}),)))
+    assert banner.isVisible() and [b.text() for b in banner.remedy_buttons] == ["Set d_lr to g_lr (0.0001)"]
     text = banner.plain_text()
-    assert "Discriminator dominates" in text and "lower d_lr" in text and "step 50" in text
+    assert "Discriminator dominates" in text and "D learns faster than G" in text and "step 50" in text
     # a colored frame above the plots, not a dialog
     assert banner.geometry().bottom() < win.plot_splitter.geometry().top()
     img = banner.grab().toImage()
@@ -116,7 +118,7 @@ def test_health_banner_stacks_rolls_back_and_halves_lrs(make_main_window, qtbot)
     assert c.red() > c.blue() + 20 and c.green() > c.blue()      # amber
     assert not win.errors
 
-    win._on_event(Health(60, "mode_collapse", "sample diversity fell", "raise noise_dim"))
+    win._on_event(Health("mode_collapse", 60, "sample diversity fell", "G stopped exploring"))
     assert banner.counter.text() == "2 warnings" and "mode collapse" in banner.plain_text().lower()
 
     # NaN: plots were at step 6, the trainer rolled back to 4 and paused
@@ -127,20 +129,22 @@ def test_health_banner_stacks_rolls_back_and_halves_lrs(make_main_window, qtbot)
     control = fake_session(win, "running")
     win.panel.set_value("g_lr", 2e-4)
     win.panel.set_value("d_lr", 4e-4)
-    win._on_event(Health(6, "nan", "losses are NaN/Inf", "lower the learning rates"))
+    win._on_event(Health("nan", 6, "losses are NaN/Inf", "a learning rate too high", {},
+                         (Remedy("Halve both learning rates", {"g_lr": 1e-4, "d_lr": 2e-4}),)))
     win._on_event(RolledBack(4, 6))
     win._on_event(Paused(4))
     assert win.state == "paused"
     text = banner.plain_text()
-    assert "rolled back to step 4 and paused; lower the learning rates then resume" in text.lower()
-    assert banner.counter.text() == "3 warnings" and banner.halve_button.isVisible()
+    assert "rolled back to step 4 and paused; apply a fix, then resume" in text.lower()
+    assert banner.counter.text() == "3 warnings" and [b.text() for b in banner.remedy_buttons] == \
+        ["Halve both learning rates"]
     img = banner.grab().toImage()
     c = img.pixelColor(img.width() // 2, img.height() - 3)
     assert c.red() > c.green() + 20 and c.red() > c.blue() + 20    # red for NaN
     assert win.plot.count == 4 and win.plot.column("step")[-1] == 4
     assert list(win.quality_plot.column("step")) == [3]
 
-    qtbot.mouseClick(banner.halve_button, Qt.LeftButton)
+    qtbot.mouseClick(banner.remedy_buttons[0], Qt.LeftButton)
     edits = control.take_edits()
     assert edits == {"g_lr": pytest.approx(1e-4), "d_lr": pytest.approx(2e-4)}
     end_fake_session(win)
@@ -171,7 +175,8 @@ def test_nan_rollback_end_to_end(make_main_window, tiny_form_values, qtbot):
     assert (blocker.args[0].step, blocker.args[0].from_step) == (last_ckpt, paused_at + 1)
     qtbot.waitUntil(lambda: win.state == "paused", timeout=TIMEOUT)
     banner = win.health_banner
-    assert not banner.isHidden() and banner.halve_button.isVisibleTo(win)
+    halve = banner.remedy_buttons[0]
+    assert not banner.isHidden() and halve.isVisibleTo(win) and halve.text() == "Halve both learning rates"
     assert f"rolled back to step {last_ckpt} and paused" in banner.plain_text().lower()
     qtbot.waitUntil(lambda: win.plot.count == last_ckpt, timeout=5000)
     assert win.plot.column("step")[-1] == last_ckpt and np.isfinite(win.plot.column("g_loss")).all()
@@ -179,7 +184,7 @@ def test_nan_rollback_end_to_end(make_main_window, tiny_form_values, qtbot):
 
     g_lr, d_lr = win.panel.value("g_lr"), win.panel.value("d_lr")
     with qtbot.waitSignal(session.event, check_params_cb=is_(ConfigChanged), timeout=TIMEOUT) as blocker:
-        banner.halve_button.click()
+        halve.click()
     assert blocker.args[0].changes["g_lr"][1] == pytest.approx(g_lr / 2)
     assert blocker.args[0].changes["d_lr"][1] == pytest.approx(d_lr / 2)
     assert win.panel.value("g_lr") == pytest.approx(g_lr / 2)

@@ -1,0 +1,105 @@
+"""The adviser's scenario suite: real tiny runs, each of which must produce its diagnosis, and no other warning, by
+a stated step (the healthy run: no warning at all).
+
+    .venv/bin/python benchmarks/adviser_scenarios.py [NAME ...]
+
+Prints the table (scenario, expected diagnosis, step it fired, other warnings, seconds). tests/test_adviser.py
+runs the fast ones (divergence, NaN rollback) through run_scenario; the README shows this script's table.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+QUIET = {"jit_compile": "off", "tensorboard": False, "checkpoint_minutes": 0, "sample_every": 100,
+         "precision": "float32"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    expected: str                  # the diagnosis ('' = no warning at all)
+    by_step: int                   # it must fire at or before this step
+    preset: str
+    updates: dict[str, Any]
+    why: str
+    nan_at: int = 0                # make the step computing this step number return NaN losses
+    tags: tuple[str, ...] = field(default=())
+
+
+SCENARIOS = [
+    Scenario("lr=1", "divergence", 10, "tutorial", {"batch_size": 8, "lr": 1.0, "steps": 300, "metric_every": 0},
+             "the issue's `train --steps 300 --batch-size 8 --set lr=1`", tags=("fast",)),
+    Scenario("NaN rollback", "nan", 7, "tiny", {"limit": 128, "batch_size": 16, "steps": 12, "checkpoint_every": 4,
+                                               "metric_every": 0}, "a NaN at step 7 rolls back to step 4",
+             nan_at=7, tags=("fast",)),
+    Scenario("d_lr 20x g_lr", "d_dominance", 200, "tiny", {"g_lr": 1e-4, "d_lr": 2e-3, "steps": 600,
+                                                          "metric_every": 0},
+             "tiny DCGAN on the bundled data, D's learning rate 20x G's"),
+    Scenario("64 images, dropout 0", "d_overfitting", 400, "dcgan", {"limit": 64, "batch_size": 32, "dropout": 0.0,
+                                                                    "steps": 600, "metric_every": 0},
+             "dcgan on the first 64 bundled images, long"),
+    Scenario("healthy dcgan", "", 1000, "dcgan", {"steps": 1000, "metric_every": 500, "metric_n": 500},
+             "dcgan preset on the bundled data, quality metric every 500 steps"),
+]
+
+
+def run_scenario(sc: Scenario, root: Path) -> dict[str, Any]:
+    """Train the scenario; returns the warnings as (kind, step) pairs, rollbacks, the last step and seconds."""
+    import numpy as np  # noqa: PLC0415
+
+    from ganstudio.engine import Health, RolledBack, StepMetrics  # noqa: PLC0415
+    from ganstudio.engine.trainer import Trainer  # noqa: PLC0415
+    from ganstudio.presets import get_preset  # noqa: PLC0415
+
+    cfg = get_preset(sc.preset).config().with_updates({**QUIET, **sc.updates})
+    t = Trainer(cfg, run_dir=root / sc.name.replace(" ", "_").replace("=", ""))
+    t.nan_action = "stop"
+    fired, rolled, last = [], [], 0
+    t0 = time.perf_counter()
+    for ev in t.run():
+        if isinstance(ev, Health):
+            fired.append((ev.kind, ev.step))
+        elif isinstance(ev, RolledBack):
+            rolled.append((ev.step, ev.from_step))
+        elif isinstance(ev, StepMetrics):
+            last = ev.step
+            if sc.nan_at and ev.step == sc.nan_at - 1:
+                import tensorflow as tf  # noqa: PLC0415
+
+                real = t._step_fn
+                t._step_fn = lambda images, labels: (real(images, labels),
+                                                     tf.constant([np.nan, 1.0, 0.5, 0.5, 0.0]))[1]
+    first = next((s for k, s in fired if k == sc.expected), None)
+    others = [(k, s) for k, s in fired if k != sc.expected]
+    ok = (first is not None and first <= sc.by_step if sc.expected else not fired) and not others
+    return {"fired": fired, "first": first, "others": others, "rolled": rolled, "last": last, "ok": ok,
+            "seconds": time.perf_counter() - t0, "run_dir": str(t.run_dir.path)}
+
+
+def main(names: list[str]) -> int:
+    chosen = [s for s in SCENARIOS if not names or s.name in names]
+    print("| scenario | expected diagnosis | by step | fired at step | other warnings | holds | seconds |")
+    print("|---|---|---|---|---|---|---|")
+    failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for sc in chosen:
+            r = run_scenario(sc, Path(tmp))
+            failed += not r["ok"]
+            fired = "-" if r["first"] is None else f"{r['first']:,}"
+            others = ", ".join(f"{k} @ {s:,}" for k, s in r["others"]) or "none"
+            print(f"| {sc.name}: {sc.why} | {sc.expected or 'no warning'} | {sc.by_step:,} | {fired} | {others} | "
+                  f"{'yes' if r['ok'] else 'NO'} | {r['seconds']:.0f} |", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
