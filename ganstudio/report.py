@@ -91,8 +91,10 @@ def _column(rows: list[dict], key: str) -> np.ndarray:
 def _curve_figure(rows: list[dict], quality: list[dict], warnings: list[HealthWarning]) -> str:
     from matplotlib.figure import Figure  # noqa: PLC0415
 
-    fig = Figure(figsize=(10.6, 8.4), layout="constrained")
-    axes = fig.subplots(3, 1, sharex=True)
+    qs, fd = _column(quality, "step"), _column(quality, "fd")
+    measured = bool(np.isfinite(fd).any())
+    fig = Figure(figsize=(10.6, 8.4 if measured else 5.8), layout="constrained")
+    axes = fig.subplots(3 if measured else 2, 1, sharex=True)
     step = _column(rows, "step")
     win = max(1, len(rows) // 100)
     ax = axes[0]
@@ -117,18 +119,14 @@ def _curve_figure(rows: list[dict], quality: list[dict], warnings: list[HealthWa
     ax.set_ylim(-1.05, 1.05)
     ax.axhline(0.5, color="#aaa", lw=0.6, ls=":")
     ax.legend(loc="lower right", fontsize=8)
-    ax = axes[2]
-    qs, fd = _column(quality, "step"), _column(quality, "fd")
-    if np.isfinite(fd).any():
+    if measured:
+        ax = axes[2]
         ax.plot(qs, fd, "o-", color="#17becf", lw=1.4, ms=4, label="FD (lower is better)")
         best = best_quality(quality)
         ax.plot([best[1]], [best[0]], "*", color="#e6a700", ms=14, label=f"best FD {best[0]:.3g} @ {best[1]:,}")
         ax.legend(loc="upper right", fontsize=8)
-    else:
-        ax.text(0.5, 0.5, "quality metric not measured in this run (metric_every = 0)", ha="center", va="center",
-                transform=ax.transAxes, color="#889")
-    ax.set_ylabel("Fréchet distance")
-    ax.set_xlabel("step")
+        ax.set_ylabel("Fréchet distance")
+    axes[-1].set_xlabel("step")
     for w in warnings:
         for a in axes:
             a.axvline(w.step, color="#ef5350" if w.kind in ("nan", "divergence") else "#f0b429", lw=1, ls="--")
@@ -146,7 +144,8 @@ def _throughput_figure(rows: list[dict]) -> str:
     ax = fig.subplots()
     step, ips = _column(rows, "step"), _column(rows, "images_per_sec")
     x, y = _decimate(step, ips)
-    ax.plot(x, y, color="#7f7f7f", lw=0.8)
+    ax.plot(x, y, color="#7f7f7f", lw=0.6, alpha=0.4)
+    ax.plot(step, _smooth(ips, max(1, len(rows) // 100)), color="#444", lw=1.4)
     ax.set_ylabel("images / s")
     ax.set_xlabel("step")
     ax.grid(alpha=0.25)
@@ -281,7 +280,9 @@ def build_report(run_dir: str | Path) -> str:
     body.append("<h2>Configuration</h2>" + _config_section(cfg, edits))
     body.append("<h2>Curves</h2>" + (f"<img class=fig src='{_curve_figure(rows, quality, warnings)}'>"
                                      f"<img class=fig src='{_throughput_figure(rows)}'>" if rows else
-                                     "<p class=muted>No steps logged yet.</p>"))
+                                     "<p class=muted>No steps logged yet.</p>")
+                + ("" if best else "<p class=muted>No quality curve: the metric was not measured "
+                                   "(metric_every = 0).</p>"))
     body.append("<h2>Samples from the fixed noise</h2>" + _grids_section(run))
     body.append("<h2>Best checkpoint</h2>" + _best_section(run, quality))
     body.append(f"<h2>Adviser warnings</h2>{_warnings_section(warnings, str(run.path))}")
