@@ -315,9 +315,9 @@ ROWS = [
     Row("fewer-than-a-batch", "dataset", lambda t, m, r: train_ds(npz(t, x=np.zeros((5, 28, 28), np.uint8)),
                                                                   "--batch-size", "16"),
         "has 5 images, fewer than one batch of 16; lower batch_size"),
-    Row("tutorial-on-rgb", "dataset", lambda t, m, r: ["train", "--dataset", npz(t, x=np.zeros((8, 32, 32, 3),
-                                                                                                np.uint8)),
-                                                       "--batch-size", "4", "--steps", "1"],
+    Row("tutorial-on-rgb", "dataset", lambda t, m, r: ["train", "--preset", "tutorial", "--dataset",
+                                                       npz(t, x=np.zeros((8, 32, 32, 3), np.uint8)),
+                                                       "--batch-size", "4", "--steps", "1"],   # pinned: no auto-switch
         "fixed at 28x28x1; use --preset dcgan"),
     Row("unsupported-resolution", "dataset", lambda t, m, r: train_ds(npz(t, x=np.zeros((8, 48, 48), np.uint8)),
                                                                       "--batch-size", "4"),
