@@ -21,6 +21,7 @@ from ..engine.checkpoints import list_checkpoints
 from ..engine.events import (CheckpointSaved, ConfigChanged, Finished, Health, Message, Metric, Paused, Resumed,
                              RolledBack, SampleGrid, Started, StepMetrics)
 from ..engine.events import BestCheckpoint, Generated
+from ..engine.events import CheckpointsChanged, WriteFailed
 from ..errors import GanStudioError
 from ..presets import PRESETS, get_preset
 from ..runs import RunDir, new_run_path, runs_root
@@ -28,6 +29,7 @@ from ..runs.watch import RunFollower
 from .export_dialog import ExportDialog, SampleDialog, export_entry
 from .gcguard import gui_thread_gc
 from .widgets.checkpoints import CheckpointPanel
+from .widgets.error_banner import ErrorBanner
 from .widgets.dataset_panel import DatasetPanel
 from ..metrics.advice import best_quality, best_text
 from .remedies import apply_remedy
@@ -172,6 +174,9 @@ class MainWindow(QMainWindow):
         plot_lay.setContentsMargins(0, 0, 0, 0)
         plot_lay.setSpacing(4)
         plot_lay.addWidget(self.health_banner)
+        self.error_banner = ErrorBanner()     # a failed write paused the run: what to fix, then Resume
+        self.error_banner.resumeRequested.connect(lambda: self.state == "paused" and self.toggle_pause())
+        plot_lay.addWidget(self.error_banner)
         plot_lay.addWidget(self.plot_splitter, 1)
         self.grid_view = SampleGridView()
         self.splitter = QSplitter(Qt.Horizontal)
@@ -361,7 +366,9 @@ class MainWindow(QMainWindow):
         self.act_new.setEnabled(not active)
         self.act_watch.setEnabled(not active)
         self.act_export.setEnabled(self.grid_view.current() is not None)
-        self.ckpt_panel.set_busy(active or watching)
+        self.ckpt_panel.set_busy(active or watching, self._route_checkpoint_change if live else None)
+        if state == "running":
+            self.error_banner.clear()
         self._update_export_actions()
         self.lbl_state.setText(state.capitalize())
         self._status_dirty = True
@@ -381,6 +388,10 @@ class MainWindow(QMainWindow):
         if self.latent.busy:
             self._error("The latent explorer is generating; start training when it has finished")
             return False
+        for prefix, what in (("export", "an export"), ("dataset", "the dataset preview's decode")):
+            if self.tasks.busy(prefix):   # it may write the same files (dataset cache, run folder) as the trainer
+                self._error(f"Cannot start while {what} is running; press Start again when it has finished")
+                return False
         resume = self.resume_path is not None and run_dir is None and source is None
         self.sweeping = source is not None
         if resume:
@@ -438,6 +449,12 @@ class MainWindow(QMainWindow):
         self.session.stop()
         self._set_state("stopping")
         self.statusBar().showMessage("Stopping after the current step (saving a checkpoint)…")
+
+    def _route_checkpoint_change(self, what: str, step: int) -> None:
+        """Pin/unpin/delete from the Checkpoints dock while this window trains the run: done by the trainer between
+        steps (a CheckpointsChanged event answers), so it never races a save or retention."""
+        if self.session is not None and self.state in ("running", "paused"):
+            self.session.control.request(what, step=step)
 
     def save_checkpoint(self) -> None:
         if self.session is not None and self.state in ("running", "paused"):
@@ -943,6 +960,12 @@ class MainWindow(QMainWindow):
             text = ", ".join(f"{k} {o:g}→{n:g}" if isinstance(n, float) else f"{k} {o}→{n}"
                              for k, (o, n) in ev.changes.items())
             self.statusBar().showMessage(f"Step {ev.step:,}: {text}", 8000)
+        elif isinstance(ev, WriteFailed):
+            self.error_banner.show_error(ev.message)
+            self.statusBar().showMessage(ev.message, 15000)
+        elif isinstance(ev, CheckpointsChanged):
+            self.statusBar().showMessage(ev.text, 8000)
+            self.ckpt_panel.refresh()
         elif isinstance(ev, CheckpointSaved):
             self.statusBar().showMessage(f"Checkpoint at step {ev.step:,}: {ev.path}", 8000)
             self.ckpt_panel.set_run(self.run_path)
@@ -1167,9 +1190,10 @@ class MainWindow(QMainWindow):
                 if choice == "cancel":
                     event.ignore()
                     return
-                self.session.stop(save=choice == "save")   # Discard: no final checkpoint or grid
-                self._set_state("stopping")
-            if not self.session.shutdown(CLOSE_WAIT_MS):
+                if self.session is not None:   # the run may have finished while the dialog was open
+                    self.session.stop(save=choice == "save")   # Discard: no final checkpoint or grid
+                    self._set_state("stopping")
+            if self.session is not None and not self.session.shutdown(CLOSE_WAIT_MS):
                 # Still inside a step or TF setup: close as soon as the thread ends, never kill it.
                 self._close_when_done = True
                 self.statusBar().showMessage("Waiting for the trainer to finish its step…")

@@ -86,6 +86,12 @@ def _read_jsonl(path: Path, max_step: int | None = None) -> list[dict[str, Any]]
     return rows
 
 
+def numeric(row: dict[str, Any]) -> dict[str, Any]:
+    """A metrics row whose values are all numbers: anything else (a hand-edited log) reads as NaN, so plots and
+    status lines never meet a string."""
+    return {k: v if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan for k, v in row.items()}
+
+
 def is_row(row: Any) -> bool:
     """A log row readers can use: a JSON object whose step, if any, is a number (hand-edited or foreign files
     may hold anything)."""
@@ -203,7 +209,7 @@ class RunDir:
             self._metrics_fh = None
 
     def read_metrics(self, max_step: int | None = None) -> list[dict[str, Any]]:
-        return _read_jsonl(self.metrics_file, max_step)
+        return [numeric(r) for r in _read_jsonl(self.metrics_file, max_step)]
 
     def rewind(self, step: int, keep_in: Path | None = None) -> None:
         """Continue from the checkpoint of `step` (resume, rollback, restore): the metric and quality rows and the

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RunDirError
-from . import SAMPLE_RE, RunDir, is_row
+from . import SAMPLE_RE, RunDir, is_row, numeric
 
 TAIL_BYTES = 8192   # enough for the last metrics row of any run
 
@@ -74,7 +74,7 @@ class RunFollower:
             except (json.JSONDecodeError, UnicodeDecodeError):
                 continue                 # a corrupt line in the middle: skip it, as RunDir.read_metrics does
             if is_row(row):
-                rows.append(row)
+                rows.append(numeric(row))
         self.rows_read += len(rows)
         return rows
 

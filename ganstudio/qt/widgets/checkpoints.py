@@ -21,7 +21,10 @@ class CheckpointPanel(QWidget):
         super().__init__(parent)
         self.run_path: Path | None = None
         self.infos: list[CheckpointInfo] = []
-        self.busy = False            # a trainer owns the folder: no Load/Delete (retention may race us)
+        self.busy = False            # a trainer owns the folder: no Load, and Pin/Delete only through `route`
+        # While this window trains the run: hands ('pin' | 'unpin' | 'delete', step) to the training thread, which
+        # does it between steps, so it never races a save or retention. None: no live trainer of ours.
+        self.route: Callable[[str, int], None] | None = None
         # Injectable for tests: return True to delete.
         self.confirm_delete: Callable[[CheckpointInfo], bool] = self._confirm_dialog
 
@@ -86,8 +89,9 @@ class CheckpointPanel(QWidget):
                                      f"{self.run_path.name}")
         self._update_buttons()
 
-    def set_busy(self, busy: bool) -> None:
+    def set_busy(self, busy: bool, route: Callable[[str, int], None] | None = None) -> None:
         self.busy = busy
+        self.route = route if busy else None
         self._update_buttons()
 
     def selected(self) -> CheckpointInfo | None:
@@ -108,8 +112,9 @@ class CheckpointPanel(QWidget):
     def _update_buttons(self) -> None:
         info = self.selected()
         self.btn_load.setEnabled(info is not None and not self.busy)
-        self.btn_pin.setEnabled(info is not None)       # a marker file: safe while training
-        self.btn_delete.setEnabled(info is not None and not self.busy)
+        writable = not self.busy or self.route is not None
+        self.btn_pin.setEnabled(info is not None and writable)
+        self.btn_delete.setEnabled(info is not None and writable)
         self.btn_pin.setText("Unpin" if info is not None and info.pinned else "Pin")
 
     def _load(self) -> None:
@@ -121,6 +126,10 @@ class CheckpointPanel(QWidget):
         info = self.selected()
         if info is None:
             return
+        if self.busy:
+            if self.route is not None:
+                self.route("unpin" if info.pinned else "pin", info.step)
+            return
         try:
             set_pinned(info, not info.pinned)
         except OSError as e:
@@ -130,7 +139,11 @@ class CheckpointPanel(QWidget):
 
     def _delete(self) -> None:
         info = self.selected()
-        if info is None or self.busy or not self.confirm_delete(info):
+        if info is None or (self.busy and self.route is None) or not self.confirm_delete(info):
+            return
+        if self.busy:                # re-checked: the dialog ran the event loop, the run may have ended
+            if self.route is not None:
+                self.route("delete", info.step)
             return
         try:
             delete_checkpoint(info)
