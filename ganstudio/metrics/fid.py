@@ -121,8 +121,9 @@ def memorization_split(n: int, seed: int = 0, max_reference: int = MEMO_REFERENC
 
 
 def nearest_distances(queries: np.ndarray, reference: np.ndarray, chunk: int = 1000) -> np.ndarray:
-    """Euclidean distance from each query row to its nearest reference row (chunked: bounded memory)."""
-    q, r = _as_2d(queries), _as_2d(reference)
+    """Euclidean distance from each query row to its nearest reference row (chunked: bounded memory). float32:
+    half the time of float64 (the matmul is most of the ratio's cost), ~1e-3 absolute error on distances of ~10."""
+    q, r = _as_2d(queries).astype(np.float32), _as_2d(reference).astype(np.float32)
     r2 = (r * r).sum(axis=1)
     out = []
     for i in range(0, len(q), chunk):
