@@ -953,6 +953,7 @@ class MainWindow(QMainWindow):
             self.run_path = Path(ev.run_dir)
             self.engine_ready = True
             self.device_info = ev.device
+            self.ckpt_panel.set_run(self.run_path)   # a resume from an older step moved the newer checkpoints aside
             self.statusBar().showMessage(f"Training {ev.dataset} on {ev.device}; G {ev.g_params:,} / "
                                          f"D {ev.d_params:,} parameters", 10000)
         elif isinstance(ev, ConfigChanged):

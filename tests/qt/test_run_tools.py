@@ -173,6 +173,7 @@ def test_loading_an_older_checkpoint_asks_then_moves_the_newer_ones_aside(make_m
     win.panel.set_value("checkpoint_every", 0)
     win.act_start.trigger()
     qtbot.waitUntil(lambda: win.last_metrics is not None and win.last_metrics.step >= 2, timeout=TIMEOUT)
+    assert win.ckpt_panel.tree.topLevelItemCount() == 1                 # 2 and 3 are gone from the dock at Start
     win.act_stop.trigger()
     qtbot.waitUntil(lambda: win.session is None, timeout=TIMEOUT)
     stopped = win.last_metrics.step
