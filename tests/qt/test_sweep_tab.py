@@ -1,12 +1,13 @@
 """The Sweep tab runs a real 2-trial sweep of the tiny preset on the window's training thread."""
 import csv
 
+from ganstudio.runs import runs_root
 from ganstudio.sweeps import SweepFinished
 
 TIMEOUT = 180_000   # two trials' TensorFlow set-up on 2 busy cores
 
 
-def test_two_trial_sweep_from_the_tab_then_use_best_config(make_main_window, tiny_form_values, tmp_path, qtbot):
+def test_two_trial_sweep_from_the_tab_then_use_best_config(make_main_window, tiny_form_values, qtbot):
     win = make_main_window(preset="tiny")
     for k, v in {**tiny_form_values, "metric_n": 100, "precision": "float32"}.items():
         win.panel.set_value(k, v)
@@ -15,7 +16,8 @@ def test_two_trial_sweep_from_the_tab_then_use_best_config(make_main_window, tin
     sp.set_fields([("g_lr", "1e-4,3e-4")])
     sp.budget_kind.setCurrentIndex(sp.budget_kind.findData("steps"))
     sp.budget.setValue(4)
-    sp.folder.setText(str(tmp_path / "sweep"))
+    folder = runs_root() / "sweep-tiny"            # in the runs root, so the Runs tab lists it
+    sp.folder.setText(str(folder))
 
     with qtbot.waitSignal(sp.sweepFinished, timeout=TIMEOUT) as done:
         sp.start_btn.click()
@@ -28,7 +30,7 @@ def test_two_trial_sweep_from_the_tab_then_use_best_config(make_main_window, tin
                    for r in range(sp.table.rowCount()))   # by trial number (Optuna picks the grid order)
     cells.sort(key=lambda c: c[1])
     assert [(c[1], c[2], c[3]) for c in cells] == [("g_lr=0.0001", "complete", "4"), ("g_lr=0.0003", "complete", "4")]
-    with open(tmp_path / "sweep" / "summary.csv", newline="") as f:
+    with open(folder / "summary.csv", newline="") as f:
         final = {float(r["g_lr"]): float(r["final_fd"]) for r in csv.DictReader(f)}
     assert [float(c[5]) for c in cells] == [round(final[1e-4], 2), round(final[3e-4], 2)]
     assert [len(xs) for _, xs, _ in sp.curves.values()] == [4, 4]          # FD at 1..4 quarters of the budget
@@ -39,3 +41,14 @@ def test_two_trial_sweep_from_the_tab_then_use_best_config(make_main_window, tin
     sp.best_btn.click()
     best = min(final, key=final.get)
     assert win.tabs.currentIndex() == 0 and win.panel.value("g_lr") == best
+
+    # the Runs tab groups the sweep's trials under it
+    win.runs_panel.set_root(runs_root())
+    win.runs_panel.refresh()
+    tree = win.runs_panel.tree
+    groups = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+    assert [g.text(0) for g in groups] == ["sweep-tiny (2 trials)"]
+    trials = sorted(groups[0].child(i).text(0) for i in range(groups[0].childCount()))
+    assert trials == sorted(p.name for p in folder.iterdir() if p.is_dir())
+    win.runs_panel.select_names(*trials)                   # compare the two trials' curves and grids
+    assert len(win.runs_panel.grid_labels) == 2

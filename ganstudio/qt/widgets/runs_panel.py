@@ -1,5 +1,6 @@
-"""Runs in the runs root: a sortable list with thumbnails; selecting runs overlays their loss curves and shows
-their latest grids side by side. Reads only run folders (numpy + PIL), never TensorFlow."""
+"""Runs in the runs root: a sortable list with thumbnails, a sweep's trials grouped under it; selecting runs
+overlays their loss curves and shows their latest grids side by side. Reads only run folders (numpy + PIL), never
+TensorFlow."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,12 +11,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-                               QScrollArea, QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+                               QScrollArea, QSplitter, QTreeWidget, QTreeWidgetItem, QTreeWidgetItemIterator,
+                               QVBoxLayout, QWidget)
 
 from . import fill_with_panes
 from ...imaging import load_png
 from ...runs import RunDir, runs_root
 from ...runs.watch import RunSummary, scan_runs
+from ...sweeps.folder import SweepDir
 
 COLUMNS = ("Run", "Preset", "Dataset", "Steps", "G loss", "D loss")
 THUMB = 48
@@ -78,14 +81,15 @@ class RunsPanel(QWidget):
 
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(list(COLUMNS))
-        self.tree.setRootIsDecorated(False)
+        self.tree.setRootIsDecorated(True)    # sweeps expand to their trials
         self.tree.setIconSize(QSize(THUMB, THUMB))
         self.tree.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.tree.setSortingEnabled(True)
         self.tree.header().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.tree.setToolTip("Select several runs (Ctrl/Shift-click) to compare them; double-click opens one")
         self.tree.itemSelectionChanged.connect(self._selection_changed)
-        self.tree.itemDoubleClicked.connect(lambda item, _c: self.openRequested.emit(item.data(0, Qt.UserRole)))
+        self.tree.itemDoubleClicked.connect(lambda item, _c: item.data(0, Qt.UserRole) and
+                                            self.openRequested.emit(item.data(0, Qt.UserRole)))
 
         self.glw = pg.GraphicsLayoutWidget()
         self.g_plot = self.glw.addPlot(row=0, col=0, title="G loss")
@@ -153,21 +157,21 @@ class RunsPanel(QWidget):
         self.tree.setSortingEnabled(False)
         self.tree.clear()
         for s in self.summaries:
-            item = _NumItem([s.name, s.preset, s.dataset, f"{s.step:,}", _fmt(s.g_loss), _fmt(s.d_loss)])
-            item.setData(0, Qt.UserRole, str(s.path))
-            for col, v in ((3, s.step), (4, s.g_loss), (5, s.d_loss)):
-                item.setData(col, Qt.UserRole + 1, v)
-                item.setTextAlignment(col, Qt.AlignRight | Qt.AlignVCenter)
-            item.setToolTip(0, str(s.path))
-            if s.latest_grid is not None:
-                try:
-                    pm = QPixmap.fromImage(to_qimage(load_png(s.latest_grid)))
-                    item.setIcon(0, QIcon(pm.scaled(THUMB, THUMB, Qt.KeepAspectRatio, Qt.FastTransformation)))
-                except OSError:
-                    pass
-            self.tree.addTopLevelItem(item)
-            if s.path in keep:
-                item.setSelected(True)
+            self.tree.addTopLevelItem(self._run_item(s))
+        sweeps = sorted(p for p in self.root.iterdir() if SweepDir.is_sweep(p)) if self.root.is_dir() else []
+        for folder in sweeps:
+            trials = sorted(scan_runs(folder, self.skipped), key=lambda t: t.name)
+            first = trials[0] if trials else None
+            group = _NumItem([f"{folder.name} ({len(trials)} trial{'s' * (len(trials) != 1)})", "sweep",
+                              first.dataset if first else "", "", "", ""])
+            group.setFlags(group.flags() & ~Qt.ItemIsSelectable)   # select its trials to compare them
+            group.setToolTip(0, f"{folder}: ranked in {SweepDir(folder).summary_md.name}, grids in "
+                                f"{SweepDir(folder).montage.name}")
+            group.addChildren([self._run_item(t) for t in trials])
+            self.tree.addTopLevelItem(group)
+            group.setExpanded(True)
+            self.summaries.extend(trials)
+        self.select_paths(keep)
         self.tree.setSortingEnabled(True)
         self.hint.setText(f"{len(self.summaries)} run{'s' * (len(self.summaries) != 1)}; select runs to compare"
                           if self.summaries else f"No runs in {self.root} yet")
@@ -176,14 +180,39 @@ class RunsPanel(QWidget):
             self.hint.setToolTip("\n".join(self.skipped))
         self._selection_changed()
 
+    def _run_item(self, s: RunSummary) -> QTreeWidgetItem:
+        item = _NumItem([s.name, s.preset, s.dataset, f"{s.step:,}", _fmt(s.g_loss), _fmt(s.d_loss)])
+        item.setData(0, Qt.UserRole, str(s.path))
+        for col, v in ((3, s.step), (4, s.g_loss), (5, s.d_loss)):
+            item.setData(col, Qt.UserRole + 1, v)
+            item.setTextAlignment(col, Qt.AlignRight | Qt.AlignVCenter)
+        item.setToolTip(0, str(s.path))
+        if s.latest_grid is not None:
+            try:
+                pm = QPixmap.fromImage(to_qimage(load_png(s.latest_grid)))
+                item.setIcon(0, QIcon(pm.scaled(THUMB, THUMB, Qt.KeepAspectRatio, Qt.FastTransformation)))
+            except OSError:
+                pass
+        return item
+
     def selected(self) -> list[RunSummary]:
         paths = {it.data(0, Qt.UserRole) for it in self.tree.selectedItems()}
         return [s for s in self.summaries if str(s.path) in paths]
 
+    def _items(self) -> list[QTreeWidgetItem]:
+        out, it = [], QTreeWidgetItemIterator(self.tree)
+        while it.value():
+            out.append(it.value())
+            it += 1
+        return out
+
+    def select_paths(self, paths: set[Path]) -> None:
+        for item in self._items():
+            item.setSelected(item.data(0, Qt.UserRole) in {str(p) for p in paths})
+
     def select_names(self, *names: str) -> None:
-        for i in range(self.tree.topLevelItemCount()):
-            it = self.tree.topLevelItem(i)
-            it.setSelected(it.text(0) in names)
+        for item in self._items():
+            item.setSelected(item.text(0) in names)
 
     # -- comparison -------------------------------------------------------------------------------------------
     def _selection_changed(self) -> None:
