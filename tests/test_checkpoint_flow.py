@@ -100,6 +100,7 @@ def test_best_checkpoint_is_kept_selectable_and_restorable(tiny_config, tmp_path
     rolled = next(e for e in restored if isinstance(e, RolledBack))
     assert (rolled.step, rolled.from_step, rolled.reason) == (best, 6, "restore")
     assert t.step == best and control.paused
+    assert [s for s, _ in t.health.quality] == [1, 2, 3, 4]              # the adviser forgets the abandoned FDs
     assert any(isinstance(e, SampleGrid) and e.step == best for e in restored)
     assert [e.text for e in restored if isinstance(e, Message)][0].startswith(
         "continuing from step 4: the newer checkpoint 6 moved aside")

@@ -555,6 +555,7 @@ class Trainer:
         self.run_dir.close()
         notes = self._branch_off(self.step)
         self.health.reset_windows()
+        self.health.seed_quality(self.run_dir.read_quality(self.step))   # 'best so far' forgets the branch
         yield RolledBack(self.step, from_step, reason)
         yield from notes
 
