@@ -3,8 +3,8 @@ a stated step (the healthy run: no warning at all).
 
     .venv/bin/python benchmarks/adviser_scenarios.py [NAME ...]
 
-Prints the table (scenario, expected diagnosis, step it fired, other warnings, seconds). tests/test_adviser.py
-runs the fast ones (divergence, NaN rollback) through run_scenario; the README shows this script's table.
+Prints the table (scenario, expected diagnosis, step it fired, other warnings, seconds). The README shows it;
+tests/test_adviser_scenarios.py runs the fast ones (the NaN rollback through run_scenario, lr=1 through the CLI).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +32,14 @@ class Scenario:
     updates: dict[str, Any]
     why: str
     nan_at: int = 0                # make the step computing this step number return NaN losses
-    tags: tuple[str, ...] = field(default=())
 
 
 SCENARIOS = [
     Scenario("lr=1", "divergence", 10, "tutorial", {"batch_size": 8, "lr": 1.0, "steps": 300, "metric_every": 0},
-             "the issue's `train --steps 300 --batch-size 8 --set lr=1`", tags=("fast",)),
+             "the issue's `train --steps 300 --batch-size 8 --set lr=1`"),
     Scenario("NaN rollback", "nan", 7, "tiny", {"limit": 128, "batch_size": 16, "steps": 12, "checkpoint_every": 4,
                                                "metric_every": 0}, "a NaN at step 7 rolls back to step 4",
-             nan_at=7, tags=("fast",)),
+             nan_at=7),
     Scenario("d_lr 20x g_lr", "d_dominance", 200, "tiny", {"g_lr": 1e-4, "d_lr": 2e-3, "steps": 600,
                                                           "metric_every": 0},
              "tiny DCGAN on the bundled data, D's learning rate 20x G's"),

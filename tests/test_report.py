@@ -1,0 +1,72 @@
+"""ganstudio report: one self-contained HTML page built from the run folder alone (no TensorFlow needed)."""
+import base64
+import io
+import re
+
+import numpy as np
+from PIL import Image
+
+from ganstudio.cli import main
+from ganstudio.engine.events import StepMetrics
+from ganstudio.metrics.advice import HealthWarning, Remedy
+from ganstudio.presets import get_preset
+from ganstudio.report import build_report
+from ganstudio.runs import RunDir
+
+
+def make_run(path):
+    cfg = get_preset("tiny").config().with_updates({"g_lr": 2e-4, "d_lr": 4e-3, "steps": 60})
+    run = RunDir.create(path, cfg)
+    run.append_session({"step": 0, "time": 0.0, "device": "CPU, XLA off, float32", "dataset": "bundled: 6,000 "
+                        "images 28x28x1", "g_params": 1234, "d_params": 567})
+    rng = np.random.default_rng(0)
+    for s in range(1, 61):     # `wall` restarts at the resume after step 40: 40 s + 20 s of training
+        wall = s if s <= 40 else s - 40
+        run.append_metrics(StepMetrics(s, s / 10, float(wall), 1 + rng.random(), 1.2, 0.7, 0.3, 32.0, 0.4).to_row())
+    for s, fd in ((20, 50.0), (40, 31.5), (60, 36.0)):
+        run.append_quality({"step": s, "fd": fd, "kid": 0.01, "diversity": 3.0})
+    run.log_edit(30, {"d_lr": (4e-3, 2e-4)})
+    w = HealthWarning("d_dominance", 25, "D separates real from generated images (D(real) 0.996, D(fake) 0.004)",
+                      "D learns faster than G", {"d_real": 0.996, "d_fake": 0.004},
+                      (Remedy("Set d_lr to g_lr (0.0002)", {"d_lr": 2e-4}),))
+    run.append_health(w.to_row())
+    for s in (0, 20, 40, 60):
+        run.save_sample(s, rng.integers(0, 255, (4, 28, 28, 1), dtype=np.uint8))
+    run.close()
+    return run
+
+
+def test_report_holds_every_section_and_only_embedded_images(tmp_path):
+    run = make_run(tmp_path / "run")
+    html = build_report(run.path)
+    assert not re.search(r"""(src|href)=['"]?(?!data:)[a-z]+:""", html) and "<link" not in html   # self-contained
+    pngs = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)
+    assert len(pngs) == 2 + 4 + 1          # curves, throughput, 4 grids, the best step's grid
+    curves = Image.open(io.BytesIO(base64.b64decode(pngs[0])))
+    assert curves.size[0] == 1060 and curves.size[1] > 600
+    assert "CPU, XLA off, float32" in html and "bundled: 6,000 images" in html and "G 1,234 / D 567" in html
+    assert "<code>optim.d_lr</code></td><td>0.004</td>" in html                    # changed from the preset
+    assert "<td>30</td><td><code>d_lr</code></td><td>0.004 → 0.0002</td>" in html  # the live edit
+    assert "Step 25: Discriminator dominates" in html and "D learns faster than G" in html
+    assert f"ganstudio resume {run.path} --set d_lr=0.0002" in html
+    assert "<b>31.5</b> at step <b>40</b>" in html                                   # best FD and its step
+    assert "<b>0:01:00</b><span>training time</span>" in html                        # 40 s + 20 s
+    assert "<b>60</b><span>steps</span>" in html and "<b>1</b><span>adviser warnings</span>" in html
+
+
+def test_report_cli_writes_the_file_and_explains_a_bad_folder(tmp_path, capsys):
+    run = make_run(tmp_path / "run")
+    assert main(["report", str(run.path)]) == 0
+    assert run.report_file.read_text().startswith("<!doctype html>")
+    assert capsys.readouterr().out.strip() == str(run.report_file)
+    out = tmp_path / "r.html"
+    assert main(["report", str(run.path), "--out", str(out)]) == 0 and out.exists()
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert "no such run folder" in capsys.readouterr().err
+
+
+def test_report_of_a_run_without_steps_or_quality(tmp_path):
+    run = RunDir.create(tmp_path / "empty", get_preset("tiny").config())
+    html = build_report(run.path)
+    assert "No steps logged yet" in html and "None: the adviser saw no sign of trouble" in html
+    assert "not recorded" in html and "data:image/png" not in html
