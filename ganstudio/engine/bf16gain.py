@@ -41,11 +41,13 @@ def cpu_model() -> str:
 
 def measure(rounds: int = 5, calls: int = 2) -> float:
     """float32 time / mixed_bfloat16 time of one training pass (forward + backward) through a discriminator block
-    as the models build it: 5x5 stride-2 conv 64 -> 128 channels on 14x14, batch norm, LeakyReLU, dropout, at
+    built as the models build it: 5x5 stride-2 conv 64 -> 128 channels on 14x14, batch norm, LeakyReLU, dropout, at
     batch 64. The convs gain most from bf16 and the elementwise ops least, so the block weighs both as the step
     does (a lone matmul or conv overstates the step's gain about twofold). Alternating rounds, medians; about 2 s
     on 2 cores."""
     import keras  # noqa: PLC0415
+
+    from ..models.fused_bn import batch_norm  # noqa: PLC0415
 
     tf = import_tf()
     x = tf.random.stateless_normal([64, 14, 14, 64], [1, 2])
@@ -58,7 +60,7 @@ def measure(rounds: int = 5, calls: int = 2) -> float:
             keras.Input((14, 14, 64), name=f"{tag}_in"),
             L.Conv2D(128, 5, 2, "same", kernel_initializer=keras.initializers.GlorotUniform(seed=1), dtype=policy,
                      name=f"{tag}_conv"),
-            L.BatchNormalization(dtype=policy, name=f"{tag}_bn"),
+            batch_norm(dtype=policy, name=f"{tag}_bn"),   # the models' own choice of layer
             L.LeakyReLU(0.3, dtype=policy, name=f"{tag}_leaky"),
             L.Dropout(0.3, seed=1, dtype=policy, name=f"{tag}_dropout")], name=tag)
 

@@ -7,6 +7,7 @@ import keras
 from keras import layers
 
 from ..config import ModelConfig
+from .fused_bn import batch_norm
 
 
 def build_generator(cfg: ModelConfig, sync_bn: bool = False) -> keras.Model:
@@ -20,7 +21,7 @@ def build_discriminator(cfg: ModelConfig, sync_bn: bool = False) -> keras.Model:
 
 
 def _bn(sync: bool):
-    return layers.BatchNormalization(synchronized=True) if sync else layers.BatchNormalization()
+    return batch_norm(sync)
 
 
 def _tutorial_generator(cfg: ModelConfig, sync_bn: bool = False) -> keras.Model:
