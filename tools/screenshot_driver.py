@@ -3,11 +3,14 @@
     ../shared/tools/shot.sh docs/screenshot.png 90 .venv/bin/python tools/screenshot_driver.py train RUN_DIR
     ../shared/tools/shot.sh docs/insight-training.png 150 .venv/bin/python tools/screenshot_driver.py collapse RUN_DIR
     ../shared/tools/shot.sh docs/screenshot.png 20 .venv/bin/python tools/screenshot_driver.py open RUN_DIR
+    ../shared/tools/shot.sh docs/sweep-tab.png 30 .venv/bin/python tools/screenshot_driver.py sweep SWEEP_DIR
     ../shared/tools/shot.sh docs/insight-latent.png 40 .venv/bin/python tools/screenshot_driver.py latent RUN_DIR
 
 train:    the dcgan preset on the bundled data, grids every 20 steps, quality every 100 steps.
 collapse: the same with learning rates 1e-2 and a short health window, to show the health banner.
 open:     open a finished run: plots, quality curve and grid history refill from its folder.
+sweep:    the Sweep tab continuing the README's sweep (`ganstudio sweep --preset dcgan --grid g_lr=1e-4,4e-4
+          --grid d_steps=1,2 --minutes 1.5 --sweep-dir SWEEP_DIR`): its table, FD curves and the best grid.
 latent:   open an existing run (e.g. the one `train` wrote) on the Latent tab and generate a strip.
 """
 from __future__ import annotations
@@ -42,6 +45,19 @@ def main() -> None:
             updates.update({"g_lr": 1e-2, "d_lr": 1e-2, "health_window": 30, "metric_every": 40, "metric_n": 300})
         win.panel.set_config(get_preset("dcgan").config().with_updates(updates))
         QTimer.singleShot(300, lambda: win.start_training(run_dir))
+    elif mode == "sweep":   # RUN_DIR: the README's sweep folder; the same options continue it (nothing left to run)
+        def sweep():
+            win.panel.set_config(get_preset("dcgan").config())
+            sp = win.sweep_panel
+            win.tabs.setCurrentWidget(sp)
+            sp.set_fields([("g_lr", "1e-4,4e-4"), ("d_steps", "1,2")])
+            sp.budget.setValue(1.5)
+            sp.folder.setText(str(run_dir))
+            sp.start()
+            best = sp.best()
+            sp.table.selectRow(next(row for key, row in sp.rows.items() if sp.results.get(key) is best))
+
+        QTimer.singleShot(300, sweep)
     elif mode == "open":
         QTimer.singleShot(300, lambda: win.open_run(run_dir))
     else:
