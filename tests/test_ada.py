@@ -84,3 +84,30 @@ def test_ada_off_keeps_p_at_zero_and_a_live_edit_sets_p(tiny_config, tmp_path):
     assert ps[:2] == [0.0, 0.0]            # off: no augmentation, p not reported
     assert ps[2] == pytest.approx(0.7, abs=1e-6)    # the edit took effect at the next step (the step was retraced with ADA)
     assert [abs(b - a) for a, b in zip(ps[2:], ps[3:])] == pytest.approx([0.1] * 3, abs=1e-5)
+
+
+def _train_p(tiny_config, tmp_path, limit, steps, **kw):
+    from ganstudio.engine import StepMetrics
+    from ganstudio.engine.trainer import Trainer
+
+    cfg = tiny_config.with_updates({"ada_target": 0.6, "ada_kimg": 0.5, "limit": limit, "steps": steps,
+                                    "sample_every": 10**6, "tensorboard": False, **kw})
+    return np.array([e.ada_p for e in Trainer(cfg, run_dir=tmp_path / f"r{limit}").run()
+                     if isinstance(e, StepMetrics)])
+
+
+def test_p_rises_on_a_tiny_dataset_trained_long(tiny_config, tmp_path):
+    """16 images seen 150 times each by a discriminator with a 2x learning rate: it scores them as real (r_t above
+    0.6) and p climbs from 0, at the set rate of 16 / 500 per step, to the top."""
+    p = _train_p(tiny_config, tmp_path, 16, 150, d_lr=4e-4)
+    print("p every 20 steps", p[::20].round(2))
+    assert p[0] == 0 and p.max() >= 0.9 and p[-50:].mean() > 0.5
+
+
+def test_p_stays_near_zero_on_a_large_dataset_while_d_does_not_lead(tiny_config, tmp_path):
+    """6,000 images, each seen at most once, with G's learning rate 4x D's: D never scores the real images
+    confidently (r_t stays under 0.6) and p stays at the bottom. (With equal rates a tiny D leads a tiny G early
+    on any dataset size: r_t passes 0.6 for a while and p rises too; see docs/quality.md.)"""
+    p = _train_p(tiny_config, tmp_path, 6000, 150, g_lr=4e-4, d_lr=1e-4)
+    print("p every 20 steps", p[::20].round(2))
+    assert p.max() <= 0.3 and p[-50:].mean() <= 0.1
