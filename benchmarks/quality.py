@@ -10,7 +10,7 @@ size x seed for the same training time (or steps), then scores the final generat
 
 Every run appends one row to docs/quality/results.jsonl (machine, budget, command and numbers); docs/quality.md is
 rendered from all rows, grouped by suite and budget, so a partial rerun adds to the table instead of erasing it
-(--fresh starts over). Scores, all on the same 1,000 generated images from fixed noise:
+(--fresh starts over); docs/quality/notes.md, written by hand, goes above the tables. Scores, all on the same 1,000 generated images from fixed noise:
 - FD and KID against the 1,000 Fashion-MNIST test images shipped in resources/ (never trained on), so runs on
   different training sets are compared on one reference (the studio's own FD compares with the run's data);
 - memorization: the in-app ratio against the run's own training images (~1 healthy, well below 1 = copying).
@@ -35,6 +35,7 @@ FULL_IDX = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 OUT_DIR = ROOT / "docs" / "quality"
 RESULTS = OUT_DIR / "results.jsonl"
 DOC = ROOT / "docs" / "quality.md"
+NOTES = OUT_DIR / "notes.md"
 N_GENERATED = 1000
 
 
@@ -102,7 +103,8 @@ def train_one(label: str, preset: str, overrides: dict, size: str, seed: int, mi
     grid = OUT_DIR / f"{scorers['suite']}-{label}-{size}-s{seed}.png"
     save_grid(t.sample(t.fixed_noise.numpy()[:16]), grid, rows=4, scale=2)
     return {"suite": scorers["suite"], "label": label, "preset": preset, "overrides": overrides, "size": size,
-            "images": len(ds), "seed": seed, "budget": f"{steps} steps" if steps else f"{minutes:g} min",
+            "images": len(ds), "seed": seed,
+            "budget": scorers["budget"] or (f"{steps} steps" if steps else f"{minutes:g} min"),
             "steps": t.step, "train_seconds": round(t.train_seconds, 1),
             "epochs": float(f"{last.epoch:.2g}") if last else 0.0, "fd": test["fd"], "kid": test["kid"],
             "memorization": memo, "diversity": test["diversity"], "reason": finished.reason if finished else "",
@@ -119,6 +121,8 @@ def render(rows: list[dict]) -> str:
            "Memorization: the in-app ratio against the run's own training images (about 1 = new images, well "
            "below 1 = copies). Budget: training time inside steps (start-up, tracing and scoring excluded) or a "
            "step count; `steps` and `epochs` say how far each run got in it.\n"]
+    if NOTES.exists():   # what ran, on what machine, and what it showed: written by hand, kept across reruns
+        out.append(NOTES.read_text())
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
         groups.setdefault((r["suite"], r["budget"]), []).append(r)
@@ -150,6 +154,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="600,2000,6000,full")
     ap.add_argument("--seeds", default="1,2")
     ap.add_argument("--suite", default="presets", help="the table this run's rows go to")
+    ap.add_argument("--budget-label", default="", help="the budget's name in the table, e.g. when step budgets of "
+                    "different presets stand for one training time (default: '5 min' or 'N steps')")
     ap.add_argument("--fresh", action="store_true", help="forget earlier rows in docs/quality/results.jsonl")
     ap.add_argument("--render-only", action="store_true", help="rewrite docs/quality.md from the stored rows")
     args = ap.parse_args()
@@ -173,7 +179,7 @@ def main() -> None:
         with np.load(resource_path("fashion_mnist_subset.npz")) as z:
             x_test = z["x_test"][..., None]
         scorers = {"fn": fn, "test": QualityMetric(fn, x_test, n=len(x_test)), "suite": args.suite,
-                   "machine": machine(), "command": "python benchmarks/quality.py " + " ".join(sys.argv[1:])}
+                   "budget": args.budget_label, "machine": machine(), "command": "python benchmarks/quality.py " + " ".join(sys.argv[1:])}
         names = [p for p in args.presets.split(",") if p] or \
             ([] if args.variant else [p for p in PRESETS if p not in ("tiny", "cdcgan")])
         configs = [(n, n, {}) for n in names] + [parse_variant(v) for v in args.variant]
