@@ -40,7 +40,6 @@ import json  # noqa: E402
 import os  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import optuna  # noqa: E402
 import pytest  # noqa: E402

@@ -38,6 +38,16 @@ def test_two_trial_sweep_from_the_tab_then_use_best_config(make_main_window, tin
     assert win.plot.count == 4              # the Training tab followed the trials live (the last one's steps)
     assert win.resume_path is None          # Start on the toolbar does not resume a trial outside its sweep
 
+    # Start again with the same options: nothing is left to run; the table refills from the study and run folders
+    with qtbot.waitSignal(sp.sweepFinished, timeout=TIMEOUT):
+        sp.start_btn.click()
+    qtbot.waitUntil(lambda: sp.start_btn.isEnabled(), timeout=TIMEOUT)
+    again = sorted([sp.table.item(r, c).text() for c in range(sp.table.columnCount())]
+                   for r in range(sp.table.rowCount()))
+    assert again == sorted(cells)
+    assert [len(xs) for _, xs, _ in sp.curves.values()] == [4, 4]
+    assert all(not sp.table.item(r, 0).icon().isNull() for r in range(2))
+
     sp.best_btn.click()
     best = min(final, key=final.get)
     assert win.tabs.currentIndex() == 0 and win.panel.value("g_lr") == best

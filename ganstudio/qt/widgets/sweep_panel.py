@@ -19,8 +19,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
 from ...config import FIELDS, Config
 from ...engine.events import SampleGrid, StepMetrics
 from ...errors import GanStudioError
-from ...imaging import make_grid
+from ...imaging import load_png, make_grid
+from ...runs import RunDir
 from ...sweeps import SweepFinished, TrialFinished, TrialReport, TrialStarted, make_spec
+from ...sweeps.report import final_grid, trial_rows
 from ...sweeps.spec import SweepSpec
 from .runs_panel import COLORS, to_qimage
 
@@ -219,8 +221,6 @@ class SweepPanel(QWidget):
     # -- results ------------------------------------------------------------------------------------------------
     def _reset(self, sweep, study) -> None:
         """An empty table, then the trials a continued sweep already ran (from its study)."""
-        from ...sweeps.report import trial_rows  # noqa: PLC0415
-
         spec = sweep.spec
         self.table.setRowCount(0)
         self.plot.clear()
@@ -234,6 +234,12 @@ class SweepPanel(QWidget):
             frozen = next(x for x in study.get_trials(deepcopy=False) if x.number == t["trial"])
             for k, fd in sorted(frozen.intermediate_values.items()):
                 self._point(key, t["label"], points[k - 1], fd)
+            grid = final_grid(RunDir(key)) if t["run"] else None
+            if grid is not None:
+                try:
+                    self._set_grid(self.rows[key], to_qimage(load_png(grid)))
+                except OSError:
+                    pass   # a grid being written by another process: the table still lists the trial
         self.best_btn.setEnabled(self.best() is not None)
 
     def _row(self, key: str, number: int, label: str, state: str) -> int:
@@ -284,13 +290,7 @@ class SweepPanel(QWidget):
         elif isinstance(ev, StepMetrics) and self._current in self.rows:
             self._set(self.rows[self._current], 3, f"{ev.step:,}")
         elif isinstance(ev, SampleGrid) and self._current in self.rows:
-            image = to_qimage(make_grid(ev.images))
-            item = self.table.item(self.rows[self._current], 0)
-            item.setIcon(QIcon(QPixmap.fromImage(image).scaled(THUMB, THUMB, Qt.KeepAspectRatio,
-                                                               Qt.FastTransformation)))
-            item.setData(Qt.UserRole, image)
-            if self.rows[self._current] in {i.row() for i in self.table.selectedIndexes()}:
-                self._show_grid(image)
+            self._set_grid(self.rows[self._current], to_qimage(make_grid(ev.images)))
         elif isinstance(ev, TrialReport):
             key = self._current
             row = self.rows.get(key)
@@ -307,6 +307,13 @@ class SweepPanel(QWidget):
             self.status.setText(f"Sweep {ev.reason}: table in {Path(ev.folder) / 'summary.md'}"
                                 + ("; Start again continues it" if ev.reason == "stopped" else ""))
             self.sweepFinished.emit(ev)
+
+    def _set_grid(self, row: int, image) -> None:
+        item = self.table.item(row, 0)
+        item.setIcon(QIcon(QPixmap.fromImage(image).scaled(THUMB, THUMB, Qt.KeepAspectRatio, Qt.FastTransformation)))
+        item.setData(Qt.UserRole, image)
+        if row in {i.row() for i in self.table.selectedIndexes()}:
+            self._show_grid(image)
 
     def _show_selected_grid(self) -> None:
         rows = {i.row() for i in self.table.selectedIndexes()}
