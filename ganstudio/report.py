@@ -23,7 +23,7 @@ from .metrics.advice import HealthWarning, best_quality
 from .metrics.health import TITLES
 from .runs import RunDir
 
-MAX_GRIDS = 8          # sample grids in the timeline (evenly spaced, plus the final one)
+MAX_GRIDS = 7          # sample grids in the timeline (evenly spaced, plus the final one: one row of 8)
 MAX_POINTS = 4000      # per curve: longer runs are min/max-decimated so peaks survive
 
 CSS = """
@@ -130,8 +130,8 @@ def _curve_figure(rows: list[dict], quality: list[dict], warnings: list[HealthWa
     for w in warnings:
         for a in axes:
             a.axvline(w.step, color="#ef5350" if w.kind in ("nan", "divergence") else "#f0b429", lw=1, ls="--")
-        axes[0].annotate(TITLES.get(w.kind, w.kind), (w.step, 1), xycoords=("data", "axes fraction"), fontsize=7,
-                         rotation=90, va="top", ha="right", color="#b26b00")
+        axes[0].annotate(f" {TITLES.get(w.kind, w.kind)}", (w.step, 0.03), xycoords=("data", "axes fraction"),
+                         fontsize=8, rotation=90, va="bottom", ha="right", color="#b26b00")
     for a in axes:
         a.grid(alpha=0.25)
     return _fig_png(fig)
@@ -181,13 +181,20 @@ def _config_section(cfg: Config, edits: list[dict]) -> str:
         base = get_preset(cfg.preset).config()
     except GanStudioError:
         base = Config()
-    changed = [(f.key, base.get(f.name), cfg.get(f.name)) for f in FIELDS if base.get(f.name) != cfg.get(f.name)]
-    rows = "".join(f"<tr><td><code>{escape(k)}</code></td><td>{escape(_value(new))}</td>"
-                   f"<td class=muted>{escape(_value(old))}</td></tr>" for k, old, new in changed)
+    start: dict[str, Any] = {}          # config.json is the current config: undo the live edits for the start
+    for e in edits:
+        for k, c in (e.get("changes") or {}).items():
+            if isinstance(c, dict):
+                start.setdefault(k, c.get("old"))
+    changed = [(f, base.get(f.name), start.get(f.name, cfg.get(f.name)), cfg.get(f.name)) for f in FIELDS
+               if base.get(f.name) != cfg.get(f.name) or f.name in start]
+    rows = "".join(f"<tr><td><code>{escape(f.key)}</code></td><td>{escape(_value(first))}</td>"
+                   f"<td>{escape(_value(now)) if now != first else ''}</td>"
+                   f"<td class=muted>{escape(_value(old))}</td></tr>" for f, old, first, now in changed)
     out = (f"<p>Preset <b>{escape(cfg.preset)}</b>, loss <b>{escape(cfg.optim.loss)}</b>, g_lr "
-           f"{cfg.optim.g_lr:g}, d_lr {cfg.optim.d_lr:g}, batch {cfg.data.batch_size}.</p>")
-    out += ("<table><tr><th>changed from the preset</th><th>value</th><th>preset</th></tr>" + rows + "</table>"
-            if rows else "<p class=muted>Exactly the preset.</p>")
+           f"{cfg.optim.g_lr:g}, d_lr {cfg.optim.d_lr:g}, batch {cfg.data.batch_size} (now).</p>")
+    out += ("<table><tr><th>changed from the preset</th><th>at start</th><th>now (after live edits)</th>"
+            "<th>preset</th></tr>" + rows + "</table>" if rows else "<p class=muted>Exactly the preset.</p>")
     if edits:
         er = "".join(f"<tr><td>{e.get('step', 0):,}</td><td><code>{escape(k)}</code></td>"
                      f"<td>{escape(_value(c.get('old')))} → {escape(_value(c.get('new')))}</td></tr>"
@@ -277,6 +284,7 @@ def build_report(run_dir: str | Path) -> str:
                 f"<div><h2>Device and precision</h2><p>{device}<br>parameters {params}</p>"
                 + (f"<details><summary>{len(sessions)} starts</summary><ul>{starts}</ul></details>"
                    if len(sessions) > 1 else "") + "</div></div>")
+    body.append(f"<h2>Adviser warnings</h2>{_warnings_section(warnings, str(run.path))}")
     body.append("<h2>Configuration</h2>" + _config_section(cfg, edits))
     body.append("<h2>Curves</h2>" + (f"<img class=fig src='{_curve_figure(rows, quality, warnings)}'>"
                                      f"<img class=fig src='{_throughput_figure(rows)}'>" if rows else
@@ -285,7 +293,6 @@ def build_report(run_dir: str | Path) -> str:
                                    "(metric_every = 0).</p>"))
     body.append("<h2>Samples from the fixed noise</h2>" + _grids_section(run))
     body.append("<h2>Best checkpoint</h2>" + _best_section(run, quality))
-    body.append(f"<h2>Adviser warnings</h2>{_warnings_section(warnings, str(run.path))}")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>ganstudio report: {escape(run.path.name)}"
             f"</title><style>{CSS}</style></head><body><main>{''.join(body)}</main></body></html>")
 

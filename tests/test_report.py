@@ -26,6 +26,7 @@ def make_run(path):
     for s, fd in ((20, 50.0), (40, 31.5), (60, 36.0)):
         run.append_quality({"step": s, "fd": fd, "kid": 0.01, "diversity": 3.0})
     run.log_edit(30, {"d_lr": (4e-3, 2e-4)})
+    run.write_config(cfg.with_updates({"d_lr": 2e-4}))        # what the trainer does with a live edit
     w = HealthWarning("d_dominance", 25, "D separates real from generated images (D(real) 0.996, D(fake) 0.004)",
                       "D learns faster than G", {"d_real": 0.996, "d_fake": 0.004},
                       (Remedy("Set d_lr to g_lr (0.0002)", {"d_lr": 2e-4}),))
@@ -45,7 +46,10 @@ def test_report_holds_every_section_and_only_embedded_images(tmp_path):
     curves = Image.open(io.BytesIO(base64.b64decode(pngs[0])))
     assert curves.size[0] == 1060 and curves.size[1] > 600
     assert "CPU, XLA off, float32" in html and "bundled: 6,000 images" in html and "G 1,234 / D 567" in html
-    assert "<code>optim.d_lr</code></td><td>0.004</td>" in html                    # changed from the preset
+    # d_lr started at 0.004 and was edited back to the preset's 0.0002; steps differs from the preset throughout
+    assert "<code>optim.d_lr</code></td><td>0.004</td><td>0.0002</td><td class=muted>0.0002</td>" in html
+    assert "<code>train.steps</code></td><td>60</td><td></td><td class=muted>0</td>" in html
+    assert "<code>optim.g_lr</code>" not in html.split("Full config")[0]           # unchanged: not listed
     assert "<td>30</td><td><code>d_lr</code></td><td>0.004 → 0.0002</td>" in html  # the live edit
     assert "Step 25: Discriminator dominates" in html and "D learns faster than G" in html
     assert f"ganstudio resume {run.path} --set d_lr=0.0002" in html
