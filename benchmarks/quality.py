@@ -10,7 +10,8 @@ size x seed for the same training time (or steps), then scores the final generat
 
 Every run appends one row to docs/quality/results.jsonl (machine, budget, command and numbers); docs/quality.md is
 rendered from all rows, grouped by suite and budget, so a partial rerun adds to the table instead of erasing it
-(--fresh starts over); docs/quality/notes.md, written by hand, goes above the tables. Scores, all on the same 1,000 generated images from fixed noise:
+(--fresh starts over); docs/quality/notes.md, written by hand, goes above the tables. Scores, all on the same
+1,000 generated images from fixed noise:
 - FD and KID against the 1,000 Fashion-MNIST test images shipped in resources/ (never trained on), so runs on
   different training sets are compared on one reference (the studio's own FD compares with the run's data);
 - memorization: the in-app ratio against the run's own training images (~1 healthy, well below 1 = copying).
@@ -179,7 +180,8 @@ def main() -> None:
         with np.load(resource_path("fashion_mnist_subset.npz")) as z:
             x_test = z["x_test"][..., None]
         scorers = {"fn": fn, "test": QualityMetric(fn, x_test, n=len(x_test)), "suite": args.suite,
-                   "budget": args.budget_label, "machine": machine(), "command": "python benchmarks/quality.py " + " ".join(sys.argv[1:])}
+                   "budget": args.budget_label, "machine": machine(),
+                   "command": "python benchmarks/quality.py " + " ".join(sys.argv[1:])}
         names = [p for p in args.presets.split(",") if p] or \
             ([] if args.variant else [p for p in PRESETS if p not in ("tiny", "cdcgan")])
         configs = [(n, n, {}) for n in names] + [parse_variant(v) for v in args.variant]
