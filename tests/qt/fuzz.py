@@ -3,7 +3,7 @@ every modal dialog answered at random. Used by tests/qt/test_ui_fuzz.py (a few s
 benchmarks/ui_fuzz.py (many). Qt-only, no pytest: it pumps the event loop itself.
 
 A sequence fails on: an exception in a slot (sys.excepthook, where PySide6 reports them), a qCritical/qFatal, an
-action that blocks the GUI thread for more than HANG_S, a close() call that blocks for more than CLOSE_S, a window
+action that blocks the GUI thread for more than HANG_S, a close() call that blocks for more than CLOSE_S (3 s), a window
 that has not closed HANG_S after the close was accepted, or a QThread still running after the window closed.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractSpinBox, QFileDialog, QLineEdit, QMessageBox
 
 HANG_S = 60.0      # an action or a deferred close taking longer is a hang (TF's first step on 2 busy cores: ~10 s)
-CLOSE_S = 3.5      # closeEvent joins the trainer for CLOSE_WAIT_MS (3 s), then defers: it must never block longer
+CLOSE_S = 3.0      # closeEvent joins the trainer for CLOSE_WAIT_MS (2 s), then defers: it must never block longer
 FORM = {"limit": 256, "batch_size": 32, "steps": 0, "sample_every": 2, "num_samples": 4, "jit_compile": "off",
         "checkpoint_every": 3, "checkpoint_minutes": 0.0, "tensorboard": False, "width": 8, "noise_dim": 16,
         "metric_every": 0, "precision": "float32"}
@@ -97,7 +97,11 @@ def run_sequence(make_window: Callable[[], object], seed: int, n_actions: int = 
 
         def ask_close():     # the dialog stays open a random while: the run may finish meanwhile
             t0 = time.monotonic()
-            pump(rng.choice((0, 0, 200, 1500)))
+            delay = rng.choice((0, 0, 200, 1500, None))
+            if delay is None:    # left open until the run has ended (a Stop or a finite run), at most 8 s
+                wait_until(lambda: win.session is None, 8)
+            else:
+                pump(delay)
             answers["dialog_s"] += time.monotonic() - t0
             return answers["next"]
 
