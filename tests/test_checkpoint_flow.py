@@ -20,44 +20,31 @@ def metric_steps(run):
 
 
 def test_continuing_from_an_older_checkpoint_never_leaves_newer_ones_to_resume(tiny_config, tmp_path, capsys):
-    """Issue 15.1 scaled down: checkpoints 2/4/6; continue from 2, stop at 3; resume continues from 3, not 6."""
+    """Issue 15.1 as reported: checkpoints 10/20/30/40; continue from 20 up to 25; the next resume continues
+    from 25, and the metrics do not jump to 41. (Stop in the window: tests/qt/test_run_tools.py.)"""
     run = tmp_path / "r"
-    cfg = tiny_config.with_updates({"steps": 6, "checkpoint_every": 2})
+    cfg = tiny_config.with_updates({"steps": 40, "checkpoint_every": 10, "sample_every": 10})
     run_to_end(Trainer(cfg, run_dir=run))
-    assert steps(run / "checkpoints") == [2, 4, 6] and metric_steps(run) == [1, 2, 3, 4, 5, 6]
+    assert steps(run / "checkpoints") == [10, 20, 30, 40] and metric_steps(run) == list(range(1, 41))
 
-    control = Control()
-    gen = Trainer(cfg.with_updates({"steps": 0}), run_dir=run, control=control, resume=True, resume_step=2).run()
-    events = []
-    for ev in gen:
-        events.append(ev)
-        if isinstance(ev, StepMetrics) and ev.step == 3:
-            control.stop()
-    events += list(gen)
-    notes = [e.text for e in events if isinstance(e, Message)]
-    branch = run / "abandoned" / "step-6-from-2"
-    assert notes == [f"continuing from step 2: the newer checkpoints 4, 6 moved aside to {branch} (kept, never "
-                     f"resumed)"]
-    assert steps(run / "checkpoints") == [2, 3]
-    assert steps(branch / "checkpoints") == [4, 6]                       # kept, not deleted
-    assert [r["step"] for r in RunDir(branch).read_metrics()] == [3, 4, 5, 6]
-    assert sorted(p.name for p in (branch / "samples").iterdir()) == ["final.png", "step_000004.png",
-                                                                      "step_000006.png"]
-    assert [s for s, _ in RunDir(run).sample_steps()] == [0, 2]
+    assert main(["resume", str(run), "--checkpoint", "20", "--steps", "25", "--no-progress"]) == 0
+    out = capsys.readouterr()
+    branch = run / "abandoned" / "step-40-from-20"
+    assert [line for line in (out.out + out.err).splitlines() if "moved aside" in line] == [
+        f"warning: continuing from step 20: the newer checkpoints 30, 40 moved aside to {branch} (kept, never "
+        f"resumed)"]                                                     # one line
+    assert steps(run / "checkpoints") == [10, 20, 25]
+    assert steps(branch / "checkpoints") == [30, 40]                     # kept, not deleted
+    assert [r["step"] for r in RunDir(branch).read_metrics()] == list(range(21, 41))
+    assert sorted(p.name for p in (branch / "samples").iterdir()) == ["final.png", "step_000030.png",
+                                                                      "step_000040.png"]
+    assert [s for s, _ in RunDir(run).sample_steps()] == [0, 10, 20]
 
-    # the next plain resume continues from 3 and the metrics never jump to 7
-    assert main(["resume", str(run), "--steps", "5", "--no-progress"]) == 0
-    capsys.readouterr()
-    assert metric_steps(run) == [1, 2, 3, 4, 5]
-    assert steps(run / "checkpoints") == [2, 3, 4, 5]
-
-    # resume --checkpoint STEP in the CLI does the same, with one line
-    assert main(["resume", str(run), "--checkpoint", "3", "--steps", "4", "--no-progress"]) == 0
-    err = capsys.readouterr()
-    lines = [line for line in (err.out + err.err).splitlines() if "moved aside" in line]
-    assert lines == [f"warning: continuing from step 3: the newer checkpoints 4, 5 moved aside to "
-                     f"{run / 'abandoned' / 'step-5-from-3'} (kept, never resumed)"]
-    assert metric_steps(run) == [1, 2, 3, 4] and steps(run / "checkpoints") == [2, 3, 4]
+    # the next plain resume continues from 25 and the metrics never jump to 41
+    events = run_to_end(Trainer(cfg.with_updates({"steps": 30}), run_dir=run, resume=True))
+    assert events[0].step == 25 and not [e for e in events if isinstance(e, Message)]
+    assert metric_steps(run) == list(range(1, 31))
+    assert steps(run / "checkpoints") == [10, 20, 25, 30]
 
 
 def test_best_checkpoint_is_kept_selectable_and_restorable(tiny_config, tmp_path, capsys):
