@@ -109,7 +109,8 @@ def fit_config_to_data(config: Config, ds: Dataset) -> Config:
 
 class Trainer:
     def __init__(self, config: Config, run_dir: str | Path | None = None, control: Control | None = None,
-                 dataset: Dataset | None = None, resume: bool = False, resume_step: int | str | None = None) -> None:
+                 dataset: Dataset | None = None, resume: bool = False,
+                 resume_step: int | str | None = None) -> None:
         self.config = config
         self.control = control or Control()
         self._dataset = dataset

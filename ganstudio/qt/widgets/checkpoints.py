@@ -34,8 +34,8 @@ class CheckpointPanel(QWidget):
         self.tree.setAlternatingRowColors(True)
         self.tree.header().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.tree.header().setStretchLastSection(True)
-        self.tree.setToolTip("Pinned checkpoints (📌) and the best one (★, lowest Fréchet distance so far) are never "
-                             "removed by retention (keep_checkpoints)")
+        self.tree.setToolTip("Pinned checkpoints (📌) and the best one (★, lowest Fréchet distance so far) are "
+                             "never removed by retention (keep_checkpoints)")
         self.placeholder = QLabel("No run open")
         self.placeholder.setStyleSheet("color: palette(mid);")
         self.placeholder.setWordWrap(True)   # "No checkpoints yet in <long run name>" must not widen the dock
