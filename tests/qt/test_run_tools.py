@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from ganstudio.engine.checkpoints import CheckpointStore, list_checkpoints
-from ganstudio.engine.events import StepMetrics
+from ganstudio.engine.events import BestCheckpoint, RolledBack, StepMetrics
 from ganstudio.runs import RunDir
 
 TIMEOUT = 120_000   # the first export imports TensorFlow on 2 busy cores
@@ -142,6 +142,12 @@ def test_checkpoints_dock_pins_deletes_and_loads(make_main_window, run_copy, qtb
     panel.select_step(2)
     assert win.export_step() == 2                # an explicit pick in the dock wins
     win.act_export_best.trigger()
+    # a new best while training: the event moves the star; a user's restore is no NaN warning
+    CheckpointStore(None, run_copy / "checkpoints").set_best(3, 4.0)
+    win._on_event(BestCheckpoint(3, 4.0, str(run_copy / "checkpoints" / "step_000003")))
+    assert [panel.tree.topLevelItem(i).text(2) for i in range(2)] == ["★ best", ""]
+    win._on_event(RolledBack(3, 3, "restore"))
+    assert win.health_banner.warnings == []
 
     # Load = Start resumes from that checkpoint: history and button follow it; the newer one is moved aside at
     # Start, so the user is asked first
