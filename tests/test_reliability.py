@@ -285,8 +285,8 @@ def test_studio_trainer_pauses_on_failed_writes_and_continues_once_fixed(tiny_co
     assert "Training is paused at step 1: fix it, then press Resume" in failed[0].message
     assert "run/checkpoints/step_000003: disk full while writing" in failed[1].message
     assert sum(isinstance(e, Paused) for e in events) == 2
-    assert events[-1] == Finished(4, "completed", str(tmp_path / "run"), str(tmp_path / "run" / "samples" / "final.png"),
-                                  events[-1].extra)
+    run = tmp_path / "run"
+    assert events[-1] == Finished(4, "completed", str(run), str(run / "samples" / "final.png"), events[-1].extra)
     assert [c.step for c in list_checkpoints(tmp_path / "run" / "checkpoints")] == [1, 2, 4]
     assert not list((tmp_path / "run" / "checkpoints").glob(".saving-*"))
     assert [r["step"] for r in RunDir(tmp_path / "run").read_metrics()] == [2, 3, 4]   # step 1's row was lost

@@ -341,7 +341,8 @@ class Trainer:
             bs = self.config.data.batch_size
             if steps > 1:
                 raise ConfigError(f"steps_per_call: {steps} steps of batch_size {bs} in one call do not fit in the "
-                                  f"{self.device}'s memory; lower it (e.g. --set steps_per_call=1) or batch_size") from None
+                                  f"{self.device}'s memory; lower it (e.g. --set steps_per_call=1) or batch_size") \
+                    from None
             raise ConfigError(f"batch_size: {bs} images per step do not fit in the {self.device}'s memory; lower it "
                               f"(e.g. --batch-size {max(1, bs // 2)})") from None
 

@@ -37,7 +37,8 @@ class RunLock:
             holder = _read(fd)
             os.close(fd)
             raise RunDirError(self._busy_message(holder)) from None
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "since": time.time()}
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(),
+                "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         self._fd = fd
