@@ -249,10 +249,10 @@ def _train(trainer, show_progress: bool) -> int:
             elif isinstance(ev, CheckpointSaved) and bar is None:
                 print(f"checkpoint: {ev.path}", file=sys.stderr)
             elif isinstance(ev, Metric):
+                best = best_text(trainer.health.best)
                 (bar.write if bar else print)(f"step {ev.step}: FD {ev.fd:.2f}  KID {ev.kid:.3f}  diversity "
                                               f"{ev.diversity:.2f}  memorization {ev.memorization:.2f}  ({ev.n} samples, "
-                                              f"{ev.seconds:.1f} s)")
-                best = best_text(trainer.health.best)
+                                              f"{ev.seconds:.1f} s)  {best}")
             elif isinstance(ev, Health):
                 for line in ev.cli_lines(run_dir):   # the remedies as exact commands
                     (bar.write if bar else print)(line)

@@ -6,6 +6,7 @@ import numpy as np
 from ganstudio.cli import main
 from ganstudio.engine import Control, Metric, Paused, RolledBack, StepMetrics
 from ganstudio.engine.trainer import Trainer, run_to_end
+from ganstudio.metrics.advice import best_quality, best_text
 from ganstudio.runs import RunDir
 
 
@@ -20,6 +21,10 @@ def test_metric_events_and_log(tiny_config, tmp_path, capsys):
     assert main(["eval", str(tmp_path / "r"), "-n", "100"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("step 4: FD ") and "classifier: bundled" in out
+    # when to stop: the CLI's metric line ends with the best FD so far and its step, over the resumed run too
+    assert main(["resume", str(tmp_path / "r"), "--steps", "6", "--no-progress"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("step 6: FD "))
+    assert line.endswith(best_text(best_quality(RunDir(tmp_path / "r").read_quality()))) and "best FD" in line
 
 
 def test_nan_rolls_back_to_the_last_checkpoint_and_pauses(tiny_config, tmp_path):

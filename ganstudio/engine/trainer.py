@@ -500,8 +500,9 @@ class Trainer:
 
     def _metric_events(self) -> Iterator[Event]:
         m = self.record_metric()
+        warnings = self.health.update_quality(m.step, m.fd, m.diversity)   # first: 'best so far' includes m
         yield m
-        yield from self._warnings(self.health.update_quality(m.step, m.fd, m.diversity))
+        yield from self._warnings(warnings)
         yield from self._keep_best(m)
 
     def _warnings(self, warnings: list[Health]) -> Iterator[Event]:

@@ -290,7 +290,9 @@ class HealthMonitor:
         r, df = _tail_mean(rr, n), _tail_mean(self._df, n)
         o, d = self.config.optim, self.config.data
         remedies = []
-        if not d.diffaugment:
+        if not d.ada_target:     # live: ADA raises the augmentation probability while r_real stays above 0.6
+            remedies.append(Remedy("Enable adaptive augmentation (ADA, target 0.6)", {"ada_target": 0.6}))
+        if not d.ada_target and not d.diffaugment:
             remedies.append(Remedy("Enable DiffAugment (translation, cutout)", {"diffaugment": "translation,cutout"},
                                    "resume"))
         if self.best is not None:
