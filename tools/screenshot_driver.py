@@ -12,6 +12,10 @@ open:     open a finished run: plots, quality curve and grid history refill from
 sweep:    the Sweep tab continuing the README's sweep (`ganstudio sweep --preset dcgan --grid g_lr=1e-4,4e-4
           --grid d_steps=1,2 --minutes 1.5 --sweep-dir SWEEP_DIR`): its table, FD curves and the best grid.
 latent:   open an existing run (e.g. the one `train` wrote) on the Latent tab and generate a strip.
+paused:   resume an existing run, pause it after a few steps and explore the live generator on the Latent tab.
+enlarge:  open an existing run and click-enlarge sample 5 of its latest grid.
+about:    open an existing run and show Help > About.
+light / dark: open an existing run in that theme.
 """
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ def main() -> None:
     configure_look(app)
     win = MainWindow(settings=SETTINGS, preset="dcgan")
     win.resize(1600, 980)
+    win.desktop.theme.set_mode("light" if mode == "light" else "dark")
     win.show()
     win.ask_close = lambda: "save"
     if mode in ("train", "collapse"):
@@ -58,8 +63,40 @@ def main() -> None:
             sp.table.selectRow(next(row for key, row in sp.rows.items() if sp.results.get(key) is best))
 
         QTimer.singleShot(300, sweep)
-    elif mode == "open":
+    elif mode in ("open", "light", "dark"):
         QTimer.singleShot(300, lambda: win.open_run(run_dir))
+    elif mode == "enlarge":
+        QTimer.singleShot(300, lambda: (win.open_run(run_dir), win.grid_view.enlarge(5)))
+    elif mode == "about":
+        QTimer.singleShot(300, lambda: (win.open_run(run_dir), win.desktop.show_about()))
+    elif mode == "paused":
+        from ganstudio.engine.events import Paused, StepMetrics  # noqa: PLC0415
+
+        state = {"first": None}
+
+        def on_event(ev):
+            if isinstance(ev, StepMetrics):
+                state["first"] = state["first"] or ev.step
+                if ev.step == state["first"] + 3 and win.state == "running":
+                    win.toggle_pause()
+            elif isinstance(ev, Paused):
+                win.tabs.setCurrentWidget(win.latent)
+                win.latent.steps.setValue(10)
+                win.latent.generate()
+
+        def explore(res):   # once the first generation has come back: an A -> B strip and a moved sample
+            if res["params"]["b"] == 0:
+                win.latent.idx_b.setValue(2)
+                win.latent.sliders[0].setValue(15)
+
+        def start():
+            win.open_run(run_dir)
+            win.panel.set_value("steps", 0)      # resume past the run's own budget
+            win.start_training()
+            win.session.event.connect(on_event)
+
+        win.latent.generated.connect(explore)
+        QTimer.singleShot(300, start)
     else:
         def latent():
             win.open_run(run_dir)

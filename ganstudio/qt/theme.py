@@ -11,11 +11,17 @@ from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
+from .widgets.image_label import ImageLabel
+from .widgets.loss_plot import GRID_COLOUR
+
 MODES = {"dark": "Dark", "light": "Light", "system": "Follow the system"}
 DEFAULT_MODE = "dark"
 KEY = "view/theme"
-# plot background / foreground per theme
+# pyqtgraph colours per theme. grid: the opaque grid the loss plot draws (what the foreground at 20 % alpha looks
+# like on the background); legend: the backing behind legends.
 PLOT = {"dark": ("#1b1d23", "#c8ccd4"), "light": ("#ffffff", "#30343b")}
+GRID = {"dark": GRID_COLOUR, "light": "#dcdfe4"}
+LEGEND = {"dark": (27, 29, 35, 210), "light": (255, 255, 255, 220)}
 _DARK = {
     QPalette.Window: "#24272d", QPalette.WindowText: "#dfe2e7", QPalette.Base: "#1b1d23",
     QPalette.AlternateBase: "#2a2e35", QPalette.Text: "#dfe2e7", QPalette.Button: "#2e323a",
@@ -30,7 +36,9 @@ _DARK_DISABLED = {QPalette.WindowText: "#737983", QPalette.Text: "#737983", QPal
 
 def palette(theme: str) -> QPalette:
     if theme == "light":
-        return QApplication.style().standardPalette()
+        pal = QApplication.style().standardPalette()
+        pal.setColor(QPalette.Mid, QColor("#7c828c"))    # secondary text ("color: palette(mid)") stays readable
+        return pal
     pal = QPalette()
     for role, color in _DARK.items():
         pal.setColor(role, QColor(color))
@@ -46,19 +54,28 @@ def system_theme() -> str:
 
 
 def restyle_plots(theme: str) -> int:
-    """Recolour every live pyqtgraph view (and set the defaults for new ones); returns how many views."""
+    """Recolour every live pyqtgraph view and image well (and set the defaults for new plots); returns how many
+    views. An axis drawn in a theme's grid colour (its grid lines use the axis pen) gets the new grid colour,
+    any other axis the new foreground, so each plot keeps its own choices."""
     bg, fg = PLOT[theme]
+    grids = {QColor(c).name() for c in GRID.values()}
     pg.setConfigOptions(background=bg, foreground=fg)
     views = [w for w in QApplication.allWidgets() if isinstance(w, pg.GraphicsView)]
     for view in views:
         view.setBackground(bg)
         for item in view.scene().items():
             if isinstance(item, pg.AxisItem):
-                item.setPen(fg)
+                item.setPen(GRID[theme] if item.pen().color().name() in grids else fg)
                 item.setTextPen(fg)
+            elif isinstance(item, pg.LegendItem):
+                item.setBrush(pg.mkBrush(*LEGEND[theme]))
+                item.setLabelTextColor(fg)
             elif isinstance(item, pg.LabelItem):
                 item.opts["color"] = fg
                 item.setText(item.text)
+    for w in QApplication.allWidgets():
+        if isinstance(w, ImageLabel):
+            w.setStyleSheet(f"background: {bg}; color: {fg};")
     return len(views)
 
 
@@ -89,6 +106,10 @@ class Theme(QObject):
         theme = self.effective()
         app = QApplication.instance()
         app.setPalette(palette(theme))
+        for w in QApplication.allWidgets():   # style sheets resolve palette(...) once: re-resolve them
+            sheet = w.styleSheet()
+            if "palette(" in sheet:
+                w.setStyleSheet(sheet)
         restyle_plots(theme)
         self.current = theme
         self.changed.emit(theme)

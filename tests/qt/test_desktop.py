@@ -111,7 +111,7 @@ def test_sample_grid_integer_zoom_and_click_to_enlarge(qtbot, tmp_path):
     view.add_images(7, imgs)
     c = view.canvas
     k = c.scale
-    assert k == min((c.width() - 4) // 62, (c.height() - 4) // 62) and k >= 4      # fills the panel
+    assert k == min(c.width() // 62, c.height() // 62) and k >= 4                  # fills the panel
     assert (c.pixmap().width(), c.pixmap().height()) == (62 * k, 62 * k)         # integer zoom, aspect kept
     pm = c.pixmap().toImage()
     y, x = (2 + 30 + 5) * k, (2 + 30 + 7) * k                                  # sample 3's odd pixel
@@ -208,7 +208,7 @@ def test_theme_switch_restyles_frame_and_plots(make_main_window, settings, qtbot
     from PySide6.QtGui import QPalette
     from PySide6.QtWidgets import QApplication
 
-    from ganstudio.qt.theme import PLOT, system_theme
+    from ganstudio.qt.theme import GRID, PLOT, system_theme
 
     win = make_main_window()
 
@@ -219,10 +219,12 @@ def test_theme_switch_restyles_frame_and_plots(make_main_window, settings, qtbot
 
     assert win.desktop.theme.mode == "dark" and win.desktop.theme_actions["dark"].isChecked()   # the default
     w, bg, fg = look()
-    assert w < 80 and (bg, fg) == PLOT["dark"]
+    assert w < 80 and (bg, fg) == (PLOT["dark"][0], GRID["dark"])
     win.desktop.theme_actions["light"].trigger()
     w, bg, fg = look()
-    assert w > 200 and (bg, fg) == PLOT["light"]
+    assert w > 200 and (bg, fg) == (PLOT["light"][0], GRID["light"])   # the loss plot's grid keeps its role
+    assert win.plot.plots[0].legend.opts["labelTextColor"].name() == PLOT["light"][1]
+    assert win.grid_view.canvas.styleSheet().startswith(f"background: {PLOT['light'][0]}")
     assert pg.getConfigOption("background") == PLOT["light"][0]       # new plots too
     assert settings.value("view/theme") == "light"
     win2 = make_main_window(settings=settings)

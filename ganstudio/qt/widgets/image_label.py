@@ -26,7 +26,7 @@ class ImageLabel(QLabel):
         self.setAlignment(Qt.AlignCenter)
         self.setMinimumSize(64, 48)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        self.setStyleSheet("background: #1e1e1e; color: #888;")   # images read best on dark, in either theme
+        self.setStyleSheet("background: palette(base); color: palette(mid);")   # qt/theme.py recolours it
         self.array: np.ndarray | None = None
         self.scale = 1
         self._pixmap: QPixmap | None = None     # the unscaled image, converted once per set_array
@@ -46,7 +46,7 @@ class ImageLabel(QLabel):
             self.setText(self.placeholder)
             return
         h, w = self.array.shape[:2]
-        self.scale = max(1, min((self.width() - 4) // max(w, 1), (self.height() - 4) // max(h, 1)))
+        self.scale = max(1, min(self.width() // max(w, 1), self.height() // max(h, 1)))
         self.setPixmap(self._pixmap.scaled(w * self.scale, h * self.scale, Qt.KeepAspectRatio,
                                            Qt.FastTransformation))
 
