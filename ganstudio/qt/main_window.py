@@ -55,7 +55,7 @@ RUN_EXPORTS = {
                    "generator_savedmodel"),
     "gif": ("Export training GIF…", "Export training GIF", "GIF animation (*.gif)", "training.gif"),
 }
-CLOSE_WAIT_MS = 2000      # join this long inside closeEvent (under the 3 s a close may block the window, with room
+CLOSE_WAIT_MS = 1000      # join this long inside closeEvent (a close may block the window 3 s at most, with room
                           # for the rest of it on a busy machine); beyond it the window closes when the thread ends
 QUIT_WAIT_MS = 120_000    # at application exit we must join: a running QThread at exit is a qFatal
 

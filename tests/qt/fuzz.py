@@ -19,7 +19,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractSpinBox, QFileDialog, QLineEdit, QMessageBox
 
 HANG_S = 60.0      # an action or a deferred close taking longer is a hang (TF's first step on 2 busy cores: ~10 s)
-CLOSE_S = 3.0      # closeEvent joins the trainer for CLOSE_WAIT_MS (2 s), then defers: it must never block longer
+CLOSE_S = 3.0      # closeEvent joins the trainer for CLOSE_WAIT_MS (1 s), then defers: it must never block longer
 FORM = {"limit": 256, "batch_size": 32, "steps": 0, "sample_every": 2, "num_samples": 4, "jit_compile": "off",
         "checkpoint_every": 3, "checkpoint_minutes": 0.0, "tensorboard": False, "width": 8, "noise_dim": 16,
         "metric_every": 0, "precision": "float32"}
