@@ -43,7 +43,8 @@ def check_directions(w: HealthWarning) -> None:
         assert pct == pytest.approx(100 * (1 + w.evidence["r_real"]) / 2, abs=0.5) and pct > 50
     if "jumped to" in msg:
         v, med = number_after("jumped to", msg), number_after("running median", msg)
-        assert abs(v) > 100 * max(med, 1.0)
+        ratio = float(re.search(r"([\d,]+)x its running median", msg).group(1).replace(",", ""))
+        assert abs(v) > 100 * max(med, 1.0) and ratio == pytest.approx(abs(v) / med, rel=0.01)
     if "rose from its best" in msg:
         assert number_after("to", msg.split("rose from its best")[1]) > number_after("rose from its best", msg)
     if "has not improved on its best" in msg:

@@ -174,10 +174,11 @@ class HealthMonitor:
                 if self.best is not None:
                     remedies.append(self._scale_lrs(0.1, f"Roll back to the best checkpoint (step {self.best[1]:,}) "
                                                          f"and lower both learning rates 10x", "rollback_best"))
+                ratio = abs(v) / (med or ref)   # >= abs(v) / ref > 100: the message's number is what fired
                 return self._fire("divergence", step,
-                                  f"{name}'s loss jumped to {v:.3g}, {abs(v) / ref:,.0f}x its running median "
+                                  f"{name}'s loss jumped to {v:.3g}, {ratio:,.0f}x its running median "
                                   f"{med:.3g}: the losses are exploding", cause,
-                                  {"loss": v, "median": med, "ratio": abs(v) / ref}, remedies)
+                                  {"loss": v, "median": med, "ratio": ratio}, remedies)
         return []
 
     def _dominance_evidence(self, n: int) -> tuple[float, float, float, float] | None:
@@ -322,17 +323,17 @@ class HealthMonitor:
             return out
         if len(after) < self.patience:
             return out
-        seq = [best_fd] + after[-self.patience:]
-        diffs = np.diff(seq[-self.patience - 1:])
-        zigzag = all(abs(x) > 0.1 * best_fd for x in diffs[1:]) and all(a * b < 0 for a, b in zip(diffs[1:], diffs[2:]))
+        recent = after[-self.patience:]
+        swings = np.diff(recent)      # up, down, up ... each by more than 10 % of the best
+        zigzag = len(swings) >= 2 and all(abs(x) > 0.1 * best_fd for x in swings) and \
+            all(a * b < 0 for a, b in zip(swings, swings[1:]))
         latest = after[-1]
-        o = self.config.optim
         export = Remedy(f"Export the best checkpoint (step {best_step:,})", {}, "export_best")
         evidence = {"best_fd": best_fd, "best_step": best_step, "latest_fd": latest, "evaluations": len(after)}
-        if zigzag and len(after) >= 3:
+        if zigzag:
             return out + self._fire(
                 "oscillation", step,
-                f"FD swings between {min(after[-self.patience:]):.3g} and {max(after[-self.patience:]):.3g} over the "
+                f"FD swings between {min(recent):.3g} and {max(recent):.3g} over the "
                 f"last {self.patience} evaluations without beating its best {best_fd:.3g} (step {best_step:,})",
                 "G and D chase each other: the learning rates are too high to settle", evidence,
                 [self._scale_lrs(0.5, "Halve both learning rates"), export])
