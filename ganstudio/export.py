@@ -47,7 +47,7 @@ class Restored:
 def load_generator(run_dir: str | Path, step: int | str | None = None) -> Restored:
     """The generator (float32, inference only) and the run's fixed noise from the run's checkpoint `step`
     (best | latest | a step number; None = latest)."""
-    from .engine.tfsetup import import_tf  # noqa: PLC0415
+    from .tfsetup import import_tf  # noqa: PLC0415
 
     tf = import_tf()
     import keras  # noqa: PLC0415
@@ -158,7 +158,7 @@ def _export_savedmodel(G, noise_dim: int, out: Path, conditional: bool = False,
                        source: dict[str, Any] | None = None) -> Path:
     """SavedModel with a serving signature: noise float32 (N, noise_dim) [+ label int32 (N,)] -> images uint8
     (N, H, W, C) in [0, 255]; MARKER records where it came from and lets a later --force replace it."""
-    from .engine.tfsetup import import_tf  # noqa: PLC0415
+    from .tfsetup import import_tf  # noqa: PLC0415
 
     tf = import_tf()
 

@@ -52,7 +52,7 @@ def test_ema_generator_lags_the_raw_one(tmp_path, tiny_config):
 
 def test_diffaugment_changes_images_but_keeps_shape():
     from ganstudio.engine.augment import diff_augment
-    from ganstudio.engine.tfsetup import import_tf
+    from ganstudio.tfsetup import import_tf
 
     tf = import_tf()
     x = tf.ones([4, 28, 28, 1]) * 0.5

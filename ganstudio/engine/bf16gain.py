@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import WriteError
 from ..fileio import atomic_write_text
-from .tfsetup import import_tf
+from ..tfsetup import import_tf
 
 MIN_GAIN = 1.1   # below this, float32's exactness is worth more than the speed
 

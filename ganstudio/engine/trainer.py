@@ -32,7 +32,7 @@ from .control import Control
 from .events import (BestCheckpoint, CheckpointSaved, ConfigChanged, Event, Finished, Health, Message, Metric, Paused, Resumed,
                      RolledBack, SampleGrid, Started, StepMetrics, Generated)
 from .events import CheckpointsChanged, WriteFailed
-from .tfsetup import import_tf, is_chief, is_tpu, make_strategy
+from ..tfsetup import import_tf, is_chief, is_tpu, make_strategy
 
 
 def resolve_jit(setting: str, device: str) -> bool:

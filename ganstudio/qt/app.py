@@ -19,7 +19,7 @@ ORG = "ganstudio"
 
 
 class WarmUpThread(QThread):
-    """Imports TensorFlow once (engine.tfsetup.import_tf) so the first Start does not pay for it.
+    """Imports TensorFlow once (tfsetup.import_tf) so the first Start does not pay for it.
 
     A QThread rather than a daemon thread: it is joined on exit, so the interpreter never tears down while TF's
     extension modules are half-imported."""
@@ -29,7 +29,7 @@ class WarmUpThread(QThread):
     def run(self) -> None:
         background_priority()   # before TF starts its thread pools here, so that they inherit it
         try:
-            from ..engine.tfsetup import device_summary  # noqa: PLC0415
+            from ..tfsetup import device_summary  # noqa: PLC0415
 
             self.done.emit(device_summary())
         except Exception as exc:  # noqa: BLE001 - reported in the status bar; training will show it again

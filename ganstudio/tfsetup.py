@@ -66,7 +66,7 @@ def make_strategy(name: str):
 
 def _tpu_strategy(tf):
     """TPUStrategy as TensorFlow's TPU guide sets it up: the TPU VM's own TPU ('local'), or the one TPU_NAME names."""
-    from ..errors import ConfigError  # noqa: PLC0415
+    from .errors import ConfigError  # noqa: PLC0415
 
     name = os.environ.get("TPU_NAME") or "local"
     try:
