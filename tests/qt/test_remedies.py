@@ -63,3 +63,21 @@ def test_remedy_buttons_reach_the_trainer(make_main_window, tiny_form_values, qt
     assert resumed.trainer.config.data.diffaugment == "translation,cutout"
     assert json.loads((tmp_path / "run" / "config.json").read_text())["data"]["diffaugment"] == "translation,cutout"
     assert win.errors == []
+
+
+def test_run_report_is_written_off_the_gui_thread_and_opened(make_main_window, qtbot, tmp_path, monkeypatch):
+    from ganstudio.qt import report_action
+    from tests.test_report import make_run
+
+    opened = []
+    monkeypatch.setattr(report_action, "open_in_browser", opened.append)
+    win = make_main_window(preset="tiny")
+    win.act_report.trigger()                       # no run yet: explained, nothing written
+    assert win.errors and "Open or train a run first" in win.errors[-1]
+    run = make_run(tmp_path / "run")
+    assert win.open_run(run.path)
+    assert "best FD 31.5 @ step 40" in win.lbl_quality.text()      # when to stop, from the opened run's history
+    win.act_report.trigger()
+    qtbot.waitUntil(lambda: bool(opened), timeout=TIMEOUT)
+    assert opened == [run.report_file] and "Step 25: Discriminator dominates" in run.report_file.read_text()
+    assert "Report written" in win.statusBar().currentMessage()
