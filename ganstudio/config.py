@@ -141,7 +141,8 @@ class TrainConfig:
                             "features) every N steps (0 = off). Costs about 2 s per 1000 images on 2 CPU cores.",
                             min=0, max=100_000_000, live=True)
     metric_n: int = hp(1000, "Generated images per quality-metric evaluation.", min=100, max=50_000)
-    health_window: int = hp(200, "Steps the health monitor averages over before warning (D dominance/collapse).",
+    health_window: int = hp(200, "Steps the training adviser averages over for borderline evidence (D dominance, "
+                            "failure, overfitting); overwhelming evidence fires within max(10, window / 10) steps.",
                             min=10, max=100_000)
     nan_policy: str = hp("rollback", "On NaN/Inf losses: 'rollback' to the last checkpoint and pause (the studio) or "
                          "stop (CLI), or just 'stop'.", choices=("rollback", "stop"))
