@@ -39,8 +39,9 @@ def engine_step(preset: str, precision: str, run_dir: str, **overrides):
     return step, batch, labels, cfg.data.batch_size
 
 
-def op_self_times(xplane_files: list[str]) -> dict[str, float]:
-    """Total self time in ms per op type, from the profiler's framework_op_stats tool."""
+def op_self_times(xplane_files: list[str], key: str = "type") -> dict[str, float]:
+    """Total self time in ms per op type (key='type') or per op (key='operation'), from the profiler's
+    framework_op_stats tool."""
     from tensorflow.python.profiler.internal import _pywrap_profiler_plugin as plugin
 
     data, _ = plugin.xspace_to_tools_data(xplane_files, "framework_op_stats", {})
@@ -49,7 +50,7 @@ def op_self_times(xplane_files: list[str]) -> dict[str, float]:
     by_type: collections.Counter = collections.Counter()
     for row in table["rows"]:
         r = dict(zip(cols, [cell.get("v") if cell else None for cell in row["c"]]))
-        by_type[r["type"]] += r["total_self_time"] / 1000
+        by_type[r[key] if key == "type" else f"{r['type']}  {r[key]}"] += r["total_self_time"] / 1000
     return dict(by_type)
 
 
@@ -59,6 +60,7 @@ def main() -> None:
     ap.add_argument("--precision", default="mixed_bfloat16", choices=("float32", "mixed_bfloat16"))
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--by-op", action="store_true", help="one row per op (its name tells the layer), not per type")
     args = ap.parse_args()
     import tensorflow as tf
 
@@ -72,12 +74,13 @@ def main() -> None:
         out.numpy()
         wall = time.perf_counter() - t0
         tf.profiler.experimental.stop()
-        times = op_self_times(glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True))
+        times = op_self_times(glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True),
+                              "operation" if args.by_op else "type")
     total = sum(times.values())
     print(f"{args.preset}, {args.precision}, batch {bs}: {args.steps} steps in {wall:.2f} s under the profiler "
           f"({bs * args.steps / wall:.1f} img/s); op self time {total / 1000:.2f} s")
     for name, ms in sorted(times.items(), key=lambda kv: -kv[1])[:args.top]:
-        print(f"{name:<36}{ms:>10.1f} ms{100 * ms / total:>7.1f} %")
+        print(f"{ms:>10.1f} ms{100 * ms / total:>7.1f} %  {name}")
 
 
 if __name__ == "__main__":
