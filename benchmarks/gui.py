@@ -139,12 +139,13 @@ def redraw_1m(app) -> tuple[float, float]:
 
 
 def warm_up() -> None:
-    """Load TensorFlow as the studio does, on its WarmUpThread, so TF's thread pools start off the GUI thread."""
+    """Load TensorFlow as the studio does, on its warm-up Task, so TF's thread pools start off the GUI thread."""
     from PySide6.QtCore import QEventLoop
 
-    from ganstudio.qt.app import WarmUpThread
+    from ganstudio.qt.main_window import load_engine
+    from ganstudio.qt.worker import Task
 
-    t = WarmUpThread()
+    t = Task(load_engine, "warmup")
     loop = QEventLoop()
     t.finished.connect(loop.quit)
     t.start()

@@ -9,31 +9,11 @@ import argparse
 import sys
 from typing import Sequence
 
-from PySide6.QtCore import QThread, QTimer, Signal
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
-from .worker import background_priority
-
 ORG = "ganstudio"
-
-
-class WarmUpThread(QThread):
-    """Imports TensorFlow once (tfsetup.import_tf) so the first Start does not pay for it.
-
-    A QThread rather than a daemon thread: it is joined on exit, so the interpreter never tears down while TF's
-    extension modules are half-imported."""
-
-    done = Signal(object)   # a device summary string, or the exception
-
-    def run(self) -> None:
-        background_priority()   # before TF starts its thread pools here, so that they inherit it
-        try:
-            from ..tfsetup import device_summary  # noqa: PLC0415
-
-            self.done.emit(device_summary())
-        except Exception as exc:  # noqa: BLE001 - reported in the status bar; training will show it again
-            self.done.emit(exc)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSpinBox,
                                QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from superqt.utils import qdebounced
 
 from ..config import Config
 from ..engine.checkpoints import list_checkpoints
@@ -67,6 +68,12 @@ def fmt_duration(seconds: float | None) -> str:
     h, rem = divmod(s, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def load_engine(_progress: Callable[[int, int], None]) -> str:
+    from ..tfsetup import device_summary  # noqa: PLC0415 - imports TensorFlow, in the warm-up thread
+
+    return device_summary()
 
 
 def metrics_from_row(row: dict) -> StepMetrics:
@@ -139,10 +146,7 @@ class MainWindow(QMainWindow):
         self._watch_timer = QTimer(self)
         self._watch_timer.setInterval(WATCH_MS)
         self._watch_timer.timeout.connect(self.poll_watch)
-        self._ds_timer = QTimer(self)
-        self._ds_timer.setSingleShot(True)
-        self._ds_timer.setInterval(DATASET_DEBOUNCE_MS)
-        self._ds_timer.timeout.connect(lambda: self.load_dataset_preview())
+        self._ds_debounced = qdebounced(self.load_dataset_preview, timeout=DATASET_DEBOUNCE_MS)
         self.panel.widgets["dataset"].textChanged.connect(self._dataset_field_changed)
         self.setAcceptDrops(True)
         self._set_state("idle")
@@ -805,7 +809,7 @@ class MainWindow(QMainWindow):
             return
         self._ds_stale = True
         if self.tabs.currentWidget() is self.dataset_panel:
-            self._ds_timer.start()        # debounce: one decode after typing pauses
+            self._ds_debounced()        # one decode after typing pauses
 
     def _tab_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.dataset_panel and self._ds_stale:
@@ -1142,12 +1146,13 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------------------------ engine warm-up
     def warm_up_engine(self) -> None:
         """Import TensorFlow in the background after the window is shown, so Start responds quickly."""
-        from .app import WarmUpThread  # noqa: PLC0415
-
         if self._warmup is not None:
             return
-        self._warmup = WarmUpThread()
+        # A Task (a QThread) rather than a daemon thread: it is joined on exit, so the interpreter never tears down
+        # while TF's extension modules are half-imported; its thread runs at background priority, so TF's pools do.
+        self._warmup = Task(load_engine, "warmup")
         self._warmup.done.connect(self._on_warm)
+        self._warmup.failed.connect(self._on_warm)
         gui_thread_gc().start(self._warmup)
 
     @Slot(object)
@@ -1174,7 +1179,7 @@ class MainWindow(QMainWindow):
             else:
                 ok = False
         self._watch_timer.stop()
-        self._ds_timer.stop()
+        self._ds_debounced.cancel()
         self._ds_request = None
         if not self.tasks.wait_all(wait_ms):
             ok = False
@@ -1210,7 +1215,7 @@ class MainWindow(QMainWindow):
             return
         self._warmup = None
         self._watch_timer.stop()
-        self._ds_timer.stop()
+        self._ds_debounced.cancel()
         self._ds_request = None
         if not self.tasks.wait_all(QUIT_WAIT_MS):   # an export mid-write: finish it rather than kill it
             event.ignore()

@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout,
                                QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+from superqt.utils import qdebounced, signals_blocked
 
 from ...errors import GanStudioError
 from ...imaging import grid_index, make_grid
@@ -171,10 +172,7 @@ class LatentExplorer(QWidget):
         lay.addWidget(self.info)
         lay.addLayout(body, 1)
 
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(DEBOUNCE_MS)
-        self._debounce.timeout.connect(lambda: self.generate())
+        self._regenerate = qdebounced(self.generate, timeout=DEBOUNCE_MS)   # parented to self
         self.btn_generate.clicked.connect(lambda: self.generate())
         self.btn_reroll.clicked.connect(self.reroll)
         self.btn_fixed.clicked.connect(self.use_fixed_noise)
@@ -243,16 +241,15 @@ class LatentExplorer(QWidget):
                 "offsets": [s.value() / 10 for s in self.sliders]}
 
     def reset_sliders(self) -> None:
-        for s in self.sliders:
-            s.blockSignals(True)
-            s.setValue(0)
-            s.blockSignals(False)
-            self.slider_values[self.sliders.index(s)].setText("+0.0")
+        with signals_blocked(*self.sliders):
+            for s, value in zip(self.sliders, self.slider_values, strict=True):
+                s.setValue(0)
+                value.setText("+0.0")
         self._changed()
 
     def _changed(self, *_: object) -> None:
         if self.result is not None and self.available:
-            self._debounce.start()    # regenerate once the user stops dragging
+            self._regenerate()    # once the user stops dragging
 
     def _grid_clicked(self, x: float, y: float, button) -> None:
         if self.result is None or self.noise is None:
@@ -391,10 +388,9 @@ class LatentExplorer(QWidget):
         self.noise = res["noise"]
         self.result = res
         n = len(self.noise)
-        for s in (self.idx_a, self.idx_b, self.idx_move):
-            s.blockSignals(True)
-            s.setRange(0, n - 1)
-            s.blockSignals(False)
+        with signals_blocked(self.idx_a, self.idx_b, self.idx_move):
+            for s in (self.idx_a, self.idx_b, self.idx_move):
+                s.setRange(0, n - 1)
         self.grid_label.set_array(make_grid(res["grid_images"]))
         self.moved_label.set_array(make_grid(res["moved"], rows=1))
         self.strip_label.set_array(strip_image(res["strip"]))

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from superqt.utils import signals_blocked
 
 from ...imaging import grid_cell, grid_index, grid_shape, load_png, make_grid
 from .image_label import ImageLabel
@@ -108,22 +109,20 @@ class SampleGridView(QWidget):
         if len(self.entries) > MAX_HISTORY:
             self.entries = self.entries[:-1:2] + self.entries[-1:]
         self._shown = None
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, len(self.entries) - 1)
-        self.slider.setEnabled(len(self.entries) > 1)
-        if at_end:
-            self.slider.setValue(len(self.entries) - 1)   # follow the newest unless the user is scrubbing
-        self.slider.blockSignals(False)
+        with signals_blocked(self.slider):
+            self.slider.setRange(0, len(self.entries) - 1)
+            self.slider.setEnabled(len(self.entries) > 1)
+            if at_end:
+                self.slider.setValue(len(self.entries) - 1)   # follow the newest unless the user is scrubbing
         self._show_index(self.slider.value())
 
     def set_entries(self, entries: list[GridEntry]) -> None:
         self.entries = list(entries)
         self._shown = None
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, max(0, len(self.entries) - 1))
-        self.slider.setValue(max(0, len(self.entries) - 1))
-        self.slider.setEnabled(len(self.entries) > 1)
-        self.slider.blockSignals(False)
+        with signals_blocked(self.slider):
+            self.slider.setRange(0, max(0, len(self.entries) - 1))
+            self.slider.setValue(max(0, len(self.entries) - 1))
+            self.slider.setEnabled(len(self.entries) > 1)
         if self.entries:
             self._show_index(self.slider.value())
         else:
