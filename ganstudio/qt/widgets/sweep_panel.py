@@ -102,7 +102,8 @@ class SweepPanel(QWidget):
         form.addRow("Sweep folder", self.folder)
         setup = QGroupBox("Sweep the Training form's config")
         sl = QVBoxLayout(setup)
-        sl.addWidget(self.fields, 1)
+        self.fields.setMaximumHeight(200)
+        sl.addWidget(self.fields)
         buttons = QHBoxLayout()
         buttons.addWidget(add)
         buttons.addWidget(remove)
@@ -114,6 +115,7 @@ class SweepPanel(QWidget):
         actions.addWidget(self.best_btn)
         sl.addLayout(actions)
         sl.addWidget(self.status)
+        sl.addStretch(1)
 
         # -- results ----------------------------------------------------------------------------------------
         self.table = QTableWidget(0, len(TRIAL_COLUMNS))
@@ -127,7 +129,7 @@ class SweepPanel(QWidget):
         self.table.itemSelectionChanged.connect(self._show_selected_grid)
         self.plot = pg.PlotWidget(title="FD per trial (lower is better)")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.plot.addLegend(offset=(10, -10), labelTextSize="8pt")   # bottom left: FD falls to the right
         self.plot.setLabel("bottom", "training time", units="s")
         self.grid = QLabel("the running trial's latest grid")
         self.grid.setAlignment(Qt.AlignCenter)
@@ -356,6 +358,7 @@ def install_sweep_tab(win) -> SweepPanel:
     def start(sweep) -> None:
         if win.start_training(sweep.folder.path, source=sweep.run):
             win.session.event.connect(on_event)
+            win.statusBar().showMessage(f"Sweep in {sweep.folder.path}: the Training tab shows the current trial")
 
     def use(cfg: Config) -> None:
         win.panel.set_config(cfg)
