@@ -40,6 +40,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import optuna  # noqa: E402
 import pytest  # noqa: E402
@@ -159,7 +160,7 @@ def test_grid_sweep_interrupted_then_resumed_runs_every_combination_once(base, t
         assert float(by_run[run.name]["best_fd"]) == pytest.approx(best["fd"])
         assert int(by_run[run.name]["best_fd_step"]) == best["step"]
     with Image.open(folder / "montage.png") as im:
-        assert im.size[0] == 4 * (176 + 16)
+        assert im.size[0] == 4 * (224 + 16)
 
     capsys.readouterr()
     assert cli_main(["sweep", "--report", str(folder)]) == 0
@@ -174,6 +175,7 @@ def test_a_pruned_trial_stops_early_and_is_ranked_as_pruned(base, tmp_path):
     fin = next(e for e in events if isinstance(e, TrialFinished))
     assert (report.point, report.pruned, fin.state, fin.steps) == (1, True, "pruned", 2)
     assert isinstance(events[-1], SweepFinished) and "| pruned |" in events[-1].summary
+    assert (Path(fin.run_dir) / "samples" / "final.png").exists()    # its montage tile shows where it stopped
 
 
 def test_two_processes_share_one_study_and_run_no_trial_twice(tmp_path):

@@ -19,7 +19,7 @@ from .spec import fmt_value
 
 STUDY_ATTR = "ganstudio_spec"      # the sweep's spec, stored in the study: every process checks it matches
 ORDER = {"complete": 0, "pruned": 1, "running": 2, "interrupted": 3, "failed": 4}
-TILE = 176                          # montage tile width in pixels
+TILE = 224                          # montage tile width in pixels
 
 
 def trial_rows(study) -> list[dict[str, Any]]:
@@ -98,9 +98,9 @@ def montage(rows: list[dict[str, Any]], folder: SweepDir) -> Image.Image | None:
             try:
                 arr = load_png(path)
                 img = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr[..., :3]).convert("RGB")
-                scale = max(1, TILE // img.width)
+                scale = -(-TILE // img.width)      # whole pixels up, then smoothly down to the tile
                 img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-                img.thumbnail((TILE, TILE))
+                img.thumbnail((TILE, TILE), Image.LANCZOS)
             except OSError:
                 img = None
         caption = [f"#{r['rank']} {r['outcome']}", *(f"{n}={fmt_value(v)}" for n, v in r["params"].items()),

@@ -290,6 +290,7 @@ class Sweep:
                     yield TrialReport(trial.number, k, self._progress(trainer), ev.step, ev.fd, ev.kid, pruned)
                     if pruned:
                         state = "pruned"
+                        trainer.run_dir.save_final(trainer.sample())   # the montage shows where it stopped
                         break
                 elif isinstance(ev, Finished):
                     finished = ev
