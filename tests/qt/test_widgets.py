@@ -9,7 +9,7 @@ from ganstudio.errors import ConfigError
 from ganstudio.presets import get_preset
 from ganstudio.qt.export_dialog import export_entry, export_size
 from ganstudio.qt.widgets.hyperparams import HyperparamPanel, SciSpinBox
-from ganstudio.qt.widgets.loss_plot import SERIES, LossPlot, sticky_range
+from ganstudio.qt.widgets.loss_plot import SERIES, LossPlot
 from ganstudio.qt.widgets.sample_grid import GridEntry, SampleGridView
 
 
@@ -114,18 +114,6 @@ def test_loss_plot_buffers_grow_and_redraw_only_when_dirty(qtbot):
     _, ys = plot.smooth["g_loss"].getData()
     assert ys[-1] < y[-1]
     assert "step 3000" in plot.describe_index(2999)
-
-
-def test_sticky_range_keeps_a_range_that_still_fits():
-    assert sticky_range((0, 10), 1, 9) is None                                # fits, fills 80%
-    assert sticky_range((0, 10), 1, 11) == pytest.approx((0.5, 13.5))         # ran past the top: room to grow
-    assert sticky_range((0, 10), -1, 9) == pytest.approx((-3.5, 9.5))         # past the bottom
-    assert sticky_range((0, 10), 4, 6) == pytest.approx((3.9, 6.1))           # fills < half: zoom in
-    assert sticky_range((1, 10), 1, 10, pinned_low=True) is None
-    assert sticky_range((1, 10), 1, 11, pinned_low=True) == pytest.approx((1, 13.5))
-    assert sticky_range((1, 10), 0, 9, pinned_low=True) == pytest.approx((0, 11.25))   # start moved
-    lo, hi = sticky_range((0, 1), 5, 5)                                       # a flat line gets a band
-    assert lo < 5 < hi
 
 
 def test_follow_mode_shows_all_data_and_moves_axes_only_when_needed(qtbot):
