@@ -419,7 +419,7 @@ class MainWindow(QMainWindow):
         self.finished_reason = ""
         self._rate.clear()
         self.session = TrainingSession(cfg, path, resume=resume, resume_step=self.resume_step if resume else None,
-                                       parent=self, source=source, adapt_arch=not resume)
+                                       parent=self, source=source)
         self.session.event.connect(self._on_event)
         self.session.errored.connect(self._on_errored)
         self.session.finished.connect(self._on_session_finished)
@@ -958,10 +958,6 @@ class MainWindow(QMainWindow):
             self.run_path = Path(ev.run_dir)
             self.engine_ready = True
             self.device_info = ev.device
-            model = ev.config.get("model", {})
-            if model and not self.sweeping and model["arch"] != self.panel.value("arch"):   # the data picked it
-                for key in ("arch", "image_size", "channels"):
-                    self.panel.set_value(key, model[key])
             self.ckpt_panel.set_run(self.run_path)   # a resume from an older step moved the newer checkpoints aside
             self.statusBar().showMessage(f"Training {ev.dataset} on {ev.device}; G {ev.g_params:,} / "
                                          f"D {ev.d_params:,} parameters", 10000)

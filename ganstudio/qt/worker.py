@@ -60,10 +60,9 @@ class TrainWorker(QObject):
 
     def __init__(self, config: Config, run_dir: str | Path | None, control: Control, *, resume: bool = False,
                  resume_step: int | None = None, dataset: Any = None,
-                 source: Callable[[Control], Any] | None = None, adapt_arch: bool = False) -> None:
+                 source: Callable[[Control], Any] | None = None) -> None:
         super().__init__()
         self.source = source    # source(control) -> events, instead of one Trainer (a sweep's trials)
-        self.adapt_arch = adapt_arch   # Trainer.adapt_arch: data the network cannot take switches it to dcgan
         self.config = config
         self.run_dir = run_dir
         self.control = control
@@ -85,7 +84,6 @@ class TrainWorker(QObject):
                 self.trainer = Trainer(self.config, run_dir=self.run_dir, control=self.control,
                                        dataset=self.dataset, resume=self.resume,
                                        resume_step=self.resume_step)
-                self.trainer.adapt_arch = self.adapt_arch
                 events = self.trainer.run()
             for ev in events:
                 self.event.emit(ev)
@@ -110,13 +108,13 @@ class TrainingSession(QObject):
 
     def __init__(self, config: Config, run_dir: str | Path | None = None, *, resume: bool = False,
                  resume_step: int | None = None, dataset: Any = None, parent: QObject | None = None,
-                 source: Callable[[Control], Any] | None = None, adapt_arch: bool = False) -> None:
+                 source: Callable[[Control], Any] | None = None) -> None:
         super().__init__(parent)
         self.control = Control()
         self.thread = QThread()
         self.thread.setObjectName("ganstudio-trainer")
         self.worker = TrainWorker(config, run_dir, self.control, resume=resume, resume_step=resume_step,
-                                  dataset=dataset, source=source, adapt_arch=adapt_arch)
+                                  dataset=dataset, source=source)
         self.worker.moveToThread(self.thread)
         # Connect everything before start (superqt's `_start_thread=False` lesson).
         self.thread.started.connect(self.worker.run)

@@ -294,23 +294,3 @@ def test_export_and_import_a_checkpoint_from_the_file_menu(make_main_window, tin
     assert win.act_start.text() == "Resume run" and win.plot.count == 3 and win.errors == []
     assert [c.step for c in list_checkpoints(win.run_path / "checkpoints")] == [3]
 
-
-def test_start_with_colour_data_typed_in_the_form_switches_the_network(make_main_window, tiny_form_values,
-                                                                      tmp_path, qtbot):
-    """No preview was decoded (the field was typed on the Training tab): the trainer adapts, the form follows."""
-    from ganstudio.engine.events import Message, Started
-
-    data = tmp_path / "rgb.npz"
-    np.savez(data, x=np.random.default_rng(0).integers(0, 256, (64, 32, 32, 3), dtype=np.uint8))
-    win = make_main_window(preset="tutorial")
-    for k, v in {**tiny_form_values, "limit": 64}.items():
-        win.panel.set_value(k, v)
-    win.panel.set_value("dataset", str(data))
-    assert win.start_training()
-    with qtbot.waitSignal(win.session.event, check_params_cb=is_(Message), timeout=TIMEOUT) as note:
-        pass
-    assert "dcgan network at 32x32x3" in note.args[0].text and note.args[0].level == "info"
-    assert (win.panel.value("arch"), win.panel.value("image_size"), win.panel.value("channels")) == ("dcgan", 32, 3)
-    win.stop_training()
-    qtbot.waitUntil(lambda: win.session is None, timeout=TIMEOUT)
-    assert win.errors == [] and win.state == "finished"
