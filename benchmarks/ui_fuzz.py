@@ -19,6 +19,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
+TIMING = "timing"
+TIMING_MARKS = ("blocked the GUI thread", "did not finish")   # failures that only exceeded a time limit
 sys.path.insert(0, str(ROOT))
 
 
@@ -36,7 +38,7 @@ def main() -> int:
     from tests.qt.fuzz import HANG_S, run_sequence
 
     app = QApplication.instance() or QApplication([])
-    failed, actions, closes, steps = [], collections.Counter(), [], 0
+    failed, actions, closes, steps, kinds = [], collections.Counter(), [], 0, collections.Counter()
     t_start = time.monotonic()
     for seed in range(args.first_seed, args.first_seed + args.sequences):
         with tempfile.TemporaryDirectory() as tmp:
@@ -52,6 +54,8 @@ def main() -> int:
         steps += res.steps_trained
         if res.failures:
             failed.append(res)
+            timing = all(any(mark in f for mark in TIMING_MARKS) for f in res.failures)
+            kinds[TIMING if timing else "functional"] += 1
             print(f"FAIL seed {seed}: {' '.join(res.actions)}\n  " + "\n  ".join(res.failures), flush=True)
         done = seed - args.first_seed + 1
         if done % 10 == 0 or done == args.sequences:
@@ -60,7 +64,10 @@ def main() -> int:
     print(f"\nsequences: {args.sequences} (seeds {args.first_seed}..{args.first_seed + args.sequences - 1}), "
           f"failed: {len(failed)}, actions: {sum(actions.values())} "
           f"({', '.join(f'{k} {v}' for k, v in sorted(actions.items()))}), steps trained: {steps:,}, "
-          f"longest close() block: {max(closes, default=0):.2f} s, wall: {time.monotonic() - t_start:.0f} s")
+          f"longest close() block: {max(closes, default=0):.2f} s, wall: {time.monotonic() - t_start:.0f} s, "
+          f"load average at the end: {os.getloadavg()[0]:.1f}")
+    print(f"failed sequences by kind: {dict(kinds) or 'none'} ({TIMING}: only time limits were exceeded, e.g. on an "
+          f"overloaded machine; functional: an exception, qCritical, a leaked thread or a driver error)")
     return 1 if failed else 0
 
 

@@ -26,6 +26,7 @@ from ..errors import CheckpointError, ConfigError, DataError, GanStudioError, Wr
 from ..fileio import write_error
 from ..imaging import to_uint8
 from ..runs import RunDir, new_run_path
+from ..sampling import fixed_grid_size, grid_labels, metric_inputs
 from .checkpoints import CheckpointInfo, CheckpointStore, find_checkpoint, list_checkpoints, step_dir
 from .augment import ada_step
 from .control import Control
@@ -200,17 +201,14 @@ class Trainer:
         self.health = HealthMonitor.from_config(cfg, dataset_size=len(ds))
         self.dataset_warnings = list(ds.warnings)
 
-        n_fixed = cfg.model.num_classes ** 2 if cfg.model.conditional else cfg.sample.num_samples
-        noise = np.random.default_rng(seed).standard_normal((n_fixed, cfg.model.noise_dim))
+        noise = np.random.default_rng(seed).standard_normal((fixed_grid_size(cfg), cfg.model.noise_dim))
         with self.strategy.scope():
             self.rng = tf.random.Generator.from_seed(seed)
             self.fixed_noise = tf.Variable(noise.astype(np.float32), trainable=False, name="fixed_noise")
             self.step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             # adaptive augmentation's p: read by the step at every call, moved by the loop, checkpointed
             self.ada_p = tf.Variable(cfg.data.ada_p, dtype=tf.float32, trainable=False, name="ada_p")
-        # Conditional grids are square with one row per class.
-        self.fixed_labels = np.repeat(np.arange(cfg.model.num_classes), cfg.model.num_classes).astype(np.int32) \
-            if cfg.model.conditional else None
+        self.fixed_labels = grid_labels(cfg, fixed_grid_size(cfg))
         # Keras' dropout SeedGenerator states are not reachable through the models' checkpoint dependencies;
         # without them a resumed run draws different dropout masks.
         seed_states = [v.value for m in (self.G, self.D) for v in m.non_trainable_variables
@@ -472,8 +470,7 @@ class Trainer:
             self.health.real_diversity = self._quality[0].real_diversity
         metric, acc, source = self._quality
         n = cfg.train.metric_n
-        noise = np.random.default_rng(cfg.train.seed + 2).standard_normal((n, cfg.model.noise_dim)).astype(np.float32)
-        labels = np.arange(n) % cfg.model.num_classes if cfg.model.conditional else None
+        noise, labels = metric_inputs(cfg, n)
         images = np.concatenate([self.sample(noise[i:i + 500], None if labels is None else labels[i:i + 500])
                                  for i in range(0, n, 500)])
         s = metric.score(images)

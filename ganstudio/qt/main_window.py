@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self.resume_step: int | None = None        # Load in the Checkpoints dock picks an older checkpoint
         self.tasks = TaskSet(self)                 # exports + dataset decoding; joined on close
         self.tasks.changed.connect(lambda: self._update_export_actions())
+        self.tasks.changed.connect(self._close_if_done)
         self.follower: RunFollower | None = None   # watch mode
         self._watch_polls = 0
         self._ds_request: tuple[str, bool] | None = None   # queued (spec, from_drop) while one decode runs
@@ -1181,6 +1182,11 @@ class MainWindow(QMainWindow):
             ok = False
         return ok
 
+    def _close_if_done(self) -> None:
+        """A deferred close (see closeEvent) happens once the trainer and every background task have ended."""
+        if self._close_when_done and self.session is None and not self.tasks.tasks:
+            self.close()
+
     def _ask_close_dialog(self) -> str:
         box = QMessageBox(QMessageBox.Question, "ganstudio", "Training is running. Stop it and close?",
                           QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self)
@@ -1213,7 +1219,9 @@ class MainWindow(QMainWindow):
         self._watch_timer.stop()
         self._ds_debounced.cancel()
         self._ds_request = None
-        if not self.tasks.wait_all(QUIT_WAIT_MS):   # an export mid-write: finish it rather than kill it
+        if not self.tasks.wait_all(CLOSE_WAIT_MS):   # an export mid-write: finish it rather than kill it, and close
+            self._close_when_done = True               # when it has ended instead of freezing the window meanwhile
+            self.statusBar().showMessage("Waiting for a background task to finish…")
             event.ignore()
             return
         self._save_settings()

@@ -168,7 +168,11 @@ def _close(win, res: Result, answers: dict) -> bool:
         res.failures.append(f"close() blocked the GUI thread for {blocked:.1f} s")
     # accepted: closed now or once the trainer's step ends (_close_when_done); cancelled: stays open
     if not wait_until(lambda: not win.isVisible() or not win._close_when_done, HANG_S):
-        res.failures.append("an accepted close did not finish within the hang limit")
+        s = win.session
+        res.failures.append(f"an accepted close did not finish within {HANG_S:.0f} s (state {win.state}, trainer "
+                            f"thread {'running' if s is not None and s.thread.isRunning() else 'done'}, step "
+                            f"{win.last_metrics.step if win.last_metrics else '-'}, tasks "
+                            f"{[t.objectName() for t in win.tasks.tasks]})")
     return not win.isVisible()
 
 

@@ -138,3 +138,21 @@ def test_runs_tab_skips_a_config_that_is_not_an_object_and_grids_pass_the_bomb_g
     assert win.open_run(good)
     assert "decompression-bomb limit" in win.grid_view.title.text()
     assert Path(win.run_path) == good
+
+
+def test_close_during_a_background_task_does_not_freeze_the_window(make_main_window, qtbot):
+    import time
+
+    from ganstudio.qt.worker import Task
+
+    win = make_main_window()
+    win.show()
+    release = threading.Event()
+    win.tasks.start(Task(lambda _p: release.wait(30), name="export-gif"))
+    t0 = time.monotonic()
+    win.close()
+    assert time.monotonic() - t0 < 3.0 and win.isVisible()     # deferred: the export is finished, not killed
+    assert "Waiting for a background task" in win.statusBar().currentMessage()
+    release.set()
+    qtbot.waitUntil(lambda: not win.isVisible(), timeout=10_000)
+    assert win.tasks.tasks == []
