@@ -198,3 +198,45 @@ def test_two_processes_share_one_study_and_run_no_trial_twice(tmp_path):
     info = json.loads((folder / "sweep.json").read_text())
     study = optuna.load_study(study_name=info["study"], storage=f"sqlite:///{folder / 'study.db'}")
     assert sorted(t.state.name for t in study.trials if not t.user_attrs.get("duplicate")) == ["COMPLETE"] * 4
+
+
+def test_search_samples_each_trial_within_its_ranges(base, tmp_path):
+    spec = make_spec(base, [], ["g_lr=1e-5..1e-3:log", "d_steps=1..2"], steps=2, trials=2)
+    events = _drain(Sweep(spec, tmp_path / "search"))
+    done = [e for e in events if isinstance(e, TrialFinished)]
+    assert [e.state for e in done] == ["complete", "complete"]
+    assert all(1e-5 <= e.params["g_lr"] <= 1e-3 and e.params["d_steps"] in (1, 2) for e in done)
+    assert done[0].params != done[1].params
+
+
+def test_a_killed_process_trial_is_requeued_to_resume_its_run_folder(base, tmp_path):
+    """No training: a trial whose heartbeat stopped (its process was killed) is failed and queued again with its
+    values, run folder and reported FD, so the next process resumes it."""
+    from ganstudio.sweeps import runner
+
+    sweep = Sweep(make_spec(base, GRID, [], steps=8), tmp_path / "sweep")
+    study = sweep.open()
+    trial = study.ask()
+    params = sweep._suggest(trial)
+    trial.set_user_attr("run", "000-lost")
+    trial.report(500.0, 1)
+    trial.set_user_attr("beat", time.time() - runner.GRACE_S - 1)
+    live = study.ask()                       # another process's trial, beating
+    sweep._suggest(live)
+    live.set_user_attr("beat", time.time())
+    sweep._requeue_stale(study)
+    states = {t.number: t.state.name for t in study.trials}
+    assert states == {0: "FAIL", 1: "RUNNING", 2: "WAITING"}
+    copy = study.trials[2]
+    assert (copy.params, copy.user_attrs["run"], copy.intermediate_values) == (params, "000-lost", {1: 500.0})
+    assert sweep._work_left(study)
+
+
+def test_bad_storage_and_a_different_sweep_in_the_same_folder_are_one_line_errors(base, tmp_path, capsys):
+    assert cli_main(["sweep", "--preset", "tiny", "--grid", "g_lr=1e-4,2e-4", "--steps", "2", "--sweep-dir",
+                     str(tmp_path / "a"), "--storage", "sqlite:////no/such/dir/x.db"]) == 2
+    assert "--storage sqlite:////no/such/dir/x.db: cannot open the study" in capsys.readouterr().err
+    assert not (tmp_path / "a" / "sweep.json").exists()
+    Sweep(make_spec(base, GRID, [], steps=2), tmp_path / "b").open()
+    with pytest.raises(ConfigError, match="holds a different sweep"):
+        Sweep(make_spec(base, GRID, [], steps=3), tmp_path / "b").open()

@@ -44,12 +44,14 @@ class SweepDir:
         safe = re.sub(r"[^A-Za-z0-9_.,=+-]+", "_", label.replace(" ", ","))[:100]
         return self.path / f"{number:03d}-{safe}"
 
-    def create(self, info: dict[str, Any]) -> None:
+    def make(self) -> None:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise RunDirError(f"{self.path}: cannot create the sweep folder ({e.strerror}); choose another with "
                               f"--sweep-dir") from None
+
+    def describe(self, info: dict[str, Any]) -> None:
         if not self.info_file.exists():
             atomic_write_text(self.info_file, json.dumps(info, indent=1) + "\n")
 

@@ -82,6 +82,8 @@ def _retrying(url: str, fn):
     for attempt in range(OPEN_TRIES):
         try:
             return fn()
+        except ImportError as e:     # e.g. postgresql:// without its driver installed
+            raise ConfigError(f"--storage {url}: {e}") from None
         except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError) as e:
             if attempt == OPEN_TRIES - 1:
                 first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
@@ -154,7 +156,7 @@ class Sweep:
                 raise ConfigError(f"{self.folder.path} holds a different sweep; run the same command as before to "
                                   f"continue it, or choose another --sweep-dir")
         name = self.folder.path.name
-        self.folder.create({"study": name, "storage": self.storage, "spec": spec})
+        self.folder.make()
         sampler = GridSampler({p.name: list(p.values) for p in self.spec.params}) if self.spec.is_grid else \
             optuna.samplers.TPESampler(n_startup_trials=min(10, max(1, self.spec.trials // 2)))
         url = self.folder.storage_url(self.storage)
@@ -167,6 +169,7 @@ class Sweep:
         elif theirs != json.loads(json.dumps(spec)):
             raise ConfigError(f"study {name!r} in {self.folder.storage_url(self.storage)} holds a different sweep; "
                               f"use the same options or another --sweep-dir")
+        self.folder.describe({"study": name, "storage": self.storage, "spec": spec})   # once the study opened
         self.study = study
         return study
 
