@@ -19,6 +19,7 @@ from .engine.checkpoints import CheckpointInfo, find_checkpoint
 from .errors import GanStudioError, RunDirError
 from .imaging import load_png, save_grid, to_pil, to_uint8
 from .runs import RunDir
+from .sampling import fixed_grid_size, grid_labels, metric_inputs
 
 FORMATS = ("keras", "savedmodel", "gif", "checkpoint")   # checkpoint: a portable archive (ganstudio.archive)
 MARKER = "ganstudio_export.json"   # written into every exported SavedModel folder: --force replaces only those
@@ -60,8 +61,7 @@ def load_generator(run_dir: str | Path, step: int | str | None = None) -> Restor
     keras.config.set_dtype_policy("float32")
     G = build_generator(cfg.model)
     m = cfg.model
-    n_fixed = m.num_classes ** 2 if m.conditional else cfg.sample.num_samples
-    noise = tf.Variable(tf.zeros((n_fixed, m.noise_dim)), trainable=False)
+    noise = tf.Variable(tf.zeros((fixed_grid_size(cfg), m.noise_dim)), trainable=False)
     # With EMA on, samples and exports use the averaged weights (the usual better generator).
     slot = "generator_ema" if cfg.optim.ema_decay else "generator"
     try:
@@ -71,13 +71,6 @@ def load_generator(run_dir: str | Path, step: int | str | None = None) -> Restor
         raise GanStudioError(f"{info.path}: generator does not match {run.config_file} ({str(e).splitlines()[0][:200]})"
                              ) from None
     return Restored(G, cfg, info, noise.numpy())
-
-
-def class_labels(config, n: int) -> np.ndarray | None:
-    """Labels for n conditional samples: one row per class, as in the training grid (None if unconditional)."""
-    m = config.model
-    return np.resize(np.repeat(np.arange(m.num_classes), m.num_classes), n).astype(np.int32) if m.conditional \
-        else None
 
 
 def generate(G, noise: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
@@ -94,7 +87,7 @@ def sample(run_dir: str | Path, n: int = 64, seed: int | None = None, rows: int 
         noise = r.fixed_noise[:n]
     else:
         noise = np.random.default_rng(seed).standard_normal((n, r.config.model.noise_dim))
-    images = generate(r.generator, noise, class_labels(r.config, n))
+    images = generate(r.generator, noise, grid_labels(r.config, n))
     info = r.checkpoint
     written = []
     out = Path(out) if out else RunDir(run_dir).path / f"sample_step{info.step:06d}_n{n}.png"
@@ -120,8 +113,7 @@ def evaluate(run_dir: str | Path, step: int | str | None = None, n: int = 1000) 
     ds = load_config_dataset(r.config)
     fn, acc, source = get_classifier(ds)
     metric = QualityMetric(fn, ds.images, n=min(n, len(ds)))
-    noise = np.random.default_rng(r.config.train.seed + 2).standard_normal((n, r.config.model.noise_dim))
-    labels = (np.arange(n) % r.config.model.num_classes).astype(np.int32) if r.config.model.conditional else None
+    noise, labels = metric_inputs(r.config, n)
     images = np.concatenate([generate(r.generator, noise[i:i + 500], None if labels is None else labels[i:i + 500])
                              for i in range(0, n, 500)])
     return {**metric.score(images), "step": r.checkpoint.step, "accuracy": acc, "source": source}

@@ -21,6 +21,7 @@ from superqt.utils import qdebounced, signals_blocked
 from ...errors import GanStudioError
 from ...imaging import grid_index, make_grid
 from .image_label import ImageLabel
+from ...sampling import grid_labels
 from ...latent import (N_DIRECTIONS, reroll_noise, save_strip_gif, save_strip_png, split_views, strip_image,
                        view_batch)
 
@@ -357,7 +358,7 @@ class LatentExplorer(QWidget):
 
             r = restored if restored is not None else ex.load_generator(run, key[1])
             z = LatentExplorer._working_noise(req, r.fixed_noise, current)
-            labels = ex.class_labels(r.config, len(z))
+            labels = grid_labels(r.config, len(z))
             batch, y, extra = view_batch(z, labels, req)
             images = ex.generate(r.generator, batch, y)
             return {"restored": r, "key": key, "live": False, "noise": z, "fixed_noise": r.fixed_noise,
