@@ -89,8 +89,12 @@ class Theme(QObject):
         self.mode = mode if mode in MODES else DEFAULT_MODE
         self.current = ""
         hints = QGuiApplication.styleHints()
-        if hasattr(hints, "colorSchemeChanged"):
-            hints.colorSchemeChanged.connect(lambda *_: self.mode == "system" and self.apply())
+        if hasattr(hints, "colorSchemeChanged"):   # a bound slot: Qt drops the connection with this object
+            hints.colorSchemeChanged.connect(self._scheme_changed)
+
+    def _scheme_changed(self, *_) -> None:
+        if self.mode == "system":
+            self.apply()
 
     def effective(self) -> str:
         return system_theme() if self.mode == "system" else self.mode

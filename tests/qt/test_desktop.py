@@ -203,7 +203,7 @@ def test_open_recent_persists_and_prunes(make_main_window, settings, tmp_path, q
     assert win2.run_path == runs[10].resolve() or win2.run_path == runs[10]
 
 
-def test_theme_switch_restyles_frame_and_plots(make_main_window, settings, qtbot):
+def test_theme_switch_restyles_frame_and_plots(make_main_window, settings, qtbot, monkeypatch):
     import pyqtgraph as pg
     from PySide6.QtGui import QPalette
     from PySide6.QtWidgets import QApplication
@@ -230,6 +230,16 @@ def test_theme_switch_restyles_frame_and_plots(make_main_window, settings, qtbot
     win2 = make_main_window(settings=settings)
     assert win2.desktop.theme.mode == "light" and win2.desktop.theme_actions["light"].isChecked()
     assert win2.desktop.theme.set_mode("system") == system_theme()
+    # following the OS: its scheme changes, the studio follows (the OS is simulated: offscreen Qt has none)
+    from PySide6.QtCore import Qt as QtNS
+    from PySide6.QtGui import QGuiApplication
+
+    import ganstudio.qt.theme as theme_module
+
+    for scheme, expect in ((QtNS.ColorScheme.Light, "light"), (QtNS.ColorScheme.Dark, "dark")):
+        monkeypatch.setattr(theme_module, "system_theme", lambda expect=expect: expect)
+        QGuiApplication.styleHints().colorSchemeChanged.emit(scheme)
+        assert look()[1] == PLOT[expect][0] and win2.desktop.theme.current == expect
     win2.desktop.theme.set_mode("dark")
     assert look()[1] == PLOT["dark"][0]
 
