@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from ganstudio.cli import main
 from ganstudio.engine.trainer import adapt_arch_to_data
@@ -110,8 +111,6 @@ def test_import_refuses_unsafe_or_foreign_archives(tmp_path, capsys):
 
 
 def test_version_and_desktop_install(tmp_path, monkeypatch, capsys):
-    import pytest
-
     import ganstudio
 
     with pytest.raises(SystemExit) as e:
