@@ -18,7 +18,8 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QThread, QtMsgType,
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractSpinBox, QFileDialog, QLineEdit, QMessageBox
 
-HANG_S = 60.0      # an action or a deferred close taking longer is a hang (TF's first step on 2 busy cores: ~10 s)
+HANG_S = 180.0     # an action or a deferred close taking longer is a hang (the first step traced in 45-80 s on
+                   # 2 cores at load average 16, and Stop waits for it)
 CLOSE_S = 3.0      # closeEvent joins the trainer for CLOSE_WAIT_MS (1 s), then defers: it must never block longer
 FORM = {"limit": 256, "batch_size": 32, "steps": 0, "sample_every": 2, "num_samples": 4, "jit_compile": "off",
         "checkpoint_every": 3, "checkpoint_minutes": 0.0, "tensorboard": False, "width": 8, "noise_dim": 16,
