@@ -6,7 +6,8 @@
 Both variants are built (models, optimizers, traced step) in the same process, then timed in alternating rounds
 of `--steps` calls on one fixed batch, so machine drift and the other processes' load hit both alike; prints each
 round and the median per-round ratio candidate / baseline, in wall time and in CPU time. A change that was kept
-is in the engine, so its candidate is the old way (e.g. stock-bn) and a win shows as a ratio below 1. A candidate patches Keras layers or TensorFlow options only
+is in the engine, so its candidate is the old way (e.g. stock-bn) and a win shows as a ratio below 1. Measured
+figures for every candidate, kept or not, are in the README (Performance). A candidate patches Keras layers or TensorFlow options only
 while its models are built and its step is traced. `list` prints the candidates.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from ganstudio.models import fused_bn  # noqa: E402
+from ganstudio.models import bf16_layers  # noqa: E402
 from profile_step import engine_step  # noqa: E402
 
 
@@ -48,21 +49,6 @@ def grappler(**options):
         yield
     finally:
         tf.config.optimizer.set_experimental_options({**{k: True for k in options}, **old})
-
-
-class LeakyReLUGradFromOutput(keras.layers.LeakyReLU):
-    """LeakyReluGrad fed the activation's output instead of its input (the same mask for a positive slope), so
-    grappler's remapper can fuse Conv2D + BiasAdd + LeakyRelu without the gradient needing the BiasAdd."""
-
-    def call(self, inputs):
-        alpha = self.negative_slope
-
-        @tf.custom_gradient
-        def leaky(x):
-            y = tf.nn.leaky_relu(x, alpha)
-            return y, lambda g: tf.raw_ops.LeakyReluGrad(gradients=g, features=y, alpha=alpha)
-
-        return leaky(inputs)
 
 
 class MaskDropout(keras.layers.Dropout):
@@ -88,30 +74,35 @@ class BitsDropout(MaskDropout):
     bits = True
 
 
-class HalfBitsDropout(keras.layers.Dropout):
-    """Dropout from 16 random bits per element (each uint32 draw split in two; keep-rate resolution 2^-16), half
-    the generator's work, and one multiply by a keep/scale mask."""
+class PolicyConv2DTranspose(keras.layers.Conv2DTranspose):
+    """Ignores an explicit dtype, so the dcgan generator's output layer (dtype='float32') computes in bf16 under
+    mixed_bfloat16 like the rest: no bf16 -> float32 cast before it, no float32 -> bf16 cast into D."""
 
-    def call(self, inputs, training=False):
-        if not (training and 0 < self.rate < 1) or self.noise_shape is not None:
-            return super().call(inputs, training)
-        seed = tf.cast(tf.math.floormod(self.seed_generator.next(), tf.int32.max - 1), tf.int32)
-        n = tf.size(inputs)
-        u = tf.random.stateless_uniform([(n + 1) // 2], seed, minval=None, maxval=None, dtype=tf.uint32)
-        half = tf.reshape(tf.bitcast(u, tf.uint16), [-1])[:n]
-        keep = tf.reshape(half >= tf.constant(round(self.rate * 2 ** 16), tf.uint16), tf.shape(inputs))
-        return inputs * tf.cast(tf.where(keep, 1.0 / (1.0 - self.rate), 0.0), inputs.dtype)
+    def __init__(self, *args, dtype=None, **kwargs):
+        super().__init__(*args, **kwargs)
 
 
 CANDIDATES = {
-    # kept changes, A/B'd the other way round: the engine as it was before them
-    "stock-bn": lambda: patched(fused_bn, "FusedBatchNormalization", keras.layers.BatchNormalization),
-    "dropout-mask-f32": lambda: patched(keras.layers, "Dropout", MaskDropout),
-    "dropout-mask-bits": lambda: patched(keras.layers, "Dropout", BitsDropout),
-    "dropout-16bit": lambda: patched(keras.layers, "Dropout", HalfBitsDropout),
+    # kept changes (ganstudio/models/bf16_layers.py), A/B'd the other way round: the engine as it was before them
+    "stock-bn": lambda: patched(bf16_layers, "FusedBatchNormalization", keras.layers.BatchNormalization),
+    "stock-dropout": lambda: patched(bf16_layers, "Bf16Dropout", keras.layers.Dropout),
+    "stock-leaky-relu": lambda: patched(bf16_layers, "Bf16LeakyReLU", keras.layers.LeakyReLU),
+    # tried and not kept
+    "dropout-mask-f32": lambda: patched(bf16_layers, "Bf16Dropout", MaskDropout),
+    "dropout-mask-bits": lambda: patched(bf16_layers, "Bf16Dropout", BitsDropout),
     "remapper-off": lambda: grappler(remapping=False),
-    "leaky-grad-from-output": lambda: patched(keras.layers, "LeakyReLU", LeakyReLUGradFromOutput),
+    "g-output-bf16": lambda: patched(keras.layers, "Conv2DTranspose", PolicyConv2DTranspose),   # --preset dcgan
 }
+CANDIDATES["stock-dropout+stock-leaky-relu"] = lambda: both(CANDIDATES["stock-dropout"](),
+                                                           CANDIDATES["stock-leaky-relu"]())
+
+
+@contextlib.contextmanager
+def both(*contexts):
+    with contextlib.ExitStack() as stack:
+        for c in contexts:
+            stack.enter_context(c)
+        yield
 
 
 def timer(step, batch, labels, bs):

@@ -1,10 +1,12 @@
-"""The fused bf16 batch norm computes Keras' batch norm to bf16 rounding, and only where it computes in bf16."""
+"""The bf16 layers compute what Keras' layers compute (to bf16 rounding; dropout: the same distribution), and are
+only used where a layer computes in bf16."""
 import numpy as np
 import pytest
 
 import keras
 
-from ganstudio.models.fused_bn import FusedBatchNormalization, batch_norm
+from ganstudio.models.bf16_layers import (Bf16Dropout, Bf16LeakyReLU, FusedBatchNormalization, batch_norm,
+                                          dropout, leaky_relu)
 
 
 @pytest.mark.parametrize("shape", [(32, 7, 7, 16), (32, 48)])   # after a conv, and after the tutorial's Dense
@@ -37,16 +39,61 @@ def test_fused_matches_keras_batch_norm_to_bf16_rounding(shape):
                                ref(x, training=False).numpy().astype(np.float32))   # inference: Keras' own path
 
 
-def test_fused_only_where_it_computes_in_bf16():
-    assert type(batch_norm(dtype="float32")) is keras.layers.BatchNormalization
-    assert type(batch_norm(dtype="mixed_float16")) is keras.layers.BatchNormalization
+def test_bf16_layers_only_where_they_compute_in_bf16():
+    stock = (keras.layers.BatchNormalization, keras.layers.Dropout, keras.layers.LeakyReLU)
+    for dtype in ("float32", "mixed_float16"):
+        made = (batch_norm(dtype=dtype), dropout(0.3, dtype=dtype), leaky_relu(0.2, dtype=dtype))
+        assert tuple(type(layer) for layer in made) == stock
     assert batch_norm(sync=True, dtype="mixed_bfloat16").synchronized
     keras.config.set_dtype_policy("mixed_bfloat16")
     try:
-        assert type(batch_norm()) is FusedBatchNormalization
+        assert (type(batch_norm()), type(dropout(0.3)), type(leaky_relu(0.2))) == \
+            (FusedBatchNormalization, Bf16Dropout, Bf16LeakyReLU)
     finally:
         keras.config.set_dtype_policy("float32")
-    assert type(batch_norm()) is keras.layers.BatchNormalization
+    assert (type(batch_norm()), type(dropout(0.3)), type(leaky_relu(0.2))) == stock
+
+
+def test_bf16_dropout_keeps_the_rate_scales_and_masks_the_gradient_alike():
+    import tensorflow as tf
+
+    layer = dropout(0.3, seed=5, dtype="mixed_bfloat16")
+    x = tf.ones([64, 14, 14, 16])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x, training=True)
+        loss = tf.reduce_sum(tf.cast(y, tf.float32) * 3.0)
+    y = tf.cast(y, tf.float32).numpy()
+    scale = float(tf.cast(tf.constant(1 / 0.7, tf.bfloat16), tf.float32))
+    assert set(np.unique(y)) == {0.0, scale}
+    assert abs((y > 0).mean() - 0.7) < 0.01   # 200k draws: 4 standard deviations is 0.004
+    grad = tape.gradient(loss, x).numpy()
+    np.testing.assert_array_equal(grad == 0, y == 0)   # the same mask backward
+    np.testing.assert_allclose(grad, 3.0 * y, rtol=4e-3)   # and the same scale, to bf16 rounding
+    again = tf.cast(layer(x, training=True), tf.float32).numpy()
+    assert 0.45 < ((again > 0) == (y > 0)).mean() < 0.65   # the seed generator moved: a fresh, independent mask
+    assert layer(x, training=False) is x or np.array_equal(layer(x, training=False), x)
+
+    x32 = tf.random.stateless_normal([8, 100], [1, 1])   # float32 inputs: Keras' own dropout, same stream
+    np.testing.assert_array_equal(Bf16Dropout(0.3, seed=2)(x32, training=True),
+                                  keras.layers.Dropout(0.3, seed=2)(x32, training=True))
+
+
+def test_bf16_leaky_relu_has_keras_output_and_gradient():
+    import tensorflow as tf
+
+    x = tf.cast(tf.random.stateless_normal([32, 7, 7, 8], [2, 3]), tf.bfloat16)
+    results = []
+    for layer in (keras.layers.LeakyReLU(0.2, dtype="mixed_bfloat16"), leaky_relu(0.2, dtype="mixed_bfloat16")):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = tf.reduce_sum(tf.cast(y, tf.float32) * tf.cast(x, tf.float32))
+        results.append((y.numpy().astype(np.float32), tape.gradient(loss, x).numpy().astype(np.float32)))
+    assert type(layer) is Bf16LeakyReLU
+    for ref, ours in zip(*results, strict=True):
+        np.testing.assert_array_equal(ours, ref)
+    assert (results[0][0] < 0).any() and (results[0][0] > 0).any()
 
 
 def test_a_bf16_generator_checkpoint_restores_into_the_float32_one(tmp_path):

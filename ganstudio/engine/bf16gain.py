@@ -47,7 +47,7 @@ def measure(rounds: int = 5, calls: int = 2) -> float:
     on 2 cores."""
     import keras  # noqa: PLC0415
 
-    from ..models.fused_bn import batch_norm  # noqa: PLC0415
+    from ..models.bf16_layers import batch_norm, dropout, leaky_relu  # noqa: PLC0415
 
     tf = import_tf()
     x = tf.random.stateless_normal([64, 14, 14, 64], [1, 2])
@@ -60,9 +60,10 @@ def measure(rounds: int = 5, calls: int = 2) -> float:
             keras.Input((14, 14, 64), name=f"{tag}_in"),
             L.Conv2D(128, 5, 2, "same", kernel_initializer=keras.initializers.GlorotUniform(seed=1), dtype=policy,
                      name=f"{tag}_conv"),
-            batch_norm(dtype=policy, name=f"{tag}_bn"),   # the models' own choice of layer
-            L.LeakyReLU(0.3, dtype=policy, name=f"{tag}_leaky"),
-            L.Dropout(0.3, seed=1, dtype=policy, name=f"{tag}_dropout")], name=tag)
+            # the models' own choice of layers for the policy
+            batch_norm(dtype=policy, name=f"{tag}_bn"),
+            leaky_relu(0.3, dtype=policy, name=f"{tag}_leaky"),
+            dropout(0.3, seed=1, dtype=policy, name=f"{tag}_dropout")], name=tag)
 
         @tf.function
         def f():

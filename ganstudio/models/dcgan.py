@@ -7,7 +7,7 @@ import keras
 from keras import layers
 
 from ..config import ModelConfig
-from .fused_bn import batch_norm
+from .bf16_layers import batch_norm, dropout, leaky_relu
 
 
 def build_generator(cfg: ModelConfig, sync_bn: bool = False) -> keras.Model:
@@ -30,14 +30,14 @@ def _tutorial_generator(cfg: ModelConfig, sync_bn: bool = False) -> keras.Model:
         keras.Input(shape=(cfg.noise_dim,)),
         layers.Dense(7 * 7 * 256, use_bias=False),
         _bn(sync_bn),
-        layers.LeakyReLU(negative_slope=cfg.leaky_slope),
+        leaky_relu(cfg.leaky_slope),
         layers.Reshape((7, 7, 256)),
         layers.Conv2DTranspose(128, (5, 5), strides=(1, 1), padding="same", use_bias=False),
         _bn(sync_bn),
-        layers.LeakyReLU(negative_slope=cfg.leaky_slope),
+        leaky_relu(cfg.leaky_slope),
         layers.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding="same", use_bias=False),
         _bn(sync_bn),
-        layers.LeakyReLU(negative_slope=cfg.leaky_slope),
+        leaky_relu(cfg.leaky_slope),
         layers.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding="same", use_bias=False, activation="tanh"),
     ], name="generator")
 
@@ -47,11 +47,11 @@ def _tutorial_discriminator(cfg: ModelConfig) -> keras.Model:
     return keras.Sequential([
         keras.Input(shape=(28, 28, 1)),
         layers.Conv2D(64, (5, 5), strides=(2, 2), padding="same"),
-        layers.LeakyReLU(negative_slope=cfg.leaky_slope),
-        layers.Dropout(cfg.dropout),
+        leaky_relu(cfg.leaky_slope),
+        dropout(cfg.dropout),
         layers.Conv2D(128, (5, 5), strides=(2, 2), padding="same"),
-        layers.LeakyReLU(negative_slope=cfg.leaky_slope),
-        layers.Dropout(cfg.dropout),
+        leaky_relu(cfg.leaky_slope),
+        dropout(cfg.dropout),
         layers.Flatten(),
         layers.Dense(1),
     ], name="discriminator")
@@ -109,9 +109,9 @@ def _dcgan_discriminator(cfg: ModelConfig, sync_bn: bool = False) -> keras.Model
         x = sn(layers.Conv2D(cfg.width * 2 ** i, 4, strides=2, padding="same", use_bias=i == 0))(x)
         norm = _norm(cfg.d_norm, sync_bn) if i > 0 else None
         x = norm(x) if norm is not None else x
-        x = layers.LeakyReLU(negative_slope=cfg.leaky_slope)(x)
+        x = leaky_relu(cfg.leaky_slope)(x)
         if cfg.dropout > 0:
-            x = layers.Dropout(cfg.dropout)(x)
+            x = dropout(cfg.dropout)(x)
     h = layers.Flatten()(x)
     out = sn(layers.Dense(1))(h)
     if not cfg.conditional:
