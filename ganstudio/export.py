@@ -90,7 +90,7 @@ def sample(run_dir: str | Path, n: int = 64, seed: int | None = None, rows: int 
     images = generate(r.generator, noise, grid_labels(r.config, n))
     info = r.checkpoint
     written = []
-    out = Path(out) if out else RunDir(run_dir).path / f"sample_step{info.step:06d}_n{n}.png"
+    out = Path(out) if out else RunDir(run_dir).sample_export_path(info.step, n)
     _check_out(out, force)
     written.append(save_grid(images, out, rows, scale))
     if individual:
@@ -128,8 +128,7 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, step: i
         from .archive import export_checkpoint  # noqa: PLC0415
 
         return export_checkpoint(run.path, out, step, force)
-    default = {"keras": "generator.keras", "savedmodel": "generator_savedmodel", "gif": "training.gif"}[fmt]
-    out = Path(out) if out else run.path / default
+    out = Path(out) if out else run.export_path(fmt)
     _check_out(out, force, savedmodel=fmt == "savedmodel")
     if fmt == "gif":
         return export_gif(run, out, duration_ms, start, end)

@@ -211,7 +211,7 @@ def _grids_section(run: RunDir) -> str:
         pick = np.unique(np.linspace(0, len(steps) - 1, MAX_GRIDS).round().astype(int))
         steps = [steps[i] for i in pick]
     figs = [(f"step {s:,}", p) for s, p in steps]
-    final = run.samples / "final.png"
+    final = run.final_sample
     if final.exists():
         figs.append(("final", final))
     if not figs:

@@ -49,12 +49,12 @@ STATES = ("idle", "running", "paused", "stopping", "finished", "error", "watchin
 DEFAULT_SIZE = (1480, 860)   # first launch, where the screen has room; benchmarks measure this size
 WATCH_MS = 500            # watch mode polls the run folder at 2 Hz
 DATASET_DEBOUNCE_MS = 400  # typing a path in the dataset field decodes it once, after a pause
-# run-folder exports: fmt -> (menu text, dialog title, file filter, default name inside the run folder)
+# run-folder exports (export.FORMATS; default targets: RunDir.export_path): fmt -> (menu text, dialog title,
+# file filter)
 RUN_EXPORTS = {
-    "keras": ("Export generator (.keras)…", "Export generator", "Keras model (*.keras)", "generator.keras"),
-    "savedmodel": ("Export SavedModel…", "Export SavedModel folder", "SavedModel folder (*)",
-                   "generator_savedmodel"),
-    "gif": ("Export training GIF…", "Export training GIF", "GIF animation (*.gif)", "training.gif"),
+    "keras": ("Export generator (.keras)…", "Export generator", "Keras model (*.keras)"),
+    "savedmodel": ("Export SavedModel…", "Export SavedModel folder", "SavedModel folder (*)"),
+    "gif": ("Export training GIF…", "Export training GIF", "GIF animation (*.gif)"),
 }
 CLOSE_WAIT_MS = 1000      # join this long inside closeEvent (a close may block the window 3 s at most, with room
                           # for the rest of it on a busy machine); beyond it the window closes when the thread ends
@@ -255,7 +255,7 @@ class MainWindow(QMainWindow):
                               tip=f"{title} from the checkpoint selected in the dock, else the best (or latest)"
                               if fmt != "gif" else
                               "Animate the run's sample grids")
-            for fmt, (text, title, _, _) in RUN_EXPORTS.items()}
+            for fmt, (text, title, _) in RUN_EXPORTS.items()}
         self.act_sample = self._action("Sample grid…", self.open_sample_dialog,
                                        tip="Generate a new grid from a checkpoint (n, seed, rows, scale)")
         self.act_quit = self._action("Quit", self.close, QKeySequence.Quit)
@@ -402,7 +402,7 @@ class MainWindow(QMainWindow):
         self.sweeping = source is not None
         if resume:
             path = self.resume_path
-            ckpts = list_checkpoints(path / "checkpoints")
+            ckpts = list_checkpoints(RunDir(path).checkpoints)
             step = self.resume_step if self.resume_step is not None else (ckpts[-1].step if ckpts else 0)
             # The trainer drops metrics rows after the checkpoint; show the same history.
             self.plot.set_history(RunDir(path).read_metrics(step))
@@ -531,8 +531,8 @@ class MainWindow(QMainWindow):
     def _default_export_path(self) -> Path:
         entry = self.grid_view.current()
         step = entry.step if entry else 0
-        folder = (self.run_path / "samples") if self.run_path else Path.cwd()
-        return folder / f"export_step_{step:06d}.png"
+        path = RunDir(self.run_path or Path.cwd()).grid_export_path(step)
+        return path if self.run_path else Path.cwd() / path.name
 
     def open_export_dialog(self) -> ExportDialog | None:
         entry = self.grid_view.current()
@@ -580,22 +580,19 @@ class MainWindow(QMainWindow):
         step = self._selected_checkpoint_step()
         if step is not None or self.run_path is None:
             return step
-        ckpts = list_checkpoints(self.run_path / "checkpoints")
+        ckpts = list_checkpoints(RunDir(self.run_path).checkpoints)
         best = [c.step for c in ckpts if c.best] if self.act_export_best.isChecked() else []
         return (best or [c.step for c in ckpts] or [None])[-1]
 
     def default_export_target(self, fmt: str, n: int = 64) -> Path:
-        run = self.run_path or Path.cwd()
-        if fmt == "sample":
-            step = self.export_step() or 0
-            return run / f"sample_step{step:06d}_n{n}.png"     # export.sample's own default name
-        return run / RUN_EXPORTS[fmt][3]
+        run = RunDir(self.run_path or Path.cwd())
+        return run.sample_export_path(self.export_step() or 0, n) if fmt == "sample" else run.export_path(fmt)
 
     def export_run_dialog(self, fmt: str) -> Task | None:
         if self.run_path is None:
             self._error("Open or train a run first: exports read the run folder")
             return None
-        _, title, filt, _ = RUN_EXPORTS[fmt]
+        _, title, filt = RUN_EXPORTS[fmt]
         path = self.choose_save_path(title, str(self.default_export_target(fmt)), filt)
         if not path:
             return None
@@ -679,7 +676,7 @@ class MainWindow(QMainWindow):
         path = self.run_path
         if self.session is not None or path is None:
             return False
-        newer = [c.step for c in list_checkpoints(path / "checkpoints") if c.step > step]
+        newer = [c.step for c in list_checkpoints(RunDir(path).checkpoints) if c.step > step]
         if newer and not self.confirm_branch(path, step, newer):
             return False
         if not self.open_run(path):
@@ -926,7 +923,7 @@ class MainWindow(QMainWindow):
 
     def drop_path(self, path: str | Path) -> bool:
         path = Path(path)
-        if (path / "config.json").exists() and path.is_dir():
+        if RunDir.is_run(path):
             return self.open_run(path)       # a run folder, not a dataset
         if self.session is not None or self.watching:
             self._error("Cannot change the dataset while a run is training or being watched")

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
+from ..runs import RunDir
+
 KEY = "recent/runs"
 MAX_RECENT = 10
 
@@ -17,14 +19,14 @@ class RecentRuns:
     def paths(self) -> list[Path]:
         """Newest first; runs whose folder (or config.json) has gone are pruned from the setting."""
         raw = self.settings.value(KEY, [], list) or []
-        alive = [Path(p) for p in raw if (Path(p) / "config.json").is_file()]
+        alive = [Path(p) for p in raw if RunDir.is_run(p)]
         if len(alive) != len(raw):
             self._store(alive)
         return alive
 
     def add(self, path: str | Path) -> None:
         p = Path(path).resolve()
-        if not (p / "config.json").is_file():
+        if not RunDir.is_run(p):
             return
         self._store([p] + [q for q in self.paths() if q != p])
 

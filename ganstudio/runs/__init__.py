@@ -27,10 +27,12 @@ import numpy as np
 from ..config import Config
 from ..errors import RunDirError
 from ..fileio import atomic_write_text, write_error
-from ..imaging import load_png, save_grid
+from ..imaging import save_grid
 from .lock import RunLock
 
 SAMPLE_RE = re.compile(r"step_(\d+)\.png$")
+# default names of the exports written into the run folder (`ganstudio export` and the studio's File menu)
+EXPORT_NAMES = {"keras": "generator.keras", "savedmodel": "generator_savedmodel", "gif": "training.gif"}
 
 
 def user_data_dir() -> Path:
@@ -104,6 +106,7 @@ class RunDir:
         self.path = Path(path)
         self.samples = self.path / "samples"
         self.checkpoints = self.path / "checkpoints"
+        self.final_sample = self.samples / "final.png"
         self.config_file = self.path / "config.json"
         self.metrics_file = self.path / "metrics.jsonl"
         self.edits_file = self.path / "edits.jsonl"
@@ -114,6 +117,11 @@ class RunDir:
         self.lock_file = self.path / "writer.lock"
         self._metrics_fh = None
         self._torn = False        # a failed append may have left half a line in metrics.jsonl
+
+    @staticmethod
+    def is_run(path: str | Path) -> bool:
+        """A run folder (it has its config.json), without opening it."""
+        return RunDir(path).config_file.is_file()
 
     # -- creation -------------------------------------------------------------------------------------------
     @classmethod
@@ -224,7 +232,7 @@ class RunDir:
                 atomic_write_text(path, lines(r for r in rows if r.get("step", 0) <= step))
         later = [p for s, p in self.sample_steps() if s > step]
         if keep_in is not None:
-            later += [p for p in (self.samples / "final.png",) if p.exists()]   # the abandoned head's last grid
+            later += [p for p in (self.final_sample,) if p.exists()]   # the abandoned head's last grid
             (keep_in / "samples").mkdir(parents=True, exist_ok=True)
         for p in later:
             if keep_in is not None:
@@ -250,7 +258,24 @@ class RunDir:
         return save_grid(images, self.sample_path(step), rows)
 
     def save_final(self, images: np.ndarray, rows: int = 0) -> Path:
-        return save_grid(images, self.samples / "final.png", rows)
+        return save_grid(images, self.final_sample, rows)
+
+    # -- default export targets ----------------------------------------------------------------------------
+    def export_path(self, fmt: str) -> Path:
+        """Where `ganstudio export --format fmt` writes without --out (fmt: a key of EXPORT_NAMES)."""
+        return self.path / EXPORT_NAMES[fmt]
+
+    def sample_export_path(self, step: int, n: int) -> Path:
+        """`ganstudio sample`'s default grid of n samples from the checkpoint of `step`."""
+        return self.path / f"sample_step{step:06d}_n{n}.png"
+
+    def grid_export_path(self, step: int) -> Path:
+        """The studio's default target for exporting the sample grid of `step`."""
+        return self.samples / f"export_step_{step:06d}.png"
+
+    def latent_strip_path(self, step: int, a: int, b: int, fmt: str) -> Path:
+        """The latent explorer's default target for an interpolation strip from sample a to b (png | gif)."""
+        return self.path / f"latent_step{step:06d}_{a}-{b}.{fmt}"
 
     def sample_steps(self) -> list[tuple[int, Path]]:
         out = []
@@ -260,6 +285,3 @@ class RunDir:
                 if m:
                     out.append((int(m.group(1)), p))
         return sorted(out)
-
-    def load_sample(self, step: int) -> np.ndarray:
-        return load_png(self.sample_path(step))

@@ -136,8 +136,8 @@ def summarize_run(path: str | Path) -> RunSummary | None:
     row = last_metrics_row(run.metrics_file) or {}
     grids = [p for p in (run.samples.iterdir() if run.samples.is_dir() else []) if SAMPLE_RE.search(p.name)]
     latest = max(grids, key=lambda p: int(SAMPLE_RE.search(p.name).group(1))) if grids else None
-    if latest is None and (run.samples / "final.png").exists():
-        latest = run.samples / "final.png"
+    if latest is None and run.final_sample.exists():
+        latest = run.final_sample
     try:
         mtime = max(run.config_file.stat().st_mtime,
                     run.metrics_file.stat().st_mtime if run.metrics_file.exists() else 0)

@@ -78,7 +78,7 @@ def csv_text(rows: list[dict[str, Any]], names: list[str]) -> str:
 
 def final_grid(run: RunDir) -> Path | None:
     """samples/final.png, or the latest step grid of a trial that was pruned or is still running."""
-    final = run.samples / "final.png"
+    final = run.final_sample
     if final.exists():
         return final
     steps = run.sample_steps()

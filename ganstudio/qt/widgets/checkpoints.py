@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QMessageBox, QP
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ...engine.checkpoints import CheckpointInfo, best_record, delete_checkpoint, list_checkpoints, set_pinned
+from ...runs import RunDir
 
 
 class CheckpointPanel(QWidget):
@@ -66,8 +67,9 @@ class CheckpointPanel(QWidget):
     def refresh(self) -> None:
         selected = self.selected()
         keep = selected.step if selected else None
-        self.infos = list_checkpoints(self.run_path / "checkpoints") if self.run_path else []
-        best = best_record(self.run_path / "checkpoints") if self.run_path else None
+        folder = RunDir(self.run_path).checkpoints if self.run_path else None
+        self.infos = list_checkpoints(folder) if folder else []
+        best = best_record(folder) if folder else None
         self.tree.clear()
         for info in reversed(self.infos):          # newest first
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.time)) if info.time else "?"

@@ -21,6 +21,7 @@ from superqt.utils import qdebounced, signals_blocked
 from ...errors import GanStudioError
 from ...imaging import grid_index, make_grid
 from .image_label import ImageLabel
+from ...runs import RunDir
 from ...sampling import grid_labels
 from ...latent import (N_DIRECTIONS, reroll_noise, save_strip_gif, save_strip_png, split_views, strip_image,
                        view_batch)
@@ -278,7 +279,7 @@ class LatentExplorer(QWidget):
         if self.live is None:
             from ...engine.checkpoints import list_checkpoints  # noqa: PLC0415
 
-            ckpts = list_checkpoints(self.run_path / "checkpoints")
+            ckpts = list_checkpoints(RunDir(self.run_path).checkpoints)
             if not ckpts:
                 msg = f"{self.run_path.name} has no checkpoint yet: save one (or let training reach checkpoint_every)"
                 self.info.setText(msg)
@@ -416,7 +417,7 @@ class LatentExplorer(QWidget):
     def default_path(self, fmt: str) -> Path:
         step = self.result["key"][1] if self.result else 0
         p = self.result["params"] if self.result else {"a": 0, "b": 0}
-        return (self.run_path or Path.cwd()) / f"latent_step{step:06d}_{p['a']}-{p['b']}.{fmt}"
+        return RunDir(self.run_path or Path.cwd()).latent_strip_path(step, p["a"], p["b"], fmt)
 
     def export_dialog(self, fmt: str) -> Path | None:
         if self.result is None:
