@@ -93,6 +93,11 @@ def test_pause_step_edit_stop_through_control(tiny_config, tmp_path):
     assert isinstance(ev, Message) and ev.level == "error" and "batch_size cannot change while training" in ev.text
     control.edit(d_lr=-1)
     assert "d_lr: -1 is out of range" in next_of(gen, Message).text
+    control.edit(lr="3e-3")      # the alias sets both rates, and both are live
+    ev = next_of(gen, ConfigChanged, Message)
+    assert isinstance(ev, ConfigChanged) and ev.changes == {"d_lr": (2e-4, 3e-3)}
+    control.edit(g_lrr=1)
+    assert "unknown config key 'g_lrr'" in next_of(gen, Message).text
     control.step(1)
     assert next_of(gen, StepMetrics).step == 3
     edits = [json.loads(line) for line in (tmp_path / "r" / "edits.jsonl").read_text().splitlines()]

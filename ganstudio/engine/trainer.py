@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..config import LIVE_FIELDS, Config
+from ..config import LIVE_FIELDS, Config, resolve_key
 from ..data import Dataset, load_config_dataset
 from ..errors import CheckpointError, ConfigError, DataError, GanStudioError, WriteError
 from ..fileio import write_error
@@ -430,7 +430,10 @@ class Trainer:
 
     # -- live edits -----------------------------------------------------------------------------------------
     def _apply_edits(self, updates: dict[str, Any]) -> Event:
-        locked = [k for k in updates if k.split(".")[-1] not in LIVE_FIELDS and k != "lr"]
+        try:
+            locked = [k for k in updates if not all(f.live for f in resolve_key(k))]   # an alias: all it sets
+        except ConfigError as e:
+            return Message(str(e), "error")
         if locked:
             return Message(f"{', '.join(locked)} cannot change while training (only {', '.join(sorted(LIVE_FIELDS))} "
                            f"can); stop the run and start a new one", "error")

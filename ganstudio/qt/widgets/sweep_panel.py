@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from ...config import FIELDS, Config
+from ...config import ALIASES, FIELDS, Config
 from ...engine.events import SampleGrid, StepMetrics
 from ...errors import GanStudioError
 from ...imaging import load_png, make_grid
@@ -158,7 +158,7 @@ class SweepPanel(QWidget):
         combo = QComboBox()
         for f in FIELDS:
             combo.addItem(f.name)
-        combo.addItem("lr")
+        combo.addItems(list(ALIASES))
         combo.setCurrentText(name)
         self.fields.setCellWidget(row, 0, combo)
         self.fields.setItem(row, 1, QTableWidgetItem(values))
