@@ -231,18 +231,19 @@ class FieldInfo:
         except (TypeError, ValueError, OverflowError):
             pass
         raise ConfigError(f"{self.name}: {value!r} is not a valid {t.__name__}; expected a {t.__name__} "
-                          f"{self.range_text()} ({self.help})")
+                          f"{self.range_text()} ({self.help})", self.name)
 
     def check(self, value: Any) -> None:
         if self.choices is not None and value not in self.choices:
-            raise ConfigError(f"{self.name}: {value!r} is not allowed; use {self.range_text()}")
+            raise ConfigError(f"{self.name}: {value!r} is not allowed; use {self.range_text()}", self.name)
         if self.type in (int, float):
             if isinstance(value, float) and not math.isfinite(value):
-                raise ConfigError(f"{self.name}: {value} is not a finite number; use a value {self.range_text()}")
+                raise ConfigError(f"{self.name}: {value} is not a finite number; use a value {self.range_text()}",
+                                  self.name)
             too_low = self.min is not None and (value <= self.min if self.min_exclusive else value < self.min)
             too_high = self.max is not None and value > self.max
             if too_low or too_high:
-                raise ConfigError(f"{self.name}: {value:g} is out of range; it must be {self.range_text()}")
+                raise ConfigError(f"{self.name}: {value:g} is out of range; it must be {self.range_text()}", self.name)
 
 
 def _infos() -> list[FieldInfo]:
@@ -301,18 +302,18 @@ class Config:
             {"translation", "cutout", "color"}
         if bad_aug:
             raise ConfigError(f"diffaugment: unknown {', '.join(sorted(bad_aug))}; use a comma-separated list of "
-                              f"translation, cutout, color")
+                              f"translation, cutout, color", "diffaugment")
         if self.model.arch == "tutorial":
             extras = [n for n, on in (("conditional", self.model.conditional), ("spectral_norm", self.model.spectral_norm),
                                       ("g_norm", self.model.g_norm != "batch"), ("d_norm", self.model.d_norm != "batch"))
                       if on]
             if extras:
                 raise ConfigError(f"{extras[0]}: the 'tutorial' network keeps the tutorial's exact layers; use "
-                                  f"arch=dcgan (or --preset dcgan) for {', '.join(extras)}")
+                                  f"arch=dcgan (or --preset dcgan) for {', '.join(extras)}", extras[0])
         if self.model.arch == "tutorial" and (self.model.image_size, self.model.channels) != (28, 1):
             raise ConfigError(f"arch: the 'tutorial' network is fixed at 28x28x1, but the config asks for "
                               f"{self.model.image_size}x{self.model.image_size}x{self.model.channels}; "
-                              f"use arch=dcgan for other shapes")
+                              f"use arch=dcgan for other shapes", "arch")
 
     # -- access ---------------------------------------------------------------------------------------------
     def get(self, name: str) -> Any:

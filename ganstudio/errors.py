@@ -8,7 +8,11 @@ class GanStudioError(Exception):
 
 
 class ConfigError(GanStudioError):
-    pass
+    """`field`: the config field at fault, where one is (the studio marks its widget without parsing the text)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class DataError(GanStudioError):

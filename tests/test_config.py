@@ -45,18 +45,21 @@ def test_bad_values_name_the_field_and_range(key, value, expect):
     with pytest.raises(ConfigError) as e:
         Config().with_updates({key: value})
     assert expect in str(e.value)
+    assert e.value.field == expect.split(":")[0]   # the studio marks this field's widget (lr: g_lr)
 
 
 def test_unknown_key_lists_close_matches():
-    with pytest.raises(ConfigError, match=r"unknown config key 'g_rl'; did you mean g_lr"):
+    with pytest.raises(ConfigError, match=r"unknown config key 'g_rl'; did you mean g_lr") as e:
         Config().with_updates({"g_rl": 1})
+    assert e.value.field is None
     with pytest.raises(ConfigError, match="unknown config key 'optim.batch_size'"):
         Config().with_updates({"optim.batch_size": 1})
 
 
 def test_tutorial_arch_refuses_other_shapes():
-    with pytest.raises(ConfigError, match="fixed at 28x28x1"):
+    with pytest.raises(ConfigError, match="fixed at 28x28x1") as e:
         Config().with_updates({"image_size": 32})
+    assert e.value.field == "arch"
     assert Config().with_updates({"arch": "dcgan", "image_size": 32, "channels": 3}).model.channels == 3
 
 

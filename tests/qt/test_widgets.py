@@ -54,6 +54,7 @@ def test_cross_field_error_is_reported(panel):
     combo = panel.widgets["image_size"]
     combo.setCurrentIndex(combo.findData(64))
     assert panel.error_text.startswith("arch:")
+    assert "e57373" in panel.widgets["arch"].styleSheet() and panel.widgets["image_size"].styleSheet() == ""
 
 
 def test_active_run_locks_non_live_fields_and_sends_live_edits(panel, qtbot):

@@ -256,7 +256,7 @@ class HyperparamPanel(QWidget):
         try:
             cfg = self.current_config()
         except ConfigError as e:
-            self._show_error(str(e))
+            self._show_error(str(e), e.field)
             return None
         self._show_error("")
         return cfg
@@ -310,16 +310,15 @@ class HyperparamPanel(QWidget):
             value = info.parse(self.value(name))
             info.check(value)
         except ConfigError as e:
-            self._show_error(str(e))
+            self._show_error(str(e), e.field)
             return
         self._show_error("")
         self.liveEdit.emit(name, value)
 
-    def _show_error(self, text: str) -> None:
+    def _show_error(self, text: str, field: str | None = None) -> None:
         self.error_text = text
-        bad = text.split(":", 1)[0].strip() if text else ""
         for name, w in self.widgets.items():
-            w.setStyleSheet(ERROR_STYLE if name == bad else "")
+            w.setStyleSheet(ERROR_STYLE if name == field else "")
         self.error_label.setText(text)
         self.error_label.setVisible(bool(text))
         self.validityChanged.emit(not text)
