@@ -40,7 +40,7 @@ STARTUP = textwrap.dedent("""
         print("SHOWN", time.time() - t0, flush=True)
         win.warm_up_engine()
         win.start_training(sys.argv[4])
-        win.session.event.connect(lambda ev: isinstance(ev, SampleGrid) and QTimer.singleShot(0, grid))
+        win.session.engineEvent.connect(lambda ev: isinstance(ev, SampleGrid) and QTimer.singleShot(0, grid))
     def grid():
         print("FIRST_GRID", time.time() - t0, flush=True)
         win.session.stop(save=False)
@@ -97,7 +97,7 @@ def in_window(app, cfg, run_dir: Path, tmp: Path) -> tuple[float, list[float], l
 
     probe.timeout.connect(tick)
     assert win.start_training(run_dir)
-    win.session.event.connect(lambda ev: isinstance(ev, StepMetrics) and walls.__setitem__(ev.step, ev.wall))
+    win.session.engineEvent.connect(lambda ev: isinstance(ev, StepMetrics) and walls.__setitem__(ev.step, ev.wall))
     loop = QEventLoop()
     win.sessionFinished.connect(loop.quit)
     clock.start()

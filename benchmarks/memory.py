@@ -55,7 +55,7 @@ def main() -> None:
                 marks[ev.step] = rss_mb()
                 print(f"step {ev.step}: RSS {marks[ev.step]:.1f} MB", flush=True)
 
-        win.session.event.connect(on_event)
+        win.session.engineEvent.connect(on_event)
         loop = QEventLoop()
         win.sessionFinished.connect(loop.quit)
         loop.exec()

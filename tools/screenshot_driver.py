@@ -93,7 +93,7 @@ def main() -> None:
             win.open_run(run_dir)
             win.panel.set_value("steps", 0)      # resume past the run's own budget
             win.start_training()
-            win.session.event.connect(on_event)
+            win.session.engineEvent.connect(on_event)
 
         win.latent.generated.connect(explore)
         QTimer.singleShot(300, start)

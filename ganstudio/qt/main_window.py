@@ -421,7 +421,7 @@ class MainWindow(QMainWindow):
         self._rate.clear()
         self.session = TrainingSession(cfg, path, resume=resume, resume_step=self.resume_step if resume else None,
                                        parent=self, source=source)
-        self.session.event.connect(self._on_event)
+        self.session.engineEvent.connect(self._on_event)
         self.session.errored.connect(self._on_errored)
         self.session.finished.connect(self._on_session_finished)
         self.session.start()

@@ -54,7 +54,7 @@ def describe_error(exc: BaseException) -> str:
 class TrainWorker(QObject):
     """Lives in the training thread; `run` iterates the trainer there."""
 
-    event = Signal(object)     # one engine event (a frozen dataclass; its arrays are never mutated afterwards)
+    engineEvent = Signal(object)   # one engine event (a frozen dataclass; its arrays are never mutated afterwards)
     errored = Signal(object)   # the exception instance
     finished = Signal()
 
@@ -86,7 +86,7 @@ class TrainWorker(QObject):
                                        resume_step=self.resume_step)
                 events = self.trainer.run()
             for ev in events:
-                self.event.emit(ev)
+                self.engineEvent.emit(ev)
         except Exception as exc:  # noqa: BLE001 - every failure must reach the UI, never kill the thread silently
             if not isinstance(exc, GanStudioError):
                 traceback.print_exc(file=sys.stderr)
@@ -102,7 +102,7 @@ class TrainingSession(QObject):
     session then (never "QThread: Destroyed while thread is still running").
     """
 
-    event = Signal(object)
+    engineEvent = Signal(object)
     errored = Signal(object)
     finished = Signal()
 
@@ -111,17 +111,17 @@ class TrainingSession(QObject):
                  source: Callable[[Control], Any] | None = None) -> None:
         super().__init__(parent)
         self.control = Control()
-        self.thread = QThread()
-        self.thread.setObjectName("ganstudio-trainer")
+        self.qthread = QThread()
+        self.qthread.setObjectName("ganstudio-trainer")
         self.worker = TrainWorker(config, run_dir, self.control, resume=resume, resume_step=resume_step,
                                   dataset=dataset, source=source)
-        self.worker.moveToThread(self.thread)
+        self.worker.moveToThread(self.qthread)
         # Connect everything before start (superqt's `_start_thread=False` lesson).
-        self.thread.started.connect(self.worker.run)
-        self.worker.event.connect(self.event)
+        self.qthread.started.connect(self.worker.run)
+        self.worker.engineEvent.connect(self.engineEvent)
         self.worker.errored.connect(self.errored)
-        self.worker.finished.connect(self.thread.quit)
-        self.thread.finished.connect(self._on_thread_finished)
+        self.worker.finished.connect(self.qthread.quit)
+        self.qthread.finished.connect(self._on_thread_finished)
         self._running = False
 
     @property
@@ -130,7 +130,7 @@ class TrainingSession(QObject):
 
     def start(self) -> None:
         self._running = True
-        gui_thread_gc().start(self.thread)
+        gui_thread_gc().start(self.qthread)
 
     def is_running(self) -> bool:
         return self._running
@@ -144,8 +144,8 @@ class TrainingSession(QObject):
         if not self._running:
             return True
         self.control.stop()
-        self.thread.quit()
-        done = self.thread.wait(wait_ms)
+        self.qthread.quit()
+        done = self.qthread.wait(wait_ms)
         if done:
             self._on_thread_finished()
         return bool(done)

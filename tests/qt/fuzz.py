@@ -8,6 +8,7 @@ that has not closed HANG_S after the close was accepted, or a QThread still runn
 """
 from __future__ import annotations
 
+import faulthandler
 import random
 import sys
 import time
@@ -169,9 +170,10 @@ def _close(win, res: Result, answers: dict) -> bool:
         res.failures.append(f"close() blocked the GUI thread for {blocked:.1f} s")
     # accepted: closed now or once the trainer's step ends (_close_when_done); cancelled: stays open
     if not wait_until(lambda: not win.isVisible() or not win._close_when_done, HANG_S):
+        faulthandler.dump_traceback(all_threads=True)     # where every thread is, for the report
         s = win.session
         res.failures.append(f"an accepted close did not finish within {HANG_S:.0f} s (state {win.state}, trainer "
-                            f"thread {'running' if s is not None and s.thread.isRunning() else 'done'}, step "
+                            f"thread {'running' if s is not None and s.qthread.isRunning() else 'done'}, step "
                             f"{win.last_metrics.step if win.last_metrics else '-'}, tasks "
                             f"{[t.objectName() for t in win.tasks.tasks]})")
     return not win.isVisible()

@@ -26,7 +26,7 @@ def test_latent_explorer_on_a_paused_run(make_main_window, tiny_form_values, qtb
     assert win.start_training()
     session = win.session
     qtbot.waitUntil(lambda: win.last_metrics is not None and win.last_metrics.step >= 2, timeout=TIMEOUT)
-    with qtbot.waitSignal(session.event, check_params_cb=is_(Paused), timeout=TIMEOUT):
+    with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(Paused), timeout=TIMEOUT):
         win.act_pause.trigger()
     step = win.last_metrics.step
     lat = win.latent
@@ -38,7 +38,7 @@ def test_latent_explorer_on_a_paused_run(make_main_window, tiny_form_values, qtb
         lat.btn_generate.click()
     res = blocker.args[0]
     assert res["live"] and res["key"] == (str(win.run_path), step) and "live generator" in lat.info.text()
-    with qtbot.waitSignal(session.event, check_params_cb=is_(SampleGrid), timeout=TIMEOUT) as grid:
+    with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(SampleGrid), timeout=TIMEOUT) as grid:
         session.control.request("sample")       # the trainer's own grid of its fixed noise, for comparison
     fixed_grid = grid.args[0].images
     assert res["grid_images"].shape == fixed_grid.shape == (4, 28, 28, 1)

@@ -163,14 +163,14 @@ def test_nan_rollback_end_to_end(make_main_window, tiny_form_values, qtbot):
     assert win.start_training()
     session = win.session
     qtbot.waitUntil(lambda: win.last_metrics is not None and win.last_metrics.step >= 3, timeout=TIMEOUT)
-    with qtbot.waitSignal(session.event, check_params_cb=is_(Paused), timeout=TIMEOUT):
+    with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(Paused), timeout=TIMEOUT):
         win.act_pause.trigger()
     paused_at = win.last_metrics.step
     last_ckpt = paused_at - paused_at % 2
     # the latent explorer works on the live, paused run (tests/qt/test_desktop.py generates with it)
     assert win.latent.available and win.latent.live is not None
     session.trainer._step_fn = lambda images, labels: tf.constant([np.nan, 1.0, 0.5, 0.5, 0.0])
-    with qtbot.waitSignal(session.event, check_params_cb=is_(RolledBack), timeout=TIMEOUT) as blocker:
+    with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(RolledBack), timeout=TIMEOUT) as blocker:
         win.act_pause.trigger()         # Resume: the next step is NaN
     assert (blocker.args[0].step, blocker.args[0].from_step) == (last_ckpt, paused_at + 1)
     qtbot.waitUntil(lambda: win.state == "paused", timeout=TIMEOUT)
@@ -183,14 +183,14 @@ def test_nan_rollback_end_to_end(make_main_window, tiny_form_values, qtbot):
     assert max(e.step for e in win.grid_view.entries) <= last_ckpt
 
     g_lr, d_lr = win.panel.value("g_lr"), win.panel.value("d_lr")
-    with qtbot.waitSignal(session.event, check_params_cb=is_(ConfigChanged), timeout=TIMEOUT) as blocker:
+    with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(ConfigChanged), timeout=TIMEOUT) as blocker:
         halve.click()
     assert blocker.args[0].changes["g_lr"][1] == pytest.approx(g_lr / 2)
     assert blocker.args[0].changes["d_lr"][1] == pytest.approx(d_lr / 2)
     assert win.panel.value("g_lr") == pytest.approx(g_lr / 2)
 
     # Compute quality now works while paused
-    with qtbot.waitSignal(session.event, check_params_cb=is_(Metric), timeout=TIMEOUT):
+    with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(Metric), timeout=TIMEOUT):
         win.act_quality.trigger()
     assert win.quality_plot.count == 1 and win.quality_plot.rows[0]["step"] == last_ckpt
     assert "classifier:" in win.quality_plot.title.text() and win.lbl_quality.text().startswith("FD ")

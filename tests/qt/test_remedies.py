@@ -22,7 +22,7 @@ def test_remedy_buttons_reach_the_trainer(make_main_window, tiny_form_values, qt
     assert win.start_training(tmp_path / "run")
     session = win.session
     qtbot.waitUntil(lambda: win.quality_plot.count >= 2, timeout=TIMEOUT)   # a best checkpoint exists
-    with qtbot.waitSignal(session.event, check_params_cb=is_(Paused), timeout=TIMEOUT):
+    with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(Paused), timeout=TIMEOUT):
         win.act_pause.trigger()
     trainer = session.trainer
     g_lr, d_lr = trainer.config.optim.g_lr, trainer.config.optim.d_lr
@@ -37,7 +37,7 @@ def test_remedy_buttons_reach_the_trainer(make_main_window, tiny_form_values, qt
     assert "ganstudio resume" in augment.toolTip()
 
     # a live edit: the trainer's config changes, the form follows, edits.jsonl logs it
-    with qtbot.waitSignal(session.event, check_params_cb=is_(ConfigChanged), timeout=TIMEOUT) as blocker:
+    with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(ConfigChanged), timeout=TIMEOUT) as blocker:
         halve.click()
     assert blocker.args[0].changes == {"g_lr": (g_lr, g_lr / 2), "d_lr": (d_lr, d_lr / 2)}
     assert trainer.config.optim.g_lr == g_lr / 2 and win.panel.value("d_lr") == pytest.approx(d_lr / 2)
@@ -46,7 +46,7 @@ def test_remedy_buttons_reach_the_trainer(make_main_window, tiny_form_values, qt
 
     # rollback_best: the trainer restores the checkpoint with the lowest FD and stays paused
     best = best_record(tmp_path / "run" / "checkpoints")
-    with qtbot.waitSignal(session.event, check_params_cb=is_(RolledBack), timeout=TIMEOUT) as blocker:
+    with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(RolledBack), timeout=TIMEOUT) as blocker:
         rollback.click()
     assert blocker.args[0].step == best["step"] == trainer.step
     assert trainer.config.optim.g_lr == g_lr / 2          # the edit survives the restore

@@ -190,7 +190,7 @@ def test_loading_an_older_checkpoint_asks_then_moves_the_newer_ones_aside(make_m
 
     assert win.act_start.text() == "Resume run"
     win.act_start.trigger()
-    with qtbot.waitSignal(win.session.event, check_params_cb=lambda ev: isinstance(ev, StepMetrics),
+    with qtbot.waitSignal(win.session.engineEvent, check_params_cb=lambda ev: isinstance(ev, StepMetrics),
                           timeout=TIMEOUT) as blocker:
         pass
     assert blocker.args[0].step == stopped + 1

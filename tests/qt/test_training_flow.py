@@ -41,7 +41,7 @@ def test_full_training_flow(make_main_window, tiny_form_values, tmp_path, qtbot)
     qtbot.waitUntil(lambda: win.lbl_step.text().startswith("step "), timeout=5000)
 
     # -- Pause: the step counter stops ----------------------------------------------------------------------
-    with qtbot.waitSignal(session.event, check_params_cb=is_(Paused), timeout=TIMEOUT):
+    with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(Paused), timeout=TIMEOUT):
         win.act_pause.trigger()
     assert win.state == "paused" and win.act_pause.text() == "Resume"
     paused_at = win.last_metrics.step
@@ -49,14 +49,14 @@ def test_full_training_flow(make_main_window, tiny_form_values, tmp_path, qtbot)
     assert win.last_metrics.step == paused_at and win.plot.count == paused_at
 
     # -- Step: exactly one more -----------------------------------------------------------------------------
-    with qtbot.waitSignal(session.event, check_params_cb=is_(StepMetrics), timeout=TIMEOUT):
+    with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(StepMetrics), timeout=TIMEOUT):
         win.act_step.trigger()
     qtbot.wait(700)
     assert win.last_metrics.step == paused_at + 1
     assert win.state == "paused"
 
     # -- Live lr edit reaches the optimizer (sent while paused; applied on the training thread) ----------------
-    with qtbot.waitSignal(session.event, check_params_cb=is_(ConfigChanged), timeout=TIMEOUT) as blocker:
+    with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(ConfigChanged), timeout=TIMEOUT) as blocker:
         win.panel.widgets["g_lr"].setValue(7e-4)
     assert blocker.args[0].changes["g_lr"] == (pytest.approx(2e-4), pytest.approx(7e-4))
     assert float(np.asarray(session.trainer.g_opt.learning_rate)) == pytest.approx(7e-4)
@@ -67,7 +67,7 @@ def test_full_training_flow(make_main_window, tiny_form_values, tmp_path, qtbot)
     target = paused_at + 3
     win.act_step_n.trigger()
     qtbot.waitUntil(lambda: win.last_metrics.step == target, timeout=TIMEOUT)
-    with qtbot.waitSignal(session.event, check_params_cb=is_(CheckpointSaved), timeout=TIMEOUT) as blocker:
+    with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(CheckpointSaved), timeout=TIMEOUT) as blocker:
         win.act_save.trigger()
     assert blocker.args[0].step == target
     qtbot.wait(300)
@@ -81,7 +81,7 @@ def test_full_training_flow(make_main_window, tiny_form_values, tmp_path, qtbot)
         win.act_stop.trigger()
         assert win.state == "stopping" and not win.act_stop.isEnabled()
     assert win.session is None and win.state == "finished" and win.finished_reason == "stopped"
-    assert not session.thread.isRunning()
+    assert not session.qthread.isRunning()
     assert win.panel.widgets["batch_size"].isEnabled()
     assert win.errors == []
     run_path = win.run_path
@@ -117,7 +117,7 @@ def test_full_training_flow(make_main_window, tiny_form_values, tmp_path, qtbot)
     assert not win.close()
     assert win.isVisible() and win.session is not None
     win.ask_close = lambda: "save"
-    thread = win.session.thread
+    thread = win.session.qthread
     win.close()
     qtbot.waitUntil(lambda: not win.isVisible() and win.session is None, timeout=TIMEOUT)
     assert not thread.isRunning()

@@ -357,7 +357,7 @@ def install_sweep_tab(win) -> SweepPanel:
 
     def start(sweep) -> None:
         if win.start_training(sweep.folder.path, source=sweep.run):
-            win.session.event.connect(on_event)
+            win.session.engineEvent.connect(on_event)
             win.statusBar().showMessage(f"Sweep in {sweep.folder.path}: the Training tab shows the current trial")
 
     def use(cfg: Config) -> None:
