@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"trial {ev.index + 1}/{ev.total} (#{ev.number}) {ev.label}"
                       f"{' (resuming)' if ev.resumed else ''}: {ev.run_dir}", file=sys.stderr)
             elif isinstance(ev, TrialReport):
-                print(f"  {ev.progress:,.0f}{unit}, step {ev.step:,}: FD {ev.fd:.2f}  KID {ev.kid:.4f}"
+                at = f"{ev.progress:,.0f} s, " if spec.minutes else ""
+                print(f"  {at}step {ev.step:,}: FD {ev.fd:.2f}  KID {ev.kid:.4f}"
                       f"{'  -> pruned (clearly behind)' if ev.pruned else ''}", file=sys.stderr)
             elif isinstance(ev, Message) and ev.level != "info":
                 print(f"  {ev.level}: {ev.text}", file=sys.stderr)

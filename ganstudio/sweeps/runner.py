@@ -32,7 +32,7 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from ..engine.checkpoints import list_checkpoints
 from ..engine.control import Control
-from ..engine.events import Finished, Metric, StepMetrics
+from ..engine.events import Finished, Metric, Started, StepMetrics
 from ..errors import ConfigError
 from ..runs import RunDir
 from .events import SweepFinished, TrialFinished, TrialReport, TrialStarted
@@ -281,7 +281,8 @@ class Sweep:
         try:
             for ev in events:
                 yield ev
-                if isinstance(ev, StepMetrics) and not pending and k < REPORTS - 1 and \
+                # Started too: a resumed trial past a point measures it before its first step
+                if isinstance(ev, (Started, StepMetrics)) and not pending and k < REPORTS - 1 and \
                         self._progress(trainer) >= points[k]:
                     self.control.request("metric")
                     pending = True

@@ -1,6 +1,7 @@
 """The Sweep tab runs a real 2-trial sweep of the tiny preset on the window's training thread."""
 import csv
 
+from ganstudio.engine.events import Paused
 from ganstudio.runs import runs_root
 from ganstudio.sweeps import SweepFinished
 
@@ -19,9 +20,22 @@ def test_two_trial_sweep_from_the_tab_then_use_best_config(make_main_window, tin
     folder = runs_root() / "sweep-tiny"            # in the runs root, so the Runs tab lists it
     sp.folder.setText(str(folder))
 
-    with qtbot.waitSignal(sp.sweepFinished, timeout=TIMEOUT) as done:
+    # Pause and Stop on the toolbar act on the current trial; Stop ends the sweep, Start continues it
+    with qtbot.waitSignal(sp.sweepFinished, timeout=TIMEOUT) as stopped:
         sp.start_btn.click()
         assert win.state == "running" and not sp.start_btn.isEnabled() and win.act_pause.isEnabled()
+        qtbot.waitUntil(lambda: win.last_metrics is not None, timeout=TIMEOUT)
+        with qtbot.waitSignal(win.session.engineEvent, check_params_cb=lambda e: isinstance(e, Paused), timeout=TIMEOUT):
+            win.act_pause.trigger()
+        assert win.state == "paused"
+        win.act_pause.trigger()
+        win.act_stop.trigger()
+    assert stopped.args[0].reason == "stopped"
+    assert [sp.table.item(r, 2).text() for r in range(sp.table.rowCount())] == ["interrupted"]
+    qtbot.waitUntil(lambda: sp.start_btn.isEnabled(), timeout=TIMEOUT)
+
+    with qtbot.waitSignal(sp.sweepFinished, timeout=TIMEOUT) as done:
+        sp.start_btn.click()
     ev = done.args[0]
     assert isinstance(ev, SweepFinished) and ev.reason == "completed"
     qtbot.waitUntil(lambda: win.state == "finished" and sp.start_btn.isEnabled(), timeout=TIMEOUT)

@@ -242,6 +242,12 @@ class SweepPanel(QWidget):
                     self._set_grid(self.rows[key], to_qimage(load_png(grid)))
                 except OSError:
                     pass   # a grid being written by another process: the table still lists the trial
+        from optuna.trial import TrialState  # noqa: PLC0415
+
+        for w in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):   # interrupted, to be resumed
+            for k, fd in sorted(w.intermediate_values.items()):
+                self._point(str(sweep.folder.path / w.user_attrs.get("run", "")), w.user_attrs.get("label", ""),
+                            points[k - 1], fd)
         self.best_btn.setEnabled(self.best() is not None)
 
     def _row(self, key: str, number: int, label: str, state: str) -> int:
