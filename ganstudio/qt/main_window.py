@@ -1099,7 +1099,8 @@ class MainWindow(QMainWindow):
 
     @Slot(str, object)
     def _send_live_edit(self, name: str, value: object) -> None:
-        if self.session is not None and self.state in ("running", "paused"):
+        # a sweep's trials keep their own values: the form is the base of the next sweep, not a live edit
+        if self.session is not None and self.state in ("running", "paused") and not self.sweeping:
             self.session.control.edit(**{name: value})
 
     def _error(self, text: str) -> None:
