@@ -1217,8 +1217,8 @@ class MainWindow(QMainWindow):
         self._watch_timer.stop()
         self._ds_debounced.cancel()
         self._ds_request = None
-        if not self.tasks.wait_all(CLOSE_WAIT_MS):   # an export mid-write: finish it rather than kill it, and close
-            self._close_when_done = True               # when it has ended instead of freezing the window meanwhile
+        if not self.tasks.wait_all(0):   # an export mid-write: finish it rather than kill it, and close when it has
+            self._close_when_done = True   # ended, without freezing the window meanwhile
             self.statusBar().showMessage("Waiting for a background task to finish…")
             event.ignore()
             return
