@@ -11,6 +11,7 @@ import argparse
 import collections
 import faulthandler
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -40,7 +41,14 @@ def main() -> int:
     app = QApplication.instance() or QApplication([])
     failed, actions, closes, steps, kinds = [], collections.Counter(), [], 0, collections.Counter()
     t_start = time.monotonic()
+    interrupted = []   # SIGTERM/SIGINT: finish the current sequence, then print the summary of those done
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: interrupted.append(True))
+    ran = 0
     for seed in range(args.first_seed, args.first_seed + args.sequences):
+        if interrupted:
+            break
+        ran += 1
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["GANSTUDIO_RUNS"] = str(Path(tmp) / "runs")
             settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
@@ -61,7 +69,7 @@ def main() -> int:
         if done % 10 == 0 or done == args.sequences:
             print(f"{done}/{args.sequences} sequences, {len(failed)} failed, {time.monotonic() - t_start:.0f} s",
                   flush=True)
-    print(f"\nsequences: {args.sequences} (seeds {args.first_seed}..{args.first_seed + args.sequences - 1}), "
+    print(f"\nsequences: {ran} (seeds {args.first_seed}..{args.first_seed + ran - 1}), "
           f"failed: {len(failed)}, actions: {sum(actions.values())} "
           f"({', '.join(f'{k} {v}' for k, v in sorted(actions.items()))}), steps trained: {steps:,}, "
           f"longest close() block: {max(closes, default=0):.2f} s, wall: {time.monotonic() - t_start:.0f} s, "
