@@ -194,7 +194,6 @@ class Trainer:
         labels = ds.labels if ds.labels is not None else np.zeros(len(ds), np.int64)
         self._labels = tf.constant(labels.astype(np.int32))
         self._n_images = len(ds)
-        self.dataset_name = ds.name
         self._ds = ds
         from ..metrics.health import HealthMonitor  # noqa: PLC0415
 

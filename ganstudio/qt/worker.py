@@ -132,9 +132,6 @@ class TrainingSession(QObject):
         self._running = True
         gui_thread_gc().start(self.qthread)
 
-    def is_running(self) -> bool:
-        return self._running
-
     def stop(self, save: bool = True) -> None:
         """Ask the trainer to stop at the next step boundary; it saves a final checkpoint and grid unless save=False."""
         self.control.stop(save=save)

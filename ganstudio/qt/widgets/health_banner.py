@@ -24,7 +24,6 @@ ERRORS = ("nan", "divergence")
 
 class HealthBanner(QFrame):
     remedyRequested = Signal(object)   # a metrics.advice.Remedy
-    dismissed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,7 +83,6 @@ class HealthBanner(QFrame):
         self.rolled_back = None
         self.severity = "warning"
         self.hide()
-        self.dismissed.emit()
 
     def reset(self) -> None:
         """A new run: forget everything."""

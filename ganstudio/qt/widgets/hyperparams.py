@@ -111,8 +111,6 @@ class DatasetEdit(QWidget):
 
 class HyperparamPanel(QWidget):
     liveEdit = Signal(str, object)    # (field name, parsed value) while a run is active
-    presetChanged = Signal(str)
-    validityChanged = Signal(bool)
 
     def __init__(self, config: Config | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -297,7 +295,6 @@ class HyperparamPanel(QWidget):
         except ConfigError:
             pass
         self.set_config(cfg)
-        self.presetChanged.emit(name)
 
     def _changed(self, name: str) -> None:
         if self._loading:
@@ -321,4 +318,3 @@ class HyperparamPanel(QWidget):
             w.setStyleSheet(ERROR_STYLE if name == field else "")
         self.error_label.setText(text)
         self.error_label.setVisible(bool(text))
-        self.validityChanged.emit(not text)

@@ -16,7 +16,7 @@ from typing import Mapping
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ...curves import ColumnBuffer, decimate, ema, sticky_range
@@ -38,8 +38,6 @@ GRID_COLOUR = "#343842"   # opaque: what the foreground at 20% alpha looks like 
 
 class LossPlot(QWidget):
     """Three stacked plots sharing the step axis, with EMA smoothing, follow mode and a hover readout."""
-
-    followChanged = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None, smoothing: float = 0.05) -> None:
         super().__init__(parent)
@@ -281,7 +279,6 @@ class LossPlot(QWidget):
         self._pending_moves = []
         if on:
             self._dirty = True    # the next redraw sets the ranges to the whole run
-        self.followChanged.emit(on)
 
     def _x_range_changed(self, *_: object) -> None:
         if not self.follow_box.isChecked():

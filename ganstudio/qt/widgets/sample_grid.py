@@ -59,7 +59,6 @@ class EnlargedSample(QDialog):
 
 class SampleGridView(QWidget):
     currentChanged = Signal(object)   # the GridEntry shown (or None)
-    sampleClicked = Signal(int, int)  # index, step
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -202,5 +201,4 @@ class SampleGridView(QWidget):
         if self.enlarged is None:
             self.enlarged = EnlargedSample(self)
         self.enlarged.show_sample(img, i, entry.step, grid_shape(n, rows)[1])
-        self.sampleClicked.emit(i, entry.step)
         return self.enlarged
