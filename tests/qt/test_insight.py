@@ -85,14 +85,14 @@ def test_quality_curve_from_events_request_and_files(make_main_window, tiny_conf
     run.append_quality({"step": 4, "fd": 40.0, "kid": 0.04, "diversity": 1.0, "n": 100, "seconds": 1})
     assert win.open_run(run.path)
     assert qp.count == 2 and list(qp.column("fd")) == [50.0, 40.0]
-    assert win.lbl_quality.text() == "FD 40"
+    assert win.lbl_quality.text() == "FD 40 · best FD 40 @ step 4"
 
     # Watch mode polls quality.jsonl itself (RunFollower tails metrics only)
     assert win.watch_run(run.path)
     assert qp.count == 2
-    run.append_quality({"step": 6, "fd": 35.0, "kid": 0.03, "diversity": 1.0, "n": 100, "seconds": 1})
+    run.append_quality({"step": 6, "fd": 45.0, "kid": 0.03, "diversity": 1.0, "n": 100, "seconds": 1})
     win.poll_watch()
-    assert list(qp.column("step")) == [2, 4, 6] and win.lbl_quality.text() == "FD 35"
+    assert list(qp.column("step")) == [2, 4, 6] and win.lbl_quality.text() == "FD 45 · best FD 40 @ step 4"
     assert "step 6" in qp.title.text()
     win.stop_watching()
     win.new_run()
