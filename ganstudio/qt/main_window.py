@@ -337,7 +337,8 @@ class MainWindow(QMainWindow):
         self.lbl_eta = QLabel()
         self.lbl_quality = QLabel()
         self.lbl_quality.setStyleSheet("padding: 0 6px;")
-        self.lbl_quality.setToolTip("Latest quality metric (Fréchet distance, lower is better)")
+        self.lbl_quality.setToolTip("Latest quality metric and the best so far with its step (Fréchet distance, lower is "
+                                    "better)")
         sb.addPermanentWidget(self.lbl_quality)
         fm = self.fontMetrics()
         for w, sample in ((self.lbl_state, "Stopping"), (self.lbl_step, "step 000,000 / 000,000"),
