@@ -74,3 +74,14 @@ def test_report_of_a_run_without_steps_or_quality(tmp_path):
     html = build_report(run.path)
     assert "No steps logged yet" in html and "None: the adviser saw no sign of trouble" in html
     assert "not recorded" in html and "data:image/png" not in html
+
+
+def test_smoothing_is_a_centred_mean_that_skips_nan_and_thins_long_runs():
+    from ganstudio.report import MAX_POINTS, _decimate, _smooth
+
+    np.testing.assert_allclose(_smooth(np.array([1.0, 2, 3, np.nan, 5, 6]), 3), [1.5, 2, 2.5, 4, 5.5, 5.5])
+    x = np.arange(100_000.0)
+    y = np.zeros_like(x)
+    y[12_345] = 1e9                                        # one spike in 100,000 steps
+    xd, yd = _decimate(x, y)
+    assert len(xd) <= MAX_POINTS and yd.max() == 1e9 and 12_345 in xd   # min/max decimation keeps it
