@@ -153,8 +153,8 @@ class Sweep:
         if self.folder.info_file.exists():
             info = self.folder.read_info()
             if info.get("spec") != json.loads(json.dumps(spec)):
-                raise ConfigError(f"{self.folder.path} holds a different sweep; run the same command as before to "
-                                  f"continue it, or choose another --sweep-dir")
+                raise ConfigError(f"{self.folder.path} holds a different sweep (other values, budget or base config); "
+                                  f"use the same ones to continue it, or another sweep folder (--sweep-dir)")
         name = self.folder.path.name
         self.folder.make()
         sampler = GridSampler({p.name: list(p.values) for p in self.spec.params}) if self.spec.is_grid else \

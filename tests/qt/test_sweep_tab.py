@@ -1,5 +1,6 @@
 """The Sweep tab runs a real 2-trial sweep of the tiny preset on the window's training thread."""
 import csv
+import json
 
 from ganstudio.engine.events import Paused
 from ganstudio.runs import runs_root
@@ -28,11 +29,15 @@ def test_two_trial_sweep_from_the_tab_then_use_best_config(make_main_window, tin
         with qtbot.waitSignal(win.session.engineEvent, check_params_cb=lambda e: isinstance(e, Paused), timeout=TIMEOUT):
             win.act_pause.trigger()
         assert win.state == "paused"
+        base_lr = win.panel.value("g_lr")
+        win.panel.widgets["g_lr"].setValue(9e-4)   # the form is the next sweep's base: no live edit of the trial
         win.act_pause.trigger()
         win.act_stop.trigger()
     assert stopped.args[0].reason == "stopped"
     assert [sp.table.item(r, 2).text() for r in range(sp.table.rowCount())] == ["interrupted"]
     qtbot.waitUntil(lambda: sp.start_btn.isEnabled(), timeout=TIMEOUT)
+    assert not sp.start() and "holds a different sweep" in sp.status.text()   # the form's base changed
+    win.panel.widgets["g_lr"].setValue(base_lr)
 
     with qtbot.waitSignal(sp.sweepFinished, timeout=TIMEOUT) as done:
         sp.start_btn.click()
@@ -44,6 +49,9 @@ def test_two_trial_sweep_from_the_tab_then_use_best_config(make_main_window, tin
                    for r in range(sp.table.rowCount()))   # by trial number (Optuna picks the grid order)
     cells.sort(key=lambda c: c[1])
     assert [(c[1], c[2], c[3]) for c in cells] == [("g_lr=0.0001", "complete", "4"), ("g_lr=0.0003", "complete", "4")]
+    assert {json.loads((p / "config.json").read_text())["optim"]["g_lr"] for p in folder.iterdir() if p.is_dir()} \
+        == {1e-4, 3e-4}
+    assert not any((p / "edits.jsonl").exists() for p in folder.iterdir() if p.is_dir())
     with open(folder / "summary.csv", newline="") as f:
         final = {float(r["g_lr"]): float(r["final_fd"]) for r in csv.DictReader(f)}
     assert [float(c[5]) for c in cells] == [round(final[1e-4], 2), round(final[3e-4], 2)]
