@@ -74,11 +74,13 @@ class BitsDropout(MaskDropout):
     bits = True
 
 
-class PolicyConv2DTranspose(keras.layers.Conv2DTranspose):
-    """Ignores an explicit dtype, so the dcgan generator's output layer (dtype='float32') computes in bf16 under
-    mixed_bfloat16 like the rest: no bf16 -> float32 cast before it, no float32 -> bf16 cast into D."""
+class Float32OutputConv2DTranspose(keras.layers.Conv2DTranspose):
+    """The dcgan generator's output layer as it was before: float32 under a mixed policy (a bf16 -> float32 cast
+    before it, a float32 conv, a float32 -> bf16 cast into D). Only output layers have activation='tanh'."""
 
-    def __init__(self, *args, dtype=None, **kwargs):
+    def __init__(self, *args, **kwargs):
+        if kwargs.get("activation") == "tanh":
+            kwargs["dtype"] = "float32"
         super().__init__(*args, **kwargs)
 
 
@@ -87,11 +89,11 @@ CANDIDATES = {
     "stock-bn": lambda: patched(bf16_layers, "FusedBatchNormalization", keras.layers.BatchNormalization),
     "stock-dropout": lambda: patched(bf16_layers, "Bf16Dropout", keras.layers.Dropout),
     "stock-leaky-relu": lambda: patched(bf16_layers, "Bf16LeakyReLU", keras.layers.LeakyReLU),
+    "g-output-float32": lambda: patched(keras.layers, "Conv2DTranspose", Float32OutputConv2DTranspose),  # dcgan
     # tried and not kept
     "dropout-mask-f32": lambda: patched(bf16_layers, "Bf16Dropout", MaskDropout),
     "dropout-mask-bits": lambda: patched(bf16_layers, "Bf16Dropout", BitsDropout),
     "remapper-off": lambda: grappler(remapping=False),
-    "g-output-bf16": lambda: patched(keras.layers, "Conv2DTranspose", PolicyConv2DTranspose),   # --preset dcgan
 }
 CANDIDATES["stock-dropout+stock-leaky-relu"] = lambda: both(CANDIDATES["stock-dropout"](),
                                                            CANDIDATES["stock-leaky-relu"]())
