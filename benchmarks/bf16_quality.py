@@ -37,9 +37,11 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--seeds", default="1,2")
     ap.add_argument("--metric-n", type=int, default=2000)
+    ap.add_argument("--precisions", default="float32,mixed_bfloat16",
+                    help="e.g. mixed_bfloat16 alone, to remeasure bf16 after a bf16-only change")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    fd: dict[str, list[float]] = {"float32": [], "mixed_bfloat16": []}
+    fd: dict[str, list[float]] = {p: [] for p in args.precisions.split(",")}
     with tempfile.TemporaryDirectory() as d:
         for seed in seeds:
             for precision in fd:
@@ -51,10 +53,11 @@ def main() -> None:
                       f"({time.perf_counter() - t:.0f} s)", flush=True)
     for precision, vals in fd.items():
         print(f"{precision:<15} FD mean {statistics.mean(vals):7.2f}  per seed {', '.join(f'{v:.2f}' for v in vals)}")
-    diffs = [b - a for a, b in zip(fd["float32"], fd["mixed_bfloat16"], strict=True)]
-    spread = [abs(a - b) for a, b in zip(fd["float32"], fd["float32"][1:])] if len(seeds) > 1 else []
-    print(f"bf16 - fp32 per seed: {', '.join(f'{x:+.2f}' for x in diffs)}"
-          + (f"; seed-to-seed spread in fp32: {', '.join(f'{x:.2f}' for x in spread)}" if spread else ""))
+    if len(fd) == 2:
+        diffs = [b - a for a, b in zip(fd["float32"], fd["mixed_bfloat16"], strict=True)]
+        spread = [abs(a - b) for a, b in zip(fd["float32"], fd["float32"][1:])]
+        print(f"bf16 - fp32 per seed: {', '.join(f'{x:+.2f}' for x in diffs)}"
+              + (f"; seed-to-seed spread in fp32: {', '.join(f'{x:.2f}' for x in spread)}" if spread else ""))
 
 
 if __name__ == "__main__":
