@@ -31,7 +31,7 @@ def test_resume_is_exact(tiny_config, tmp_path):
     resumed = Trainer(cfg, run_dir=tmp_path / "split", resume=True)
     ev_resumed = run_to_end(resumed)
 
-    diffs = [np.abs(a - b).max() for a, b in zip(weights(straight), weights(resumed))]
+    diffs = [np.abs(a - b).max() for a, b in zip(weights(straight), weights(resumed), strict=True)]
     assert max(diffs) <= 1e-5, max(diffs)
     losses = lambda evs: [(e.step, e.g_loss, e.d_loss) for e in evs if isinstance(e, StepMetrics)]  # noqa: E731
     assert losses(ev_resumed) == losses(ev_straight)[3:]

@@ -19,7 +19,8 @@ def test_one_step_equals_the_tutorials_train_step(tmp_path):
     t._setup()
     ref = make_tutorial(bs)
     for ours_model, ref_model in ((t.G, ref.generator), (t.D, ref.discriminator)):
-        for a, b in zip(ours_model.variables, ref_model.variables):   # weights, BN statistics, dropout seed states
+        # weights, BN statistics, dropout seed states
+        for a, b in zip(ours_model.variables, ref_model.variables, strict=True):
             assert a.path.split("/")[-1] == b.path.split("/")[-1]
             b.assign(a)
 
@@ -32,6 +33,6 @@ def test_one_step_equals_the_tutorials_train_step(tmp_path):
 
     assert abs(ours[0] - g_ref) < 1e-5 and abs(ours[1] - d_ref) < 1e-5
     for a, b in zip(t.G.get_weights() + t.D.get_weights(),
-                    ref.generator.get_weights() + ref.discriminator.get_weights()):
+                    ref.generator.get_weights() + ref.discriminator.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
     assert not np.allclose(t.G.get_weights()[0], ref.generator.get_weights()[0] * 0)   # something was trained

@@ -75,3 +75,19 @@ def tiny_form_values():
     """Form values for a run that trains in well under a second per step on 2 CPU cores."""
     return {"limit": 256, "batch_size": 32, "steps": 0, "sample_every": 2, "num_samples": 4, "jit_compile": "off",
             "checkpoint_every": 0, "checkpoint_minutes": 0.0, "tensorboard": False, "width": 8, "noise_dim": 16}
+
+
+@pytest.fixture
+def trainer_step(qtbot):
+    """trainer_step(session) -> the step the trainer is at, asked between steps: a 'generate' request is answered
+    at the next step boundary, also while paused. What a fixed wait only hoped for, without the wait: that the
+    trainer has looked at its Control since (e.g. a paused run that stays paused answers with the same step)."""
+    from ganstudio.engine.events import Generated
+
+    def ask(session, timeout: int = 90_000) -> int:
+        with qtbot.waitSignal(session.engineEvent, timeout=timeout,
+                              check_params_cb=lambda ev: isinstance(ev, Generated) and ev.tag == "probe") as b:
+            session.control.request("generate", tag="probe")
+        return b.args[0].step
+
+    return ask

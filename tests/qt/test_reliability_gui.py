@@ -22,7 +22,7 @@ def _tiny(win, values, **more):
 
 
 def test_failed_write_pauses_behind_a_banner_and_pin_delete_run_on_the_training_thread(
-        make_main_window, tiny_form_values, qtbot, monkeypatch):
+        make_main_window, tiny_form_values, qtbot, monkeypatch, trainer_step):
     import ganstudio.engine.checkpoints as checkpoints
     from ganstudio.fileio import write_error
     from ganstudio.runs import RunDir
@@ -50,8 +50,8 @@ def test_failed_write_pauses_behind_a_banner_and_pin_delete_run_on_the_training_
     assert "Training is paused at step 1: fix it, then press Resume" in text
     assert win.session is not None and win.errors == []        # paused, not lost; no modal dialog
     step = win.last_metrics.step
-    qtbot.wait(600)
-    assert win.last_metrics.step == step                        # really paused
+    assert trainer_step(win.session) == step                    # really paused
+    assert win.last_metrics.step == step
 
     disk_full["on"] = False                                     # the user frees space
     win.error_banner.resume_button.click()

@@ -14,7 +14,7 @@ def is_(kind):
 
 
 @pytest.mark.slow
-def test_full_training_flow(make_main_window, tiny_form_values, tmp_path, qtbot):
+def test_full_training_flow(make_main_window, tiny_form_values, tmp_path, qtbot, trainer_step):
     win = make_main_window(preset="tiny")
     win.show()
     for k, v in tiny_form_values.items():
@@ -45,13 +45,13 @@ def test_full_training_flow(make_main_window, tiny_form_values, tmp_path, qtbot)
         win.act_pause.trigger()
     assert win.state == "paused" and win.act_pause.text() == "Resume"
     paused_at = win.last_metrics.step
-    qtbot.wait(700)
+    assert trainer_step(session) == paused_at
     assert win.last_metrics.step == paused_at and win.plot.count == paused_at
 
     # -- Step: exactly one more -----------------------------------------------------------------------------
     with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(StepMetrics), timeout=TIMEOUT):
         win.act_step.trigger()
-    qtbot.wait(700)
+    assert trainer_step(session) == paused_at + 1
     assert win.last_metrics.step == paused_at + 1
     assert win.state == "paused"
 
@@ -70,8 +70,7 @@ def test_full_training_flow(make_main_window, tiny_form_values, tmp_path, qtbot)
     with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(CheckpointSaved), timeout=TIMEOUT) as blocker:
         win.act_save.trigger()
     assert blocker.args[0].step == target
-    qtbot.wait(300)
-    assert win.last_metrics.step == target
+    assert trainer_step(session) == target and win.last_metrics.step == target
 
     # -- Resume, then Stop: the thread ends, the run is 'stopped' ---------------------------------------------
     win.act_pause.trigger()
