@@ -45,7 +45,7 @@ OPEN_TRIES = 5            # processes starting together race to create the schem
 HEARTBEAT_S = 30          # a live trial stamps its "beat" this often; one silent for GRACE_S was killed
 GRACE_S = 120
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
+optuna.logging.set_verbosity(optuna.logging.WARNING)   # its per-trial INFO lines would interleave with ours
 
 
 class GridSampler(optuna.samplers.GridSampler):
