@@ -42,3 +42,27 @@ def tiny_config():
 def tiny_images():
     rng = np.random.default_rng(0)
     return rng.integers(0, 256, size=(64, 28, 28, 1), dtype=np.uint8)
+
+
+@pytest.fixture(scope="session")
+def trained_run_template(tmp_path_factory):
+    """One tiny run trained once per session (3 steps, a grid and a checkpoint at each, float32: exports compute
+    in float32, so grids compare exactly). Tests use `trained_run`, a copy, so nothing one writes leaks."""
+    from ganstudio.engine.trainer import Trainer, run_to_end
+    from ganstudio.presets import get_preset
+
+    cfg = get_preset("tiny").config().with_updates(
+        {"limit": 64, "batch_size": 16, "steps": 3, "sample_every": 1, "jit_compile": "off", "num_samples": 4,
+         "checkpoint_every": 1, "checkpoint_minutes": 0.0, "tensorboard": False, "metric_every": 0,
+         "precision": "float32"})
+    path = tmp_path_factory.mktemp("trained") / "run"
+    run_to_end(Trainer(cfg, run_dir=path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained_run(trained_run_template, tmp_path_factory):
+    """This module's own copy of the session's trained run."""
+    import shutil
+
+    return shutil.copytree(trained_run_template, tmp_path_factory.mktemp("run") / "run")

@@ -5,21 +5,8 @@ import pytest
 from PIL import Image
 
 from ganstudio.cli import main
-from ganstudio.engine.trainer import Trainer, run_to_end
 from ganstudio.export import generate, load_generator
 from ganstudio.imaging import load_png
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    from ganstudio.presets import get_preset
-
-    cfg = get_preset("tiny").config().with_updates(
-        {"limit": 64, "batch_size": 16, "steps": 4, "sample_every": 1, "jit_compile": "off", "num_samples": 4,
-         "precision": "float32"})   # exports compute in float32; bf16 training grids differ by rounding
-    run = tmp_path_factory.mktemp("export") / "run"
-    run_to_end(Trainer(cfg, run_dir=run))
-    return run
 
 
 def test_sample_grid_and_individual(trained_run, tmp_path, capsys):
@@ -33,8 +20,8 @@ def test_sample_grid_and_individual(trained_run, tmp_path, capsys):
     # The fixed noise through the restored generator reproduces the run's final grid.
     assert main(["sample", str(trained_run), "-n", "4", "--out", str(tmp_path / "fixed.png")]) == 0
     assert np.array_equal(load_png(tmp_path / "fixed.png"), load_png(trained_run / "samples" / "final.png"))
-    assert main(["sample", str(trained_run), "--checkpoint", "2"]) == 2
-    assert "no checkpoint at step 2; available: 4" in capsys.readouterr().err
+    assert main(["sample", str(trained_run), "--checkpoint", "7"]) == 2
+    assert "no checkpoint at step 7; available: 1, 2, 3" in capsys.readouterr().err
 
 
 def test_keras_export_round_trip(trained_run, tmp_path):
@@ -65,7 +52,7 @@ def test_savedmodel_serving_signature(trained_run, tmp_path):
 def test_force_replaces_only_what_ganstudio_exported(trained_run, tmp_path, capsys):
     out = tmp_path / "sm"
     assert main(["export", str(trained_run), "--format", "savedmodel", "--out", str(out)]) == 0
-    assert json.loads((out / "ganstudio_export.json").read_text())["step"] == 4
+    assert json.loads((out / "ganstudio_export.json").read_text())["step"] == 3
     (out / "stale").write_text("x")
     assert main(["export", str(trained_run), "--format", "savedmodel", "--out", str(out), "--force"]) == 0
     assert (out / "saved_model.pb").is_file() and not (out / "stale").exists()          # ours: replaced whole

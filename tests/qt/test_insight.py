@@ -198,19 +198,6 @@ def test_nan_rollback_end_to_end(make_main_window, tiny_form_values, qtbot):
 
 
 # -- latent explorer -----------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    from ganstudio.engine.trainer import Trainer, run_to_end
-    from ganstudio.presets import get_preset
-
-    cfg = get_preset("tiny").config().with_updates(
-        {"limit": 64, "batch_size": 16, "steps": 3, "sample_every": 1, "jit_compile": "off", "num_samples": 4,
-         "metric_every": 0})
-    path = tmp_path_factory.mktemp("latent") / "run"
-    run_to_end(Trainer(cfg, run_dir=path))
-    return path
-
-
 @pytest.mark.slow
 def test_latent_explorer_strip_and_exports(make_main_window, trained_run, tmp_path, qtbot):
     from ganstudio.export import generate, load_generator

@@ -1,5 +1,5 @@
 """Run-folder tools in the window: exports (background thread), the Checkpoints dock, the Runs tab, the Dataset
-tab with drag-and-drop. One tiny run is trained once per module with the engine directly; tests copy it."""
+tab with drag-and-drop. They copy the session's tiny trained run (tests/conftest.py `trained_run`)."""
 import json
 import shutil
 
@@ -14,19 +14,6 @@ from ganstudio.engine.events import BestCheckpoint, RolledBack, StepMetrics
 from ganstudio.runs import RunDir
 
 TIMEOUT = 120_000   # the first export imports TensorFlow on 2 busy cores
-
-
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    from ganstudio.engine.trainer import Trainer, run_to_end
-    from ganstudio.presets import get_preset
-
-    cfg = get_preset("tiny").config().with_updates(
-        {"limit": 64, "batch_size": 16, "steps": 3, "sample_every": 1, "jit_compile": "off", "num_samples": 4,
-         "checkpoint_every": 1, "checkpoint_minutes": 0.0, "tensorboard": False})
-    path = tmp_path_factory.mktemp("trained") / "run"
-    run_to_end(Trainer(cfg, run_dir=path))
-    return path
 
 
 @pytest.fixture
