@@ -43,7 +43,7 @@ def test_three_steps_write_a_valid_run_folder(tiny_config, tmp_path):
     rows = [json.loads(line) for line in run.metrics_file.read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3]
     assert set(rows[0]) == {"step", "epoch", "wall", "g_loss", "d_loss", "d_real", "d_fake", "images_per_sec",
-                            "r_real"}
+                            "r_real", "ada_p"}
     # r_real is a mean of B signs in {-1, 0, 1}: within [-1, 1] and a multiple of 1/B
     b = tiny_config.data.batch_size
     assert all(-1 <= m.r_real <= 1 and abs(m.r_real * b - round(m.r_real * b)) < 1e-4 for m in steps)
