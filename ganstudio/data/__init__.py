@@ -1,4 +1,4 @@
-"""Dataset sources -> uint8 NHWC numpy arrays, and the tf.data pipeline that feeds the train step.
+"""Dataset sources -> uint8 NHWC numpy arrays (the trainer builds the tf.data pipeline from them).
 
 Sources are plain numpy (no TensorFlow import) so the GUI can preview a dataset before TF has loaded.
 """
