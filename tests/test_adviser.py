@@ -142,6 +142,9 @@ def test_when_to_stop_from_the_quality_history():
     assert [w.kind for w in mon.update_quality(5500, 16) + mon.update_quality(6000, 17)
             + mon.update_quality(6500, 17)] == ["plateau"]
     assert best_text(mon.best) == "best FD 15 @ step 4,000"
+    mon.update(6600, 1.0, 1.2, 0.7, 0.3)
+    mon.update(3001, 1.0, 1.2, 0.7, 0.3)      # rolled back to step 3000: later evaluations no longer exist
+    assert mon.best == (18.0, 1500)
     assert best_quality([{"step": 1, "fd": float("nan")}]) is None and best_text(None) == ""
 
 

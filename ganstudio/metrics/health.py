@@ -127,7 +127,8 @@ class HealthMonitor:
         """Feed one training step; returns the warnings that start at this step (usually none). r_real: mean
         sign(D logits on real images), StyleGAN2-ADA's overfitting signal."""
         if self._last_step is not None and step <= self._last_step:
-            self.reset_windows()   # the trainer rolled back
+            self.reset_windows()   # the trainer rolled back: evaluations after the restored step are gone too
+            self.quality = [q for q in self.quality if q[0] < step]
         self._last_step = step
         if not all(math.isfinite(v) for v in (g_loss, d_loss, d_real, d_fake)):
             return self._fire("nan", step, f"losses are not finite (G {g_loss}, D {d_loss})",
