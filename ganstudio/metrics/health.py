@@ -8,7 +8,8 @@ last S = max(10, W // 10) steps when the evidence is overwhelming, so no rule wa
 A rule re-arms only when both the W-step and the S-step means are clear of its re-arm threshold.
 
 nan            g_loss, d_loss, d_real or d_fake NaN/Inf -> at once. Re-arms at the next finite step (the trainer
-               rolls back to the last checkpoint; a step number going backwards clears the windows).
+               rolls back to the last checkpoint; a step number going backwards clears the windows and the quality
+               evaluations after it).
 divergence     |g_loss| or |d_loss| > 100 x max(its running median over the last W steps, floor) where floor is
                1 (BCE, least squares, hinge: healthy losses are O(1)) or 10 (WGAN critics drift) -> at once, from
                the second step. While it holds, every other per-step rule is silent (D's outputs and losses are
