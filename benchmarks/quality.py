@@ -108,7 +108,7 @@ def train_one(label: str, preset: str, overrides: dict, size: str, seed: int, mi
             "budget": scorers["budget"] or (f"{steps} steps" if steps else f"{minutes:g} min"),
             "steps": t.step, "train_seconds": round(t.train_seconds, 1),
             "epochs": float(f"{last.epoch:.2g}") if last else 0.0, "fd": test["fd"], "kid": test["kid"],
-            "memorization": memo, "diversity": test["diversity"], "reason": finished.reason if finished else "",
+            "memorization": memo, "diversity": test["diversity"], "ada_p": last.ada_p if last else 0.0, "reason": finished.reason if finished else "",
             "grid": str(grid.relative_to(ROOT / "docs")), "machine": scorers["machine"],
             "command": scorers["command"], "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
@@ -132,12 +132,13 @@ def render(rows: list[dict]) -> str:
         out.append(f"## {suite}: {budget} per run\n")
         for m in sorted({(r["machine"], r["command"]) for r in rs}):
             out.append(f"- `{m[1]}` on {m[0]}")
-        out.append("\n| size | preset | overrides | seed | steps | epochs | FD | KID | memorization | final grid |")
-        out.append("|---|---|---|---|---|---|---|---|---|---|")
+        out.append("\n| size | preset | overrides | seed | steps | epochs | FD | KID | memorization | ADA p | final grid |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in sorted(rs, key=lambda r: (sizes.get(r["size"], 9), r["fd"])):
             ov = ", ".join(f"{k}={v}" for k, v in r["overrides"].items()) or "-"
+            p = f"{r['ada_p']:.2f}" if r["overrides"].get("ada_target") and "ada_p" in r else "-"   # at the end
             out.append(f"| {r['images']:,} | `{r['label']}` | {ov} | {r['seed']} | {r['steps']:,} | {r['epochs']:g} "
-                       f"| {r['fd']:.1f} | {r['kid']:.2f} | {r['memorization']:.2f} | ![{r['label']}]({r['grid']}) |")
+                       f"| {r['fd']:.1f} | {r['kid']:.2f} | {r['memorization']:.2f} | {p} | ![{r['label']}]({r['grid']}) |")
         out.append("")
     return "\n".join(out) + "\n"
 

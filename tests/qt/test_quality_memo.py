@@ -1,4 +1,4 @@
-"""The quality plot's memorization-ratio row (issue 18): drawn from Metric rows and quality.jsonl history."""
+"""Issue 18 in the studio: the quality plot's memorization-ratio row, ADA's p beside D(x), preset guidance."""
 import math
 
 import numpy as np
@@ -41,3 +41,18 @@ def test_ada_p_is_drawn_in_the_d_output_plot(qtbot):
     assert SERIES["ada_p"][0] == SERIES["d_real"][0]          # beside D(x), D(G(z)): all in [0, 1]
     assert list(x) == [1, 2, 3] and np.allclose(y, [0.1, 0.2, 0.3])
     assert "p 0.300" in plot.describe_index(2)
+
+
+def test_preset_selector_says_what_each_preset_is_for_and_what_it_reached(qtbot):
+    from PySide6.QtCore import Qt
+
+    from ganstudio.presets import PRESETS, get_preset
+    from ganstudio.qt.widgets.hyperparams import HyperparamPanel
+
+    panel = HyperparamPanel(get_preset("tutorial").config())
+    qtbot.addWidget(panel)
+    assert [panel.preset_combo.itemData(i) for i in range(3)] == ["tutorial", "dcgan-b64", "dcgan"]
+    panel.preset_combo.setCurrentIndex(1)
+    text = panel.preset_desc.text()
+    assert text == PRESETS["dcgan-b64"].guidance() and "Recommended" in text and "FD 116.2" in text
+    assert panel.preset_combo.itemData(0, Qt.ToolTipRole) == PRESETS["tutorial"].guidance()

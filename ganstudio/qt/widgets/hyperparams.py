@@ -126,7 +126,7 @@ class HyperparamPanel(QWidget):
         self.preset_combo = QComboBox()
         for name, p in PRESETS.items():
             self.preset_combo.addItem(name, name)
-            self.preset_combo.setItemData(self.preset_combo.count() - 1, p.description, Qt.ToolTipRole)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, p.guidance(), Qt.ToolTipRole)
         self.preset_desc = QLabel()
         self.preset_desc.setWordWrap(True)
         self.preset_desc.setStyleSheet("color: palette(mid);")
@@ -235,7 +235,7 @@ class HyperparamPanel(QWidget):
             i = self.preset_combo.findData(config.preset)
             if i >= 0:
                 self.preset_combo.setCurrentIndex(i)
-            self.preset_desc.setText(PRESETS[config.preset].description if config.preset in PRESETS
+            self.preset_desc.setText(PRESETS[config.preset].guidance() if config.preset in PRESETS
                                      else f"Custom configuration ({config.preset})")
             for info, value in config.items():
                 self.set_value(info.name, value)
