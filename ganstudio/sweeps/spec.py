@@ -51,7 +51,8 @@ def label(params: dict[str, Any]) -> str:
     return " ".join(f"{k}={fmt_value(v)}" for k, v in params.items())
 
 
-def _split(item: str, flag: str) -> tuple[str, str]:
+def _split(item: str, flag: str, taken: list[Param]) -> tuple[str, str, Any]:
+    """KEY=VALUES -> (field name, VALUES, its FieldInfo); a key already in `taken` is an error."""
     if "=" not in item:
         raise ConfigError(f"{flag} {item!r}: expected KEY=VALUES, e.g. {flag} g_lr=1e-4,2e-4")
     key, rhs = item.split("=", 1)
@@ -61,6 +62,9 @@ def _split(item: str, flag: str) -> tuple[str, str]:
         raise ConfigError(f"{flag} {item!r}: no values for {name}")
     if name == "train_minutes" or name == "steps" or name == "epochs":
         raise ConfigError(f"{flag} {name}: the budget is the same for every trial; set it with --minutes or --steps")
+    if any(p.name == name for p in taken):
+        hint = f"; list all its values in one --grid {name}=A,B,C" if flag == "--grid" else ""
+        raise ConfigError(f"{flag} {name}: given twice{hint}")
     return name, rhs.strip(), infos[0]
 
 
@@ -78,9 +82,7 @@ def _values(name: str, info, rhs: str, base: Config, flag: str) -> tuple:
 def parse_grid(items: list[str], base: Config) -> list[Param]:
     params: list[Param] = []
     for item in items:
-        name, rhs, info = _split(item, "--grid")
-        if any(p.name == name for p in params):
-            raise ConfigError(f"--grid {name}: given twice; list all its values in one --grid {name}=A,B,C")
+        name, rhs, info = _split(item, "--grid", params)
         params.append(Param(name, "grid", _values(name, info, rhs, base, "--grid")))
     return params
 
@@ -88,9 +90,7 @@ def parse_grid(items: list[str], base: Config) -> list[Param]:
 def parse_search(items: list[str], base: Config) -> list[Param]:
     params: list[Param] = []
     for item in items:
-        name, rhs, info = _split(item, "--search")
-        if any(p.name == name for p in params):
-            raise ConfigError(f"--search {name}: given twice")
+        name, rhs, info = _split(item, "--search", params)
         if ".." not in rhs:
             params.append(Param(name, "choice", _values(name, info, rhs, base, "--search")))
             continue

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QHeaderView, QLabel, QMessageBox, QPushButton, QTreeWidget, QTreeWidgetItem, QWidget
 
 from ...engine.checkpoints import CheckpointInfo, best_record, delete_checkpoint, list_checkpoints, set_pinned
 from ...runs import RunDir
+from . import hbox, vbox
 
 
 class CheckpointPanel(QWidget):
@@ -44,14 +44,7 @@ class CheckpointPanel(QWidget):
         self.btn_load.setToolTip("Open this run so that Start resumes from the selected checkpoint")
         self.btn_pin = QPushButton("Pin")
         self.btn_delete = QPushButton("Delete")
-        row = QHBoxLayout()
-        for b in (self.btn_load, self.btn_pin, self.btn_delete):
-            row.addWidget(b)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.placeholder)
-        lay.addWidget(self.tree, 1)
-        lay.addLayout(row)
+        vbox(self, self.placeholder, (self.tree, 1), hbox(self.btn_load, self.btn_pin, self.btn_delete), margin=4)
         self.btn_load.clicked.connect(self._load)
         self.btn_pin.clicked.connect(self._toggle_pin)
         self.btn_delete.clicked.connect(self._delete)

@@ -20,6 +20,7 @@ from superqt.utils import qdebounced, signals_blocked
 
 from ...errors import GanStudioError
 from ...imaging import grid_index, make_grid
+from . import hbox
 from .image_label import ImageLabel
 from ...runs import RunDir
 from ...sampling import grid_labels
@@ -103,12 +104,7 @@ class LatentExplorer(QWidget):
 
         pick = QGroupBox("Interpolation")
         f = QFormLayout(pick)
-        ab = QHBoxLayout()
-        ab.addWidget(QLabel("A"))
-        ab.addWidget(self.idx_a)
-        ab.addWidget(QLabel("B"))
-        ab.addWidget(self.idx_b)
-        f.addRow("Samples", ab)
+        f.addRow("Samples", hbox(QLabel("A"), self.idx_a, QLabel("B"), self.idx_b))
         f.addRow("Steps", self.steps)
         f.addRow("Path", self.mode)
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QSlider, QVBoxLayout, QWidget
 from superqt.utils import signals_blocked
 
 from ...imaging import grid_cell, grid_index, grid_shape, load_png, make_grid
+from . import hbox, vbox
 from .image_label import ImageLabel
 
 MAX_HISTORY = 4000  # beyond this, every other old grid is dropped so memory stays bounded on long runs
@@ -82,14 +83,7 @@ class SampleGridView(QWidget):
         self.slider.setToolTip("Scrub through earlier grids of this run (the latest is on the right)")
         self.position = QLabel("")
         self.position.setMinimumWidth(70)
-        row = QHBoxLayout()
-        row.addWidget(self.slider, 1)
-        row.addWidget(self.position)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.title)
-        lay.addWidget(self.canvas, 1)
-        lay.addLayout(row)
+        vbox(self, self.title, (self.canvas, 1), hbox((self.slider, 1), self.position), margin=0)
         self.slider.valueChanged.connect(self._show_index)
 
     # -- data -------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
+                               QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ...config import ALIASES, FIELDS, Config
@@ -24,6 +24,7 @@ from ...runs import RunDir
 from ...sweeps import SweepFinished, TrialFinished, TrialReport, TrialStarted, make_spec
 from ...sweeps.report import final_grid, trial_rows
 from ...sweeps.spec import SweepSpec
+from . import combo_box, hbox, vbox
 from .runs_panel import COLORS, to_qimage
 
 TRIAL_COLUMNS = ("Trial", "Config", "State", "Steps", "Train s", "FD", "Best FD")
@@ -57,18 +58,14 @@ class SweepPanel(QWidget):
         remove.clicked.connect(lambda: self.fields.removeRow(self.fields.currentRow()))
         for name, values in DEFAULT_ROWS:
             self.add_field(name, values)
-        self.mode = QComboBox()
-        self.mode.addItem("Grid: every combination", "grid")
-        self.mode.addItem("Search: Optuna TPE", "search")
+        self.mode = combo_box(("Grid: every combination", "grid"), ("Search: Optuna TPE", "search"))
         self.trials = QSpinBox()
         self.trials.setRange(1, 10_000)
         self.trials.setValue(20)
         self.seeds = QSpinBox()
         self.seeds.setRange(1, 100)
         self.mode.currentIndexChanged.connect(self._mode_changed)
-        self.budget_kind = QComboBox()
-        self.budget_kind.addItem("minutes of training", "minutes")
-        self.budget_kind.addItem("steps", "steps")
+        self.budget_kind = combo_box(("minutes of training", "minutes"), ("steps", "steps"))
         self.budget = QDoubleSpinBox()
         self.budget.setRange(0.01, 100_000)
         self.budget.setDecimals(2)
@@ -94,28 +91,12 @@ class SweepPanel(QWidget):
         form.addRow("Mode", self.mode)
         form.addRow("Trials (search)", self.trials)
         form.addRow("Seeds (grid)", self.seeds)
-        budget_row = QHBoxLayout()
-        budget_row.addWidget(self.budget)
-        budget_row.addWidget(self.budget_kind)
-        form.addRow("Budget per trial", budget_row)
+        form.addRow("Budget per trial", hbox(self.budget, self.budget_kind))
         form.addRow("", self.prune)
         form.addRow("Sweep folder", self.folder)
         setup = QGroupBox("Sweep the Training form's config")
-        sl = QVBoxLayout(setup)
         self.fields.setMaximumHeight(200)
-        sl.addWidget(self.fields)
-        buttons = QHBoxLayout()
-        buttons.addWidget(add)
-        buttons.addWidget(remove)
-        buttons.addStretch(1)
-        sl.addLayout(buttons)
-        sl.addLayout(form)
-        actions = QHBoxLayout()
-        actions.addWidget(self.start_btn)
-        actions.addWidget(self.best_btn)
-        sl.addLayout(actions)
-        sl.addWidget(self.status)
-        sl.addStretch(1)
+        vbox(setup, self.fields, hbox(add, remove, 1), form, hbox(self.start_btn, self.best_btn), self.status, 1)
 
         # -- results ----------------------------------------------------------------------------------------
         self.table = QTableWidget(0, len(TRIAL_COLUMNS))
