@@ -30,6 +30,20 @@ def test_follower_waits_for_the_folder_then_reads_growth(tmp_path):
     assert f.poll() == ([], [])            # nothing new
 
 
+def test_quality_history_is_read_again_only_when_it_changed(tmp_path):
+    f = RunFollower(tmp_path)
+    assert f.poll_quality() is None                       # no file yet, as before: nothing to redraw
+    q = tmp_path / "quality.jsonl"
+    q.write_text(json.dumps({"step": 2, "fd": 50.0}) + "\n")
+    assert [r["fd"] for r in f.poll_quality()] == [50.0]
+    assert f.poll_quality() is None                       # unchanged
+    with open(q, "a") as fh:
+        fh.write(json.dumps({"step": 4, "fd": 40.0}) + "\n")
+    assert [r["step"] for r in f.poll_quality()] == [2, 4]   # the whole history (a rollback rewrites it)
+    q.unlink()
+    assert f.poll_quality() == []                         # gone: the plot empties
+
+
 def test_torn_last_line_is_kept_until_completed(tmp_path):
     m = tmp_path / "metrics.jsonl"
     line = row(2)

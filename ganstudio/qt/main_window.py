@@ -721,7 +721,6 @@ class MainWindow(QMainWindow):
         self.follower = RunFollower(path)
         self._watch_config_loaded = False
         self._watch_polls = 0
-        self._quality_sig = None
         self.plot.clear()
         self.quality_plot.clear()
         self.health_banner.reset()
@@ -792,7 +791,10 @@ class MainWindow(QMainWindow):
             self.grid_view.add_path(step, p)
         if grids:
             self.act_export.setEnabled(True)
-        self._poll_quality(f.path)
+        quality = f.poll_quality()
+        if quality is not None:
+            self.quality_plot.set_history(quality)
+            self._show_quality()
         if grids or self._watch_polls % 4 == 1:      # checkpoints change rarely; list them every 2 s
             self.ckpt_panel.refresh()
         if not f.exists():
@@ -1036,20 +1038,6 @@ class MainWindow(QMainWindow):
         s = self.quality_plot.summary()
         best = best_text(best_quality(self.quality_plot.rows))   # 'when to stop' at a glance
         self.lbl_quality.setText(" · ".join(t for t in (s.split(" · ")[0] if s else "", best) if t))
-
-    def _poll_quality(self, path: Path) -> None:
-        """Watch mode: RunFollower tails metrics only; re-read quality.jsonl when its size or mtime changed."""
-        run = RunDir(path)
-        try:
-            st = run.quality_file.stat()
-            sig = (st.st_size, st.st_mtime_ns)
-        except OSError:
-            sig = None
-        if sig == getattr(self, "_quality_sig", None):
-            return
-        self._quality_sig = sig
-        self.quality_plot.set_history(run.read_quality() if sig is not None else [])
-        self._show_quality()
 
     def compute_quality(self) -> bool:
         """Ask the trainer for FD / KID now (between steps, also while paused); a Metric event answers."""

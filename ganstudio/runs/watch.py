@@ -35,6 +35,7 @@ class RunFollower:
         self._seen_grids: set[str] = set()
         self.reset = False            # True when the last poll restarted metrics from the beginning
         self.rows_read = 0
+        self._quality_sig: tuple[int, int] | None = None   # quality.jsonl's (size, mtime) at the last read
 
     def exists(self) -> bool:
         return self.run.config_file.exists()
@@ -42,6 +43,19 @@ class RunFollower:
     def poll(self) -> tuple[list[dict[str, Any]], list[tuple[int, Path]]]:
         self.reset = False
         return self._new_rows(), self._new_grids()
+
+    def poll_quality(self) -> list[dict[str, Any]] | None:
+        """The whole quality history when quality.jsonl changed since the last call (it is small, and a rollback
+        rewrites it), else None: nothing to redraw."""
+        try:
+            st = self.run.quality_file.stat()
+            sig = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            sig = None
+        if sig == self._quality_sig:
+            return None
+        self._quality_sig = sig
+        return self.run.read_quality() if sig is not None else []
 
     def _new_rows(self) -> list[dict[str, Any]]:
         f = self.run.metrics_file
