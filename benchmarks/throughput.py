@@ -8,7 +8,9 @@ preset at its batch 128). Rounds alternate (tutorial, engine XLA off, engine XLA
 matmul and a 5x5 conv in float32 and bfloat16) so that machine drift hits all equally; the first steps
 (tracing/compilation) are excluded. Prints images/s per variant and the ratio to the tutorial loop, the matmul's
 and the conv's GFLOP/s, and the "bf16 gain captured": the step's bf16/fp32 speed-up divided by the matmul's
-(and by the conv's), i.e. the share of the hardware's bf16 speed-up that the train step keeps.
+(and by the conv's), i.e. the share of the hardware's bf16 speed-up that the train step keeps. Every figure is
+also given per CPU-second of this process (img/CPU-s, GFLOP/CPU-s): on a machine shared with other jobs those
+ratios are far steadier than wall-clock ones, which count the time the other jobs hold the cores.
 """
 from __future__ import annotations
 
@@ -25,13 +27,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 WARMUP = 4   # a multiple of every steps_per_call variant, so timing starts at a call boundary
 
 
-def tutorial_loop(steps: int) -> float:
+def tutorial_loop(steps: int) -> tuple[float, float]:
     """The tutorial's own loop: its models, losses, optimizers and @tf.function step (ganstudio/tutorial_reference)
     over its tf.data pipeline (shuffle + batch of the float images)."""
+    import keras
     import tensorflow as tf
 
     from ganstudio.data import load_dataset
     from ganstudio.tutorial_reference import BATCH_SIZE, make_tutorial
+
+    keras.config.set_dtype_policy("float32")   # the tutorial's; a bf16 engine variant before leaves its policy set
 
     train_images = load_dataset("bundled").images.astype("float32")
     train_images = (train_images - 127.5) / 127.5
@@ -48,17 +53,17 @@ def tutorial_loop(steps: int) -> float:
             done += 1
             if done == WARMUP:
                 generator.layers[0].kernel.numpy()  # wait for the async step before starting the clock
-                t_start = time.perf_counter()
+                t_start, c_start = time.perf_counter(), time.process_time()
             if done == steps + WARMUP:
                 break
     generator.layers[0].kernel.numpy()
-    return BATCH_SIZE * steps / (time.perf_counter() - t_start)
+    return BATCH_SIZE * steps / (time.perf_counter() - t_start), BATCH_SIZE * steps / (time.process_time() - c_start)
 
 
 PRECISIONS: dict[str, str] = {}   # variant -> the precision the engine ran in (what 'auto' resolved to)
 
 
-def engine_loop(steps: int, name: str, preset: str = "tutorial", **overrides) -> float:
+def engine_loop(steps: int, name: str, preset: str = "tutorial", **overrides) -> tuple[float, float]:
     from ganstudio.engine import Started, StepMetrics
     from ganstudio.engine.trainer import Trainer
     from ganstudio.presets import get_preset
@@ -66,22 +71,24 @@ def engine_loop(steps: int, name: str, preset: str = "tutorial", **overrides) ->
     cfg = get_preset(preset).config().with_updates(
         {"steps": steps + WARMUP, "checkpoint_every": 0, "checkpoint_minutes": 0, "metric_every": 0,
          "tensorboard": False, **overrides})
-    walls = {}
+    walls, cpu = {}, {}
     with tempfile.TemporaryDirectory() as d:
         for ev in Trainer(cfg, run_dir=os.path.join(d, "run")).run():
             if isinstance(ev, Started):
                 PRECISIONS[name] = ev.device.rsplit(", ", 1)[-1]
-            if isinstance(ev, StepMetrics):
-                walls[ev.step] = ev.wall
-    return cfg.data.batch_size * steps / (walls[steps + WARMUP] - walls[WARMUP])
+            if isinstance(ev, StepMetrics):   # yielded right after its step's results came back
+                walls[ev.step], cpu[ev.step] = ev.wall, time.process_time()
+    images = cfg.data.batch_size * steps
+    return images / (walls[steps + WARMUP] - walls[WARMUP]), images / (cpu[steps + WARMUP] - cpu[WARMUP])
 
 
 MATMUL_N = 2048
 CONV = (256, 14, 14, 64, 128, 5)   # batch, height, width, in, out, kernel: the tutorial D's second conv, stride 2
 
 
-def roofline(op: str, dtype: str, reps: int = 10) -> float:
-    """GFLOP/s of one 2048x2048 matmul or one 5x5 stride-2 conv in float32 or bfloat16 (median of reps calls)."""
+def roofline(op: str, dtype: str, reps: int = 10) -> tuple[float, float]:
+    """(GFLOP/s, GFLOP/CPU-s) of one 2048x2048 matmul or one 5x5 stride-2 conv in float32 or bfloat16 (medians of
+    reps calls)."""
     import tensorflow as tf
 
     dt = tf.as_dtype(dtype)
@@ -96,12 +103,13 @@ def roofline(op: str, dtype: str, reps: int = 10) -> float:
         flops = 2 * n * (h // 2) * (w // 2) * cout * k * k * cin
         f = tf.function(lambda: tf.nn.conv2d(x, kernel, 2, "SAME")[0, 0, 0, 0])
     f().numpy()
-    times = []
+    times, cpu = [], []
     for _ in range(reps):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         f().numpy()
         times.append(time.perf_counter() - t)
-    return flops / statistics.median(times) / 1e9
+        cpu.append(time.process_time() - c)
+    return flops / statistics.median(times) / 1e9, flops / statistics.median(cpu) / 1e9
 
 
 VARIANTS = {
@@ -115,6 +123,25 @@ VARIANTS = {
     "dcgan fp32": lambda n: engine_loop(n, "dcgan fp32", "dcgan", jit_compile="off", precision="float32"),
     "dcgan bf16": lambda n: engine_loop(n, "dcgan bf16", "dcgan", jit_compile="off", precision="mixed_bfloat16"),
 }
+
+
+def stock_layers(fn, *extra: str):
+    """fn with the models' bf16 layers as they were before the bf16 work (Keras' batch norm, dropout and LeakyReLU;
+    extra: 'g-output-float32' for the dcgan output layer; benchmarks/ab_step.py's reverse candidates), for a
+    before/after in one run."""
+    def run(n: int):
+        from ab_step import CANDIDATES, both
+
+        with both(*(CANDIDATES[c]() for c in ("stock-bn", "stock-dropout", "stock-leaky-relu", *extra))):
+            return fn(n)
+    return run
+
+
+VARIANTS["engine bf16 stock"] = stock_layers(
+    lambda n: engine_loop(n, "engine bf16 stock", jit_compile="off", precision="mixed_bfloat16"))
+VARIANTS["dcgan bf16 stock"] = stock_layers(
+    lambda n: engine_loop(n, "dcgan bf16 stock", "dcgan", jit_compile="off", precision="mixed_bfloat16"),
+    "g-output-float32")
 ROOFLINE = {f"{op} {dt}": (op, dt) for op in ("matmul", "conv") for dt in ("float32", "bfloat16")}
 
 
@@ -134,32 +161,37 @@ def main() -> None:
                     "(bf16 is emulated, hence very slow, on CPUs without AVX512-BF16/AMX)")
     args = ap.parse_args()
     variants = {k: v for k, v in VARIANTS.items() if k not in args.skip.split(",")}
-    results: dict[str, list[float]] = {k: [] for k in variants}
-    flops: dict[str, list[float]] = {k: [] for k in ROOFLINE}
+    results: dict[str, list[tuple[float, float]]] = {k: [] for k in variants}
+    flops: dict[str, list[tuple[float, float]]] = {k: [] for k in ROOFLINE}
     for r in range(args.rounds):
         for name, fn in variants.items():
             results[name].append(fn(args.steps))
-            print(f"round {r + 1}: {name:<22} {results[name][-1]:8.1f} img/s", flush=True)
+            print(f"round {r + 1}: {name:<22} {results[name][-1][0]:8.1f} img/s {results[name][-1][1]:8.1f} img/CPU-s",
+                  flush=True)
         for name, (op, dt) in ROOFLINE.items():
             flops[name].append(roofline(op, dt))
-            print(f"round {r + 1}: {name:<22} {flops[name][-1]:8.1f} GFLOP/s", flush=True)
-    med = {k: statistics.median(v) for k, v in results.items()}
-    base = med["tutorial loop"]
-    print(f"\n{'variant':<22}{'img/s (median)':>16}{'ratio':>8}")
-    for name, m in med.items():
-        print(f"{name:<22}{m:>16.1f}{m / base:>8.3f}")
-    roof = {k: statistics.median(v) for k, v in flops.items()}
-    print(f"\n{'roofline':<22}{'GFLOP/s float32':>16}{'bfloat16':>10}{'bf16/fp32':>11}")
-    gain = {}
-    for op in ("matmul", "conv"):
-        gain[op] = roof[f"{op} bfloat16"] / roof[f"{op} float32"]
-        print(f"{op:<22}{roof[f'{op} float32']:>16.1f}{roof[f'{op} bfloat16']:>10.1f}{gain[op]:>10.2f}x")
-    print(f"\n{'step':<22}{'bf16/fp32':>10}{'captured vs matmul':>20}{'vs conv':>9}")
-    for label, fp32, bf16 in (("tutorial", "engine fp32", "engine bf16"), ("dcgan", "dcgan fp32", "dcgan bf16")):
-        sp = bf16_speedup(med, fp32, bf16)
-        if sp is not None:   # "bf16 gain captured": the share of the hardware's bf16 speed-up the step keeps
-            print(f"{label:<22}{sp:>9.2f}x{sp / gain['matmul']:>20.2f}{sp / gain['conv']:>9.2f}")
-
+            print(f"round {r + 1}: {name:<22} {flops[name][-1][0]:8.1f} GFLOP/s {flops[name][-1][1]:8.1f} GFLOP/CPU-s",
+                  flush=True)
+    for basis, i in (("wall clock", 0), ("CPU time", 1)):
+        med = {k: statistics.median(v[i] for v in vals) for k, vals in results.items()}
+        roof = {k: statistics.median(v[i] for v in vals) for k, vals in flops.items()}
+        unit = "img/s" if i == 0 else "img/CPU-s"
+        base = med["tutorial loop"]
+        print(f"\n{basis}:\n{'variant':<22}{unit + ' (median)':>20}{'ratio':>8}")
+        for name, m in med.items():
+            print(f"{name:<22}{m:>20.1f}{m / base:>8.3f}")
+        print(f"{'roofline':<22}{'GFLOP float32':>20}{'bfloat16':>10}{'bf16/fp32':>11}")
+        gain = {}
+        for op in ("matmul", "conv"):
+            gain[op] = roof[f"{op} bfloat16"] / roof[f"{op} float32"]
+            print(f"{op:<22}{roof[f'{op} float32']:>20.1f}{roof[f'{op} bfloat16']:>10.1f}{gain[op]:>10.2f}x")
+        print(f"{'step':<22}{'bf16/fp32':>20}{'captured vs matmul':>20}{'vs conv':>9}")
+        for label, fp32, bf16 in (("tutorial", "engine fp32", "engine bf16"), ("dcgan", "dcgan fp32", "dcgan bf16"),
+                                  ("tutorial, stock layers", "engine fp32", "engine bf16 stock"),
+                                  ("dcgan, stock layers", "dcgan fp32", "dcgan bf16 stock")):
+            sp = bf16_speedup(med, fp32, bf16)
+            if sp is not None:   # "bf16 gain captured": the share of the hardware's bf16 speed-up the step keeps
+                print(f"{label:<22}{sp:>19.2f}x{sp / gain['matmul']:>20.2f}{sp / gain['conv']:>9.2f}")
 
 if __name__ == "__main__":
     main()
