@@ -1,14 +1,15 @@
 """A/B of train-step speed changes, side by side in one process: each candidate against the engine as it is.
 
     .venv/bin/python benchmarks/ab_step.py CANDIDATE [--preset tutorial] [--precision mixed_bfloat16]
-                                           [--steps 5] [--rounds 4]
+                                           [--steps 3] [--rounds 10]
 
 Both variants are built (models, optimizers, traced step) in the same process, then timed in alternating rounds
 of `--steps` calls on one fixed batch, so machine drift and the other processes' load hit both alike; prints each
 round and the median per-round ratio candidate / baseline, in wall time and in CPU time. A change that was kept
 is in the engine, so its candidate is the old way (e.g. stock-bn) and a win shows as a ratio below 1. Measured
-figures for every candidate, kept or not, are in the README (Performance). A candidate patches Keras layers or TensorFlow options only
-while its models are built and its step is traced. `list` prints the candidates.
+figures for every candidate, kept or not, are in the README (Performance). A candidate patches Keras layers or
+TensorFlow options only while its models are built and its step is traced; env:KEY=VALUE candidates run both
+sides in child processes. `list` prints the candidates.
 """
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 in bf16: float32 training (the tutorial's exact computation) and exported models keep the stock Keras layers. Each
 was kept because it won an A/B of the train step (benchmarks/ab_step.py; figures in the README, Performance).
 
-Batch norm: Keras 3's BatchNormalization upcasts bf16 inputs to float32 and computes the batch moments and the normalization
-as separate elementwise ops (Cast, Mean, SquaredDifference, Sub, Mul, ... and their gradients). TensorFlow's
+Batch norm: Keras 3's BatchNormalization upcasts bf16 inputs to float32 and computes the batch moments and the
+normalization as separate elementwise ops (Cast, Mean, SquaredDifference, Sub, Mul, ... and their gradients). TensorFlow's
 FusedBatchNormV3 takes bf16 inputs with float32 statistics in one op, with oneDNN kernels forward and backward.
 The math is Keras' (biased batch variance, same moving-average update, same variables, so checkpoints restore
 into either class); outputs differ by bf16 rounding only.
