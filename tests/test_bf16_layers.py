@@ -118,3 +118,22 @@ def test_a_bf16_generator_checkpoint_restores_into_the_float32_one(tmp_path):
     tf.train.Checkpoint(generator=g32).read(path).assert_consumed()
     for a, b in zip(g16.weights, g32.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_bf16_run_with_dropout_resumes_exactly(tiny_config, tmp_path):
+    """The bf16 dropout draws from the layer's checkpointed SeedGenerator, so N + resume + N steps are 2N steps."""
+    from ganstudio.engine import StepMetrics
+    from ganstudio.engine.trainer import Trainer, run_to_end
+
+    cfg = tiny_config.with_updates({"precision": "mixed_bfloat16", "deterministic": True, "dropout": 0.3,
+                                    "steps": 4, "limit": 64})
+    straight = Trainer(cfg, run_dir=tmp_path / "straight")
+    ev_straight = run_to_end(straight)
+    assert any(isinstance(layer, Bf16Dropout) for layer in straight.D.layers)
+    run_to_end(Trainer(cfg.with_updates({"steps": 2}), run_dir=tmp_path / "split"))
+    resumed = Trainer(cfg, run_dir=tmp_path / "split", resume=True)
+    ev_resumed = run_to_end(resumed)
+    losses = lambda evs: [(e.step, e.g_loss, e.d_loss) for e in evs if isinstance(e, StepMetrics)]  # noqa: E731
+    assert losses(ev_resumed) == losses(ev_straight)[2:]
+    for a, b in zip(straight.G.weights + straight.D.weights, resumed.G.weights + resumed.D.weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
