@@ -16,7 +16,8 @@ from ..tfsetup import import_tf
 def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: bool, G_ema=None, strategy=None,
                      steps_per_call: int = 1, ada_p=None):
     """fn(images (k, B, H, W, C) float32, labels (k, B) int32) -> [g_loss, d_loss, mean D(x), mean D(G(z)), r_real]
-    where r_real = mean sign(D's logits on the real batch as D saw it, augmentation included): StyleGAN2-ADA's
+    where r_real = mean sign(D's scores on the real batch as D saw it, augmentation included, minus the loss
+    family's real/fake boundary, see r_threshold): StyleGAN2-ADA's
     overfitting heuristic r_t, near 0 while D generalises and climbing toward 1 as it memorises the training set.
 
     steps_per_call = s > 1: fn(images (s, k, B, ...), labels (s, k, B)) -> (s, 5), s steps in one compiled loop.
@@ -82,6 +83,16 @@ def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: b
     def apply(opt, tape, target, variables):
         opt.apply_gradients(zip(tape.gradient(target, variables), variables))
 
+    def r_threshold(fake_out):
+        """The score that separates 'real' from 'fake' for r_real: 0 for logits (bce, minimax, hinge), LSGAN's
+        midpoint 0.5 between its targets 0 and 1, and WGAN's batch mean of fake scores, since a critic has no fixed
+        boundary (then r_real is the share of reals scored above the fakes, shifted to [-1, 1])."""
+        if o.loss == "lsgan":
+            return 0.5
+        if o.loss == "wgan_gp":
+            return tf.stop_gradient(tf.reduce_mean(fake_out))
+        return 0.0
+
     def core(images, labels, noise, seeds):
         for i in range(k - 1):               # extra critic updates (WGAN-GP's n_critic)
             with tf.GradientTape() as disc_tape:
@@ -105,7 +116,7 @@ def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: b
             for e, w in zip(G_ema.weights, G.weights):
                 e.assign(beta * e + (1.0 - beta) * tf.cast(w, e.dtype))
         out = tf.stack([g_loss, d_loss, tf.reduce_mean(tf.sigmoid(real_out)), tf.reduce_mean(tf.sigmoid(fake_out)),
-                        tf.reduce_mean(tf.sign(real_out))])
+                        tf.reduce_mean(tf.sign(real_out - r_threshold(fake_out)))])
         return out / replicas if replicas > 1 else out
 
     core_fn = core
