@@ -29,9 +29,9 @@ d_overfitting  D memorises a small training set (StyleGAN2-ADA's r_t): a dataset
                real batch)] > 0.9 over W steps (S steps: > 0.99). The image count carries weight here: DCGAN
                discriminators (batch norm, BCE) score most real batches positive from the first steps (r_real
                ~ 0.99 at step 100 on 64 images and on 6,000), so r_real alone does not separate memorising from
-               a confident D. Judged for the BCE family and hinge only (sign(D) separates real from fake where
-               D's decision boundary is 0; least squares aims at 1 / 0, a critic has no anchor). Takes precedence
-               over d_dominance once it applies. Re-arms when mean r_real < 0.5.
+               a confident D. Judged for the BCE family, hinge and least squares (r_real is taken against each
+               family's real/fake boundary: 0, 0 and 0.5); not for WGAN-GP, whose critic has no boundary. Takes
+               precedence over d_dominance once it applies. Re-arms when mean r_real < 0.5.
 mode_collapse  diversity of the fixed-noise features < 40 % of the run's best and < 50 % of the real data's
                (when known). Re-arms at >= 60 % of the best.
 plateau        the quality metric (FD, lower is better) has not beaten its best for `patience` (3) evaluations;
@@ -51,6 +51,7 @@ from ..config import Config
 from .advice import HealthWarning, Remedy, best_quality
 
 BCE_LOSSES = ("bce_ns", "minimax", "bce")
+R_REAL_LOSSES = BCE_LOSSES + ("hinge", "lsgan")   # where r_real is a real-vs-fake vote (see d_overfitting)
 KINDS = ("nan", "divergence", "d_dominance", "d_failure", "d_overfitting", "mode_collapse", "plateau", "oscillation")
 TITLES = {
     "nan": "Losses became NaN/Inf",
@@ -273,16 +274,16 @@ class HealthMonitor:
     def _overfitting_applies(self) -> bool:
         """D has seen each image often enough to memorise it, and its outputs on them say it does."""
         n = min(len(self._rr), self.window)
-        return (self.loss in BCE_LOSSES + ("hinge",) and bool(self.dataset_size)
+        return (self.loss in R_REAL_LOSSES and bool(self.dataset_size)
                 and self.dataset_size <= SMALL_DATASET and n >= self.short
                 and self._epochs_seen() >= MEMORISE_EPOCHS and _tail_mean(self._rr, n) > 0.9)
 
     def _check_overfitting(self, step: int) -> list[HealthWarning]:
         w, s = self.window, self.short
         rr = self._rr
-        # sign(D) means real vs fake only where D's decision boundary is 0: not for least squares (targets 1 / 0)
-        # or a WGAN critic (no anchor at all)
-        if self.loss not in BCE_LOSSES + ("hinge",) or not rr or not math.isfinite(rr[-1]):
+        # r_real is measured against each family's real/fake boundary (engine/step.py r_threshold); a WGAN
+        # critic has none, so there it is the share of reals scored above the fakes, which a good critic also raises
+        if self.loss not in R_REAL_LOSSES or not rr or not math.isfinite(rr[-1]):
             return []
         if not self._armed["d_overfitting"]:
             if self._clear(rr, lambda r: r < 0.5):
