@@ -17,7 +17,8 @@ import numpy as np
 
 from .engine.checkpoints import CheckpointInfo, find_checkpoint
 from .errors import GanStudioError, RunDirError
-from .imaging import load_png, save_grid, to_pil, to_uint8
+from .fileio import atomic_write_bytes
+from .imaging import gif_bytes, load_png, png_bytes, save_grid, to_pil, to_uint8
 from .runs import RunDir
 from .sampling import fixed_grid_size, grid_labels, metric_inputs
 
@@ -99,7 +100,7 @@ def sample(run_dir: str | Path, n: int = 64, seed: int | None = None, rows: int 
         for i, img in enumerate(images):
             p = d / f"sample_{i:04d}.png"
             _check_out(p, force)
-            to_pil(img, scale).save(p)
+            atomic_write_bytes(p, png_bytes(img, scale))
             written.append(p)
     return written
 
@@ -186,9 +187,7 @@ def export_gif(run: RunDir, out: Path, duration_ms: int = 200, start: int = 0, e
     if not frames:
         raise RunDirError(f"{run.samples}: no sample grids between steps {start} and {end if end is not None else 'end'}")
     images = [to_pil(load_png(p), scale).convert("P") for _, p in frames]
-    tmp = out.with_name(f".{out.name}.tmp")
-    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
-    os.replace(tmp, out)
+    atomic_write_bytes(out, gif_bytes(images, duration_ms))
     return out
 
 

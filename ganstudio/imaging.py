@@ -69,6 +69,13 @@ def png_bytes(grid: np.ndarray, scale: int = 1) -> bytes:
     return buf.getvalue()
 
 
+def gif_bytes(frames: list[Image.Image], ms: int) -> bytes:
+    """A looping animated GIF of the frames, `ms` milliseconds each (callers write it with atomic_write_bytes)."""
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=ms, loop=0)
+    return buf.getvalue()
+
+
 def save_grid(images: np.ndarray, path: str | Path, rows: int = 0, scale: int = 1, pad: int = 2) -> Path:
     """Write a grid PNG atomically (temp file + rename): a crash never leaves a half-written image."""
     path = Path(path)

@@ -11,14 +11,13 @@ preferred axes, so it would be just as arbitrary and more expensive.
 """
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .fileio import atomic_write_bytes
-from .imaging import make_grid, png_bytes, to_pil
+from .imaging import gif_bytes, make_grid, png_bytes, to_pil
 
 N_DIRECTIONS = 4
 DIRECTION_SEED = 1234
@@ -105,8 +104,5 @@ def save_strip_png(images: np.ndarray, path: str | Path, scale: int = 1) -> Path
 def save_strip_gif(images: np.ndarray, path: str | Path, scale: int = 4, ms: int = 120) -> Path:
     """One frame per strip image, looping."""
     path = Path(path)
-    frames = [to_pil(img, scale) for img in images]
-    buf = io.BytesIO()
-    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=ms, loop=0)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, gif_bytes([to_pil(img, scale) for img in images], ms))
     return path
