@@ -128,7 +128,8 @@ def render(rows: list[dict]) -> str:
     for r in rows:
         groups.setdefault((r["suite"], r["budget"]), []).append(r)
     sizes = {"600": 0, "2000": 1, "6000": 2, "full": 3}
-    for (suite, budget), rs in groups.items():
+    suites = {"presets": 0, "ablation": 1}   # the headline table first
+    for (suite, budget), rs in sorted(groups.items(), key=lambda g: suites.get(g[0][0], 2)):
         out.append(f"## {suite}: {budget} per run\n")
         for m in sorted({(r["machine"], r["command"]) for r in rs}):
             out.append(f"- `{m[1]}` on {m[0]}")
