@@ -121,9 +121,10 @@ class QualityPlot(QWidget):
     def _redraw(self) -> None:
         x = self.column("step") if self.rows else np.empty(0)
         for c, curve in self.curves.items():
-            if len(x):
-                curve.setData(x, self.column(c), connect="finite")
-            else:
+            y = self.column(c) if len(x) else np.empty(0)
+            if np.isfinite(y).any():
+                curve.setData(x, y, connect="finite")
+            else:   # e.g. the ratio in a quality.jsonl from before it existed: all-NaN symbols warn in pyqtgraph
                 curve.setData([], [])
         for p in self.plots:
             p.enableAutoRange()
