@@ -141,3 +141,17 @@ def test_newer_checkpoints_move_aside(tmp_path):
     store.move_aside([p for _, p in newer], tmp_path / "abandoned" / "step-40-from-20" / "checkpoints")
     assert steps(store.folder) == [20]
     assert steps(tmp_path / "abandoned" / "step-40-from-20" / "checkpoints") == [30, 40]
+
+
+def test_a_checkpoint_that_predates_an_optional_part_restores_without_it(tmp_path):
+    """Runs saved before ADA existed have no ada_p: they resume (p keeps its start value) instead of being refused."""
+    from ganstudio.tfsetup import import_tf
+
+    tf = import_tf()
+    folder = tmp_path / "checkpoints"
+    CheckpointStore(tf.train.Checkpoint(w=tf.Variable([1.0, 2.0])), folder).save(3, {})
+    w, p = tf.Variable([0.0, 0.0]), tf.Variable(0.25)
+    with pytest.raises(CheckpointError):
+        CheckpointStore(tf.train.Checkpoint(w=w, ada_p=p), folder).restore(find_checkpoint(folder))
+    CheckpointStore(tf.train.Checkpoint(w=w, ada_p=p), folder, optional=("ada_p",)).restore(find_checkpoint(folder))
+    assert w.numpy().tolist() == [1.0, 2.0] and p.numpy() == 0.25

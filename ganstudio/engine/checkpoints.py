@@ -162,10 +162,13 @@ def _fsync(path: Path) -> None:
 
 
 class CheckpointStore:
-    def __init__(self, checkpoint, folder: str | Path, keep: int = 5) -> None:
+    def __init__(self, checkpoint, folder: str | Path, keep: int = 5, optional: tuple[str, ...] = ()) -> None:
         self.ckpt = checkpoint          # a tf.train.Checkpoint
         self.folder = Path(folder)
         self.keep = keep
+        # children of the checkpoint added after runs already existed (e.g. ADA's p): a checkpoint written before
+        # them restores without them (they keep their initial values) instead of being refused
+        self.optional = optional
 
     def sweep(self) -> None:
         """At start: remove temp folders of saves killed midway, and put back an old copy whose re-save was killed
@@ -235,11 +238,25 @@ class CheckpointStore:
 
     def restore(self, info: CheckpointInfo) -> None:
         try:
-            self.ckpt.read(info.prefix).assert_existing_objects_matched()
+            self._for(info).read(info.prefix).assert_existing_objects_matched()
         except Exception as e:  # noqa: BLE001 - TF raises many types for a mismatched or damaged checkpoint
             first = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
             raise CheckpointError(f"{info.path}: cannot restore: {first}; the checkpoint was written by a different "
                                   f"architecture/config or is damaged (nothing was changed)") from None
+
+    def _for(self, info: CheckpointInfo):
+        """The checkpoint object to read `info` with: without the optional children that it predates."""
+        if not self.optional:
+            return self.ckpt
+        from ..tfsetup import import_tf  # noqa: PLC0415
+
+        tf = import_tf()
+        saved = {name.split("/")[0] for name, _ in tf.train.list_variables(info.prefix)}
+        missing = [k for k in self.optional if k not in saved]
+        if not missing:
+            return self.ckpt
+        children = {k: v for k, v in self.ckpt._trackable_children().items() if k not in missing}
+        return tf.train.Checkpoint(**children)
 
     # -- the best checkpoint --------------------------------------------------------------------------------
     def has(self, step: int) -> bool:

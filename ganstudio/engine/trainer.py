@@ -216,7 +216,8 @@ class Trainer:
         self.ckpt = tf.train.Checkpoint(generator=self.G, discriminator=self.D, g_opt=self.g_opt, d_opt=self.d_opt,
                                         rng=self.rng, fixed_noise=self.fixed_noise, step=self.step_var,
                                         dropout_seeds=seed_states, ada_p=self.ada_p, **extra)
-        self.ckpt_store = CheckpointStore(self.ckpt, self.run_dir.checkpoints, keep=cfg.train.keep_checkpoints)
+        self.ckpt_store = CheckpointStore(self.ckpt, self.run_dir.checkpoints, keep=cfg.train.keep_checkpoints,
+                                          optional=("ada_p",))
         if self._resume:
             source = self.run_dir if self.chief else self._source_run
             if self.chief:
