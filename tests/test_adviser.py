@@ -163,3 +163,29 @@ def test_remedy_commands_and_validation():
     assert w.to_row()["evidence"] == {"g_loss": None}                 # valid JSON: no NaN
     assert math.isnan(HealthWarning.from_row(w.to_row()).evidence["g_loss"])
     assert w.cli_lines("runs/r")[-1] == "  fix: a: ganstudio resume runs/r --set g_lr=0.001"
+
+
+def test_copying_from_the_memorization_ratio():
+    cfg = Config().with_updates({"ada_target": 0.0, "diffaugment": ""})
+    mon = HealthMonitor(config=cfg)
+    assert mon.update_quality(500, 40.0, memorization=1.05) == []
+    w = mon.update_quality(1000, 30.0, memorization=0.42)
+    assert [x.kind for x in w] == ["memorization"] and w[0].evidence["memorization"] == 0.42
+    assert "0.42" in w[0].message and "below 0.7" in w[0].message
+    assert [(r.edits, r.action) for r in w[0].remedies] == [({"ada_target": 0.6}, ""), ({}, "rollback_best"),
+                                                            ({"diffaugment": "translation,cutout"}, "resume")]
+    assert mon.update_quality(1500, 28.0, memorization=0.5) == []          # fires once...
+    assert mon.update_quality(2000, 27.0, memorization=0.9) == []          # ...re-arms when healthy again
+    assert [x.kind for x in mon.update_quality(2500, 26.0, memorization=0.3)] == ["memorization"]
+
+
+def test_a_tutorial_plateau_names_the_preset_that_reaches_further():
+    from ganstudio.presets import get_preset
+
+    for preset, expected in (("tutorial", "dcgan"), ("dcgan", None)):
+        mon = HealthMonitor(patience=3, config=get_preset(preset).config())
+        fired = [w for i, fd in enumerate((40, 25, 18, 19, 19.5, 19.2), 1) for w in mon.update_quality(500 * i, fd)]
+        assert [w.kind for w in fired] == ["plateau"]
+        assert ("preset reaches further" in fired[0].cause) == (expected is not None)
+        if expected:
+            assert f"the {expected} preset" in fired[0].cause

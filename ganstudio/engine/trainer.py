@@ -500,7 +500,8 @@ class Trainer:
 
     def _metric_events(self) -> Iterator[Event]:
         m = self.record_metric()
-        warnings = self.health.update_quality(m.step, m.fd, m.diversity)   # first: 'best so far' includes m
+        # first: 'best so far' includes m
+        warnings = self.health.update_quality(m.step, m.fd, m.diversity, m.memorization)
         yield m
         yield from self._warnings(warnings)
         yield from self._keep_best(m)

@@ -32,10 +32,15 @@ d_overfitting  D memorises a small training set (StyleGAN2-ADA's r_t): a dataset
                a confident D. Judged for the BCE family, hinge and least squares (r_real is taken against each
                family's real/fake boundary: 0, 0 and 0.5); not for WGAN-GP, whose critic has no boundary. Takes
                precedence over d_dominance once it applies. Re-arms when mean r_real < 0.5.
+memorization   the quality metric's memorization ratio (generated-to-nearest-training over held-out-to-nearest-
+               training distance in the classifier's feature space) < 0.7 at an evaluation: G copies training
+               images, whatever its FD says. Re-arms at >= 0.85.
 mode_collapse  diversity of the fixed-noise features < 40 % of the run's best and < 50 % of the real data's
                (when known). Re-arms at >= 60 % of the best.
 plateau        the quality metric (FD, lower is better) has not beaten its best for `patience` (3) evaluations;
-               "rising" when the latest is > 1.2 x the best: the best samples were at the best step.
+               "rising" when the latest is > 1.2 x the best: the best samples were at the best step. For a preset
+               that docs/quality.md shows is outrun in the same time (presets.plateau_advice), the cause names the
+               one that reaches further (a new run, so no button).
 oscillation    instead of plateau when, over those evaluations, FD alternately rises and falls by > 10 % of the
                best. Both re-arm at a new best.
 """
@@ -48,11 +53,13 @@ from typing import Iterable
 import numpy as np
 
 from ..config import Config
+from ..presets import plateau_advice
 from .advice import HealthWarning, Remedy, best_quality
 
 BCE_LOSSES = ("bce_ns", "minimax", "bce")
 R_REAL_LOSSES = BCE_LOSSES + ("hinge", "lsgan")   # where r_real is a real-vs-fake vote (see d_overfitting)
-KINDS = ("nan", "divergence", "d_dominance", "d_failure", "d_overfitting", "mode_collapse", "plateau", "oscillation")
+KINDS = ("nan", "divergence", "d_dominance", "d_failure", "d_overfitting", "mode_collapse", "memorization", "plateau",
+         "oscillation")
 TITLES = {
     "nan": "Losses became NaN/Inf",
     "divergence": "Training diverged",
@@ -60,11 +67,15 @@ TITLES = {
     "d_failure": "Discriminator is fooled",
     "d_overfitting": "Discriminator overfits the dataset",
     "mode_collapse": "Possible mode collapse",
+    "memorization": "Generator copies training images",
     "plateau": "Quality stopped improving",
     "oscillation": "Quality oscillates without progress",
 }
 MEMORISE_EPOCHS = 100   # D must have seen each training image this often before r_real can mean memorisation
 SMALL_DATASET = 10_000  # StyleGAN2-ADA's small-data regime
+# generated-to-nearest-training distance over held-out-to-nearest-training (metrics.fid): ~1 healthy (1.04-1.46 in
+# docs/quality.md's runs, 0.85-1.15 for real test images), 0.1 for copies of 600 images
+COPYING_RATIO, COPYING_REARM = 0.7, 0.85
 
 __all__ = ["HealthMonitor", "HealthWarning", "Remedy", "KINDS", "TITLES", "sample_diversity", "weights_finite"]
 
@@ -318,9 +329,11 @@ class HealthMonitor:
                           remedies[:3])
 
     # -- per quality evaluation -------------------------------------------------------------------------------
-    def update_quality(self, step: int, fd: float = math.nan, diversity: float = math.nan) -> list[HealthWarning]:
-        """Feed a quality evaluation (Metric event): FD for plateau / oscillation, diversity for mode collapse."""
-        out = self.update_diversity(step, diversity)
+    def update_quality(self, step: int, fd: float = math.nan, diversity: float = math.nan,
+                       memorization: float = math.nan) -> list[HealthWarning]:
+        """Feed a quality evaluation (Metric event): FD for plateau / oscillation, diversity for mode collapse,
+        the memorization ratio for copying."""
+        out = self.update_diversity(step, diversity) + self._check_copying(step, memorization)
         if not math.isfinite(fd):
             return out
         self.quality = [q for q in self.quality if q[0] < step] + [(step, fd)]   # a rollback re-measures
@@ -351,12 +364,36 @@ class HealthMonitor:
                 f"step {best_step:,}") if rising else \
             (f"FD has not improved on its best {best_fd:.3g} (step {best_step:,}) in {len(after)} evaluations "
              f"(latest {latest:.3g})")
+        cause = "training has converged for these settings" if not rising else \
+            "G is drifting away from its best state (over-training, or D overfitting)"
+        if (further := plateau_advice(self.config.preset)) is not None:    # a new run, so a note, not a button
+            cause += f"; the {further.preset} preset reaches further: {further.note}"
         return out + self._fire(
-            "plateau", step, what,
-            "training has converged for these settings" if not rising else
-            "G is drifting away from its best state (over-training, or D overfitting)", evidence,
+            "plateau", step, what, cause, evidence,
             [export, self._scale_lrs(0.5, "Roll back to the best checkpoint and halve both learning rates",
                                      "rollback_best"), Remedy("Stop training", {}, "stop")])
+
+    def _check_copying(self, step: int, ratio: float) -> list[HealthWarning]:
+        if not math.isfinite(ratio):
+            return []
+        if ratio >= COPYING_REARM:
+            self._armed["memorization"] = True
+        if ratio >= COPYING_RATIO:
+            return []
+        d = self.config.data
+        remedies = [Remedy("Enable adaptive augmentation (ADA, target 0.6)", {"ada_target": 0.6})] \
+            if not d.ada_target else []
+        if self.best is not None:
+            remedies.append(Remedy(f"Roll back to the best checkpoint (step {self.best[1]:,})", {}, "rollback_best"))
+        if not d.diffaugment:
+            remedies.append(Remedy("Enable DiffAugment (translation, cutout)", {"diffaugment": "translation,cutout"},
+                                   "resume"))
+        return self._fire("memorization", step,
+                          f"generated samples lie {ratio:.2f} x as far from their nearest training image as held-out "
+                          f"real images do (memorization ratio {ratio:.2f}, healthy ~1, below {COPYING_RATIO}): "
+                          f"G reproduces training images",
+                          "the dataset is small for this network and D rewards copies; a low FD here is memorization, "
+                          "not quality", {"memorization": ratio}, remedies[:3])
 
     def seed_quality(self, rows: Iterable[dict]) -> None:
         """Earlier evaluations of a resumed run (quality.jsonl rows), so 'best so far' spans the whole run."""
