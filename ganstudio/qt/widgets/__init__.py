@@ -1,4 +1,5 @@
-"""Reusable widgets of the studio window (plots, sample grid, hyperparameter form)."""
+"""Reusable widgets of the studio window (plots, sample grid, hyperparameter form, panels), and the small layout
+helpers they share (hbox, vbox, combo_box, fill_with_panes)."""
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QBoxLayout, QComboBox, QHBoxLayout, QLayout, QSplitter, QVBoxLayout, QWidget
