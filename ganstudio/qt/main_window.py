@@ -43,9 +43,9 @@ from .widgets.quality_plot import QualityPlot
 from .widgets.runs_panel import RunsPanel
 from .widgets.sweep_panel import install_sweep_tab
 from .widgets.sample_grid import GridEntry, SampleGridView
+from .window_state import State
 from .worker import Task, TaskSet, TrainingSession, describe_error
 
-STATES = ("idle", "running", "paused", "stopping", "finished", "error", "watching")
 DEFAULT_SIZE = (1480, 860)   # first launch, where the screen has room; benchmarks measure this size
 WATCH_MS = 500            # watch mode polls the run folder at 2 Hz
 DATASET_DEBOUNCE_MS = 400  # typing a path in the dataset field decodes it once, after a pause
@@ -97,7 +97,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings("ganstudio", "ganstudio")
         self.session: TrainingSession | None = None
         self.sweeping = False                      # the session runs a sweep's trials (the Sweep tab)
-        self.state = "idle"
+        self.state = State.IDLE
         self.run_path: Path | None = None          # run folder of the current / opened run
         self.resume_path: Path | None = None       # Start continues this run from its last checkpoint
         self.total_steps = 0
@@ -150,7 +150,7 @@ class MainWindow(QMainWindow):
         self._ds_debounced = qdebounced(self.load_dataset_preview, timeout=DATASET_DEBOUNCE_MS)
         self.panel.widgets["dataset"].textChanged.connect(self._dataset_field_changed)
         self.setAcceptDrops(True)
-        self._set_state("idle")
+        self._set_state(State.IDLE)
         from .desktop import install_desktop  # noqa: PLC0415 - Help, Open Recent, theme, archives, runs root
 
         self.desktop = install_desktop(self)
@@ -181,7 +181,7 @@ class MainWindow(QMainWindow):
         plot_lay.setSpacing(4)
         plot_lay.addWidget(self.health_banner)
         self.error_banner = ErrorBanner()     # a failed write paused the run: what to fix, then Resume
-        self.error_banner.resumeRequested.connect(lambda: self.state == "paused" and self.toggle_pause())
+        self.error_banner.resumeRequested.connect(lambda: self.state is State.PAUSED and self.toggle_pause())
         plot_lay.addWidget(self.error_banner)
         plot_lay.addWidget(self.plot_splitter, 1)
         self.grid_view = SampleGridView()
@@ -350,19 +350,16 @@ class MainWindow(QMainWindow):
         sb.showMessage("Loading engine in the background…")
 
     # ------------------------------------------------------------------------------------------------ state
-    def _set_state(self, state: str) -> None:
-        assert state in STATES, state
-        self.state = state
-        active = state in ("running", "paused", "stopping")
-        live = state in ("running", "paused")
-        watching = state == "watching"
+    def _set_state(self, state: State) -> None:
+        self.state = state = State(state)
+        active, live, watching = state.active, state.live, state is State.WATCHING
         self.act_start.setEnabled(not active and not watching)
         if not active and self.resume_path and self.resume_step is not None:
             self.act_start.setText(f"Resume from step {self.resume_step:,}")
         else:
             self.act_start.setText("Resume run" if (not active and self.resume_path) else "Start")
         self.act_pause.setEnabled(live)
-        self.act_pause.setText("Resume" if state == "paused" else "Pause")
+        self.act_pause.setText("Resume" if state is State.PAUSED else "Pause")
         self.act_step.setEnabled(live)
         self.act_step_n.setEnabled(live)
         self.step_n.setEnabled(live)
@@ -374,15 +371,26 @@ class MainWindow(QMainWindow):
         self.act_watch.setEnabled(not active)
         self.act_export.setEnabled(self.grid_view.current() is not None)
         self.ckpt_panel.set_busy(active or watching, self._route_checkpoint_change if live else None)
-        if state == "running":
+        if state is State.RUNNING:
             self.error_banner.clear()
         self._update_export_actions()
         self.lbl_state.setText(state.capitalize())
         self._status_dirty = True
         self._update_latent_source()
-        self.stateChanged.emit(state)
+        self.stateChanged.emit(str(state))
 
     # ------------------------------------------------------------------------------------------------ commands
+    def _reset_views(self) -> None:
+        """Empty every view of a run (plots, grids, banner, status numbers) before showing another."""
+        self.plot.clear()
+        self.quality_plot.clear()
+        self.health_banner.reset()
+        self.grid_view.clear()
+        self.last_metrics = None
+        self.total_steps = 0
+        self._rate.clear()
+        self._status_dirty = True
+
     def start_training(self, run_dir: str | Path | None = None, source=None) -> bool:
         """Start a new run (or continue `resume_path`). Returns False, with the reason shown, if it cannot.
         `source(control)`, a sweep's event generator, replaces the single Trainer (widgets/sweep_panel.py)."""
@@ -410,9 +418,7 @@ class MainWindow(QMainWindow):
             self.quality_plot.set_history([r for r in RunDir(path).read_quality() if r.get("step", 0) <= step])
         else:
             path = Path(run_dir) if run_dir else new_run_path(cfg.preset)
-            self.plot.clear()
-            self.quality_plot.clear()
-            self.grid_view.clear()
+            self._reset_views()
         self.health_banner.reset()
         self.latent.forget_model()    # the trainer builds its own models; never keep a second one around
         self.run_path = path
@@ -428,7 +434,7 @@ class MainWindow(QMainWindow):
         self.session.start()
         self.panel.set_active(True)
         self.ckpt_panel.set_run(path)
-        self._set_state("running")
+        self._set_state(State.RUNNING)
         self.statusBar().showMessage(f"Starting {'resumed ' if resume else ''}run in {path} …")
         self.setWindowTitle(f"ganstudio — {path.name}")
         return True
@@ -436,35 +442,35 @@ class MainWindow(QMainWindow):
     def toggle_pause(self) -> None:
         if self.session is None:
             return
-        if self.state == "running":
+        if self.state is State.RUNNING:
             self.session.control.pause()
-            self._set_state("paused")
-        elif self.state == "paused":
+            self._set_state(State.PAUSED)
+        elif self.state is State.PAUSED:
             self.session.control.resume()
-            self._set_state("running")
+            self._set_state(State.RUNNING)
 
     def step_training(self, n: int = 1) -> None:
         """Pause (if running) and allow exactly n more steps."""
-        if self.session is None or self.state not in ("running", "paused"):
+        if self.session is None or not self.state.live:
             return
         self.session.control.step(n)
-        self._set_state("paused")
+        self._set_state(State.PAUSED)
 
     def stop_training(self) -> None:
-        if self.session is None or self.state == "stopping":
+        if self.session is None or self.state is State.STOPPING:
             return
         self.session.stop()
-        self._set_state("stopping")
+        self._set_state(State.STOPPING)
         self.statusBar().showMessage("Stopping after the current step (saving a checkpoint)…")
 
     def _route_checkpoint_change(self, what: str, step: int) -> None:
         """Pin/unpin/delete from the Checkpoints dock while this window trains the run: done by the trainer between
         steps (a CheckpointsChanged event answers), so it never races a save or retention."""
-        if self.session is not None and self.state in ("running", "paused"):
+        if self.session is not None and self.state.live:
             self.session.control.request(what, step=step)
 
     def save_checkpoint(self) -> None:
-        if self.session is not None and self.state in ("running", "paused"):
+        if self.session is not None and self.state.live:
             self.session.control.request("checkpoint")
 
     def new_run(self) -> None:
@@ -475,15 +481,10 @@ class MainWindow(QMainWindow):
         self.resume_step = None
         self.run_path = None
         self.ckpt_panel.set_run(None)
-        self.total_steps = 0
-        self.last_metrics = None
-        self.plot.clear()
-        self.quality_plot.clear()
-        self.health_banner.reset()
-        self.grid_view.clear()
+        self._reset_views()
         self.panel.set_active(False)
         self.setWindowTitle("ganstudio")
-        self._set_state("idle")
+        self._set_state(State.IDLE)
 
     def open_run_dialog(self) -> None:
         path = self.choose_run_dir()
@@ -522,7 +523,7 @@ class MainWindow(QMainWindow):
         self.ckpt_panel.set_run(run.path)
         self.total_steps = 0
         self.setWindowTitle(f"ganstudio — {run.path.name}")
-        self._set_state("idle")
+        self._set_state(State.IDLE)
         where = f"Start resumes from the checkpoint at step {ckpts[-1].step:,}" if ckpts else \
             "it has no checkpoint, so Start begins a new run with this config"
         self.statusBar().showMessage(f"Opened {run.path} ({len(rows):,} metric rows); {where}")
@@ -688,7 +689,7 @@ class MainWindow(QMainWindow):
         self.quality_plot.truncate(step)
         self.grid_view.set_entries([GridEntry(s, path=str(p)) for s, p in RunDir(path).sample_steps() if s <= step])
         self.ckpt_panel.select_step(step)
-        self._set_state("idle")
+        self._set_state(State.IDLE)
         self.statusBar().showMessage(f"Start resumes {path.name} from the checkpoint at step {step:,}"
                                      + (f"; checkpoints {', '.join(map(str, newer))} will be moved aside" if newer
                                         else ""))
@@ -721,20 +722,14 @@ class MainWindow(QMainWindow):
         self.follower = RunFollower(path)
         self._watch_config_loaded = False
         self._watch_polls = 0
-        self.plot.clear()
-        self.quality_plot.clear()
-        self.health_banner.reset()
-        self.grid_view.clear()
-        self.last_metrics = None
-        self.total_steps = 0
-        self._rate.clear()
+        self._reset_views()
         self.run_path = path
         self.resume_path = None
         self.resume_step = None
         self.panel.setEnabled(False)      # read-only: the form shows the watched run's config
         self.ckpt_panel.set_run(path)
         self.setWindowTitle(f"ganstudio — watching {path.name}")
-        self._set_state("watching")
+        self._set_state(State.WATCHING)
         self.poll_watch()
         self._watch_timer.start()
         return True
@@ -745,8 +740,8 @@ class MainWindow(QMainWindow):
         self._watch_timer.stop()
         self.follower = None
         self.panel.setEnabled(True)
-        if self.state == "watching":
-            self._set_state("idle")
+        if self.state is State.WATCHING:
+            self._set_state(State.IDLE)
 
     @property
     def watching(self) -> bool:
@@ -996,14 +991,14 @@ class MainWindow(QMainWindow):
             # The trainer pauses itself after a rollback. It announces that with a Paused event only if it had not
             # already announced an earlier pause (a step right after Resume skips the Resumed event), so do not
             # wait for one.
-            if self.state == "running":
-                self._set_state("paused")
+            if self.state is State.RUNNING:
+                self._set_state(State.PAUSED)
         elif isinstance(ev, Paused):
-            if self.state == "running":
-                self._set_state("paused")
+            if self.state is State.RUNNING:
+                self._set_state(State.PAUSED)
         elif isinstance(ev, Resumed):
-            if self.state == "paused":
-                self._set_state("running")
+            if self.state is State.PAUSED:
+                self._set_state(State.RUNNING)
         elif isinstance(ev, Message):
             if ev.level == "error":
                 self._error(ev.text)
@@ -1041,7 +1036,7 @@ class MainWindow(QMainWindow):
 
     def compute_quality(self) -> bool:
         """Ask the trainer for FD / KID now (between steps, also while paused); a Metric event answers."""
-        if self.session is None or self.state not in ("running", "paused"):
+        if self.session is None or not self.state.live:
             return False
         self.session.control.request("metric")
         self.statusBar().showMessage("Computing the quality metric on the training thread…", 8000)
@@ -1049,11 +1044,11 @@ class MainWindow(QMainWindow):
 
     def _update_latent_source(self) -> None:
         live = None
-        if self.session is not None and self.state in ("running", "paused"):
+        if self.session is not None and self.state.live:
             # The trainer generates between steps on its own thread: no second model, no need to stop.
             control, reason = self.session.control, ""
             live = lambda **kw: control.request("generate", **kw)  # noqa: E731
-        elif self.session is not None or self.state == "stopping":
+        elif self.session is not None or self.state is State.STOPPING:
             reason = "the run is stopping; the explorer reads its last checkpoint once it has stopped."
         elif self.run_path is None:
             reason = "open a run (File ▸ Open run…) or train one first."
@@ -1071,9 +1066,9 @@ class MainWindow(QMainWindow):
         self.session = None  # only now: the QThread has really finished
         self.panel.set_active(False)
         if self.last_error or self.finished_reason == "error":
-            self._set_state("error")
+            self._set_state(State.ERROR)
         else:
-            self._set_state("finished")
+            self._set_state(State.FINISHED)
         # A stopped run can be continued with Start (a stopped sweep from its tab); a completed one stays viewable.
         self.resume_path = self.run_path if self.finished_reason == "stopped" and self.run_path and \
             not self.sweeping else None
@@ -1089,7 +1084,7 @@ class MainWindow(QMainWindow):
     @Slot(str, object)
     def _send_live_edit(self, name: str, value: object) -> None:
         # a sweep's trials keep their own values: the form is the base of the next sweep, not a live edit
-        if self.session is not None and self.state in ("running", "paused") and not self.sweeping:
+        if self.session is not None and self.state.live and not self.sweeping:
             self.session.control.edit(**{name: value})
 
     def _error(self, text: str) -> None:
@@ -1157,17 +1152,20 @@ class MainWindow(QMainWindow):
             ok = self.session.shutdown(wait_ms)
             if not ok:
                 print(f"ganstudio: the training thread did not stop within {wait_ms / 1000:.0f} s")
-        if self._warmup is not None:
-            if self._warmup.wait(wait_ms):
-                self._warmup = None
-            else:
-                ok = False
+        return self._join_background(wait_ms, wait_ms) and ok
+
+    def _join_background(self, warmup_ms: int, tasks_ms: int) -> bool:
+        """Stop the timers that start background work, then join the engine warm-up and the background tasks
+        (the trainer's thread is its session's). False if one of them is still running after its wait."""
         self._watch_timer.stop()
         self._ds_debounced.cancel()
         self._ds_request = None
-        if not self.tasks.wait_all(wait_ms):
-            ok = False
-        return ok
+        ok = True
+        if self._warmup is not None:
+            ok = self._warmup.wait(warmup_ms)
+            if ok:
+                self._warmup = None
+        return self.tasks.wait_all(tasks_ms) and ok
 
     def _close_if_done(self) -> None:
         """A deferred close (see closeEvent) happens once the trainer and every background task have ended."""
@@ -1192,22 +1190,17 @@ class MainWindow(QMainWindow):
                     return
                 if self.session is not None:   # the run may have finished while the dialog was open
                     self.session.stop(save=choice == "save")   # Discard: no final checkpoint or grid
-                    self._set_state("stopping")
+                    self._set_state(State.STOPPING)
             if self.session is not None and not self.session.shutdown(CLOSE_WAIT_MS):
                 # Still inside a step or TF setup: close as soon as the thread ends, never kill it.
                 self._close_when_done = True
                 self.statusBar().showMessage("Waiting for the trainer to finish its step…")
                 event.ignore()
                 return
-        if self._warmup is not None and not self._warmup.wait(QUIT_WAIT_MS):
-            event.ignore()
-            return
-        self._warmup = None
-        self._watch_timer.stop()
-        self._ds_debounced.cancel()
-        self._ds_request = None
-        if not self.tasks.wait_all(0):   # an export mid-write: finish it rather than kill it, and close when it has
-            self._close_when_done = True   # ended, without freezing the window meanwhile
+        # an export mid-write: finish it rather than kill it, and close when it has ended, without freezing
+        # the window meanwhile
+        if not self._join_background(QUIT_WAIT_MS, 0):
+            self._close_when_done = True
             self.statusBar().showMessage("Waiting for a background task to finish…")
             event.ignore()
             return
@@ -1255,4 +1248,4 @@ class MainWindow(QMainWindow):
         return self.panel.current_config()
 
 
-__all__ = ["MainWindow", "STATES", "fmt_duration"]
+__all__ = ["MainWindow", "State", "fmt_duration"]
