@@ -1,9 +1,12 @@
 """The studio window: hyperparameters | live plots | sample grid, driven by engine events.
 
-Tabs: Training (form, plots, grid), Dataset (what the model trains on), Runs (compare run folders); a
-Checkpoints dock on the right. The window owns at most one `TrainingSession` (thread + worker + Control) plus
-short background `Task`s (exports, dataset decoding). It never imports TensorFlow: the worker and the export
-tasks import it inside their threads, so the window shows at once and watch mode never loads it.
+Tabs: Training (form, plots, grid), Dataset, Runs, Latent and Sweep; a Checkpoints dock on the right. The window
+owns at most one `TrainingSession` (thread + worker + Control) plus short background `Task`s (exports, dataset
+decoding). It never imports TensorFlow: the worker and the export tasks import it inside their threads, so the
+window shows at once and watch mode never loads it.
+
+This file builds the window and drives the session (start, pause, step, stop, close). Other concerns are mixins in
+modules of their own: watch_mode.py; window_state.py holds the State enum.
 """
 from __future__ import annotations
 
@@ -26,7 +29,6 @@ from ..engine.events import CheckpointsChanged, WriteFailed
 from ..errors import GanStudioError
 from ..presets import PRESETS, get_preset
 from ..runs import RunDir, new_run_path, runs_root
-from ..runs.watch import RunFollower
 from .export_dialog import ExportDialog, SampleDialog, export_entry
 from .gcguard import gui_thread_gc
 from .widgets.checkpoints import CheckpointPanel
@@ -44,10 +46,11 @@ from .widgets.runs_panel import RunsPanel
 from .widgets.sweep_panel import install_sweep_tab
 from .widgets.sample_grid import GridEntry, SampleGridView
 from .window_state import State
+from .watch_mode import metrics_from_row
 from .worker import Task, TaskSet, TrainingSession, describe_error
+from .watch_mode import WatchModeMixin
 
 DEFAULT_SIZE = (1480, 860)   # first launch, where the screen has room; benchmarks measure this size
-WATCH_MS = 500            # watch mode polls the run folder at 2 Hz
 DATASET_DEBOUNCE_MS = 400  # typing a path in the dataset field decodes it once, after a pause
 # run-folder exports (export.FORMATS; default targets: RunDir.export_path): fmt -> (menu text, dialog title,
 # file filter)
@@ -76,14 +79,7 @@ def load_engine(_progress: Callable[[int, int], None]) -> str:
     return device_summary()
 
 
-def metrics_from_row(row: dict) -> StepMetrics:
-    """A metrics.jsonl row (StepMetrics.to_row) back as the event, for the status bar in watch mode."""
-    nan = float("nan")   # a hand-edited log may hold anything: non-numbers read as NaN
-    return StepMetrics(**{k: v if isinstance(v := row.get(k), (int, float)) else nan
-                          for k in StepMetrics.__dataclass_fields__})
-
-
-class MainWindow(QMainWindow):
+class MainWindow(WatchModeMixin, QMainWindow):
     stateChanged = Signal(str)
     sessionFinished = Signal()
     exportFinished = Signal(object)      # the written Path, or the exception
@@ -116,8 +112,7 @@ class MainWindow(QMainWindow):
         self.tasks = TaskSet(self)                 # exports + dataset decoding; joined on close
         self.tasks.changed.connect(lambda: self._update_export_actions())
         self.tasks.changed.connect(self._close_if_done)
-        self.follower: RunFollower | None = None   # watch mode
-        self._watch_polls = 0
+        self._init_watch_mode()
         self._ds_request: tuple[str, bool] | None = None   # queued (spec, from_drop) while one decode runs
         self._ds_stale = True
 
@@ -144,9 +139,6 @@ class MainWindow(QMainWindow):
         self._status_timer.setInterval(200)   # labels at 5 Hz: cheap, and no per-step relayout
         self._status_timer.timeout.connect(self._refresh_status)
         self._status_timer.start()
-        self._watch_timer = QTimer(self)
-        self._watch_timer.setInterval(WATCH_MS)
-        self._watch_timer.timeout.connect(self.poll_watch)
         self._ds_debounced = qdebounced(self.load_dataset_preview, timeout=DATASET_DEBOUNCE_MS)
         self.panel.widgets["dataset"].textChanged.connect(self._dataset_field_changed)
         self.setAcceptDrops(True)
@@ -704,100 +696,6 @@ class MainWindow(QMainWindow):
             f"grids: kept, but never resumed. Cancel keeps everything as it is.",
             QMessageBox.Ok | QMessageBox.Cancel, QMessageBox.Cancel)
         return answer == QMessageBox.Ok
-
-    # ------------------------------------------------------------------------------------------------ watch mode
-    def watch_run_dialog(self) -> None:
-        path = self.choose_watch_dir()
-        if path:
-            self.watch_run(path)
-
-    def watch_run(self, path: str | Path) -> bool:
-        """Follow a run folder another process writes (it may not exist yet). Read-only: training is disabled
-        until New run / Open run. Never imports TensorFlow."""
-        if self.session is not None:
-            self._error("Stop training before watching another run")
-            return False
-        self.stop_watching()
-        path = Path(path)
-        self.follower = RunFollower(path)
-        self._watch_config_loaded = False
-        self._watch_polls = 0
-        self._reset_views()
-        self.run_path = path
-        self.resume_path = None
-        self.resume_step = None
-        self.panel.setEnabled(False)      # read-only: the form shows the watched run's config
-        self.ckpt_panel.set_run(path)
-        self.setWindowTitle(f"ganstudio — watching {path.name}")
-        self._set_state(State.WATCHING)
-        self.poll_watch()
-        self._watch_timer.start()
-        return True
-
-    def stop_watching(self) -> None:
-        if self.follower is None:
-            return
-        self._watch_timer.stop()
-        self.follower = None
-        self.panel.setEnabled(True)
-        if self.state is State.WATCHING:
-            self._set_state(State.IDLE)
-
-    @property
-    def watching(self) -> bool:
-        return self.follower is not None
-
-    @Slot()
-    def poll_watch(self) -> None:
-        f = self.follower
-        if f is None:
-            return
-        self._watch_polls += 1
-        if not self._watch_config_loaded and f.exists():
-            try:
-                cfg = f.run.config()
-            except (GanStudioError, OSError, ValueError) as e:
-                cfg = None               # written atomically, so only an incompatible config lands here
-                self.statusBar().showMessage(f"Watching {f.path}: {e}", 5000)
-            if cfg is not None:
-                self.panel.set_config(cfg)
-                self.grid_view.sample_size = cfg.model.image_size
-                self.total_steps = cfg.train.steps
-                self._watch_config_loaded = True
-        try:
-            rows, grids = f.poll()
-        except OSError as e:
-            self.statusBar().showMessage(f"Watching {f.path}: {e}", 5000)
-            return
-        if f.reset or (rows and self.plot.count == 0):
-            self.plot.set_history(rows)  # whole history at once: a long run's log is not appended row by row
-            if f.reset:
-                self.grid_view.clear()
-        else:
-            for r in rows:
-                self.plot.append(r)
-        for r in rows[-64:]:
-            if isinstance(r.get("wall"), (int, float)) and "step" in r:
-                self._rate.append((r["wall"], r["step"]))
-        if rows:
-            self.last_metrics = metrics_from_row(rows[-1])
-            self._status_dirty = True
-        for step, p in grids:
-            self.grid_view.add_path(step, p)
-        if grids:
-            self.act_export.setEnabled(True)
-        quality = f.poll_quality()
-        if quality is not None:
-            self.quality_plot.set_history(quality)
-            self._show_quality()
-        if grids or self._watch_polls % 4 == 1:      # checkpoints change rarely; list them every 2 s
-            self.ckpt_panel.refresh()
-        if not f.exists():
-            self.statusBar().showMessage(f"Watching {f.path}: waiting for the run to appear…")
-        elif rows or grids:
-            self.statusBar().showMessage(f"Watching {f.path.name}: {self.plot.count:,} steps logged, "
-                                         f"{len(self.grid_view.entries)} grids")
-        self.watchPolled.emit()
 
     # ------------------------------------------------------------------------------------------------ dataset
     def _dataset_field_changed(self, text: str) -> None:
