@@ -6,7 +6,8 @@ decoding). It never imports TensorFlow: the worker and the export tasks import i
 window shows at once and watch mode never loads it.
 
 This file builds the window and drives the session (start, pause, step, stop, close). Other concerns are mixins in
-modules of their own: watch_mode.py; window_state.py holds the State enum.
+modules of their own: run_folder.py (new, open, load a checkpoint), watch_mode.py; window_state.py holds the State
+enum.
 """
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ from .widgets.sample_grid import GridEntry, SampleGridView
 from .window_state import State
 from .watch_mode import metrics_from_row
 from .worker import Task, TaskSet, TrainingSession, describe_error
+from .run_folder import RunFolderMixin
 from .watch_mode import WatchModeMixin
 
 DEFAULT_SIZE = (1480, 860)   # first launch, where the screen has room; benchmarks measure this size
@@ -79,7 +81,7 @@ def load_engine(_progress: Callable[[int, int], None]) -> str:
     return device_summary()
 
 
-class MainWindow(WatchModeMixin, QMainWindow):
+class MainWindow(RunFolderMixin, WatchModeMixin, QMainWindow):
     stateChanged = Signal(str)
     sessionFinished = Signal()
     exportFinished = Signal(object)      # the written Path, or the exception
@@ -465,62 +467,6 @@ class MainWindow(WatchModeMixin, QMainWindow):
         if self.session is not None and self.state.live:
             self.session.control.request("checkpoint")
 
-    def new_run(self) -> None:
-        if self.session is not None:
-            return
-        self.stop_watching()
-        self.resume_path = None
-        self.resume_step = None
-        self.run_path = None
-        self.ckpt_panel.set_run(None)
-        self._reset_views()
-        self.panel.set_active(False)
-        self.setWindowTitle("ganstudio")
-        self._set_state(State.IDLE)
-
-    def open_run_dialog(self) -> None:
-        path = self.choose_run_dir()
-        if path:
-            self.open_run(path)
-
-    def open_run(self, path: str | Path) -> bool:
-        """Load a run folder: its config into the form, its metrics and grids into the views."""
-        if self.session is not None:
-            return False
-        try:
-            run = RunDir.open(path)
-            cfg = run.config()
-            rows = run.read_metrics()
-            quality = run.read_quality()
-            samples = run.sample_steps()
-            ckpts = list_checkpoints(run.checkpoints)
-        except GanStudioError as e:
-            self._error(str(e))
-            return False
-        except OSError as e:
-            self._error(f"{path}: cannot read run ({e})")
-            return False
-        self.stop_watching()
-        self.panel.set_config(cfg)
-        self.plot.set_history(rows)
-        self.quality_plot.set_history(quality)
-        self.health_banner.reset()
-        self._show_quality()
-        self.grid_view.sample_size = cfg.model.image_size
-        self.grid_view.set_entries([GridEntry(step, path=str(p)) for step, p in samples])
-        self.run_path = run.path
-        self.resume_path = run.path if ckpts else None
-        self.resume_step = None
-        self.last_metrics = None
-        self.ckpt_panel.set_run(run.path)
-        self.total_steps = 0
-        self.setWindowTitle(f"ganstudio — {run.path.name}")
-        self._set_state(State.IDLE)
-        where = f"Start resumes from the checkpoint at step {ckpts[-1].step:,}" if ckpts else \
-            "it has no checkpoint, so Start begins a new run with this config"
-        self.statusBar().showMessage(f"Opened {run.path} ({len(rows):,} metric rows); {where}")
-        return True
-
     # ------------------------------------------------------------------------------------------------ export
     def _default_export_path(self) -> Path:
         entry = self.grid_view.current()
@@ -660,43 +606,6 @@ class MainWindow(WatchModeMixin, QMainWindow):
                                       QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
         return answer == QMessageBox.Yes
 
-    # ------------------------------------------------------------------------------------------------ checkpoints
-    def load_checkpoint(self, step: int) -> bool:
-        """Open the current run so that Start resumes from the checkpoint at `step` (not necessarily the last).
-
-        It does not start by itself. Newer checkpoints must never be resumed later by mistake: the user is asked
-        first, and Start moves them aside (kept, with their metrics and grids) into abandoned/; Cancel changes
-        nothing."""
-        path = self.run_path
-        if self.session is not None or path is None:
-            return False
-        newer = [c.step for c in list_checkpoints(RunDir(path).checkpoints) if c.step > step]
-        if newer and not self.confirm_branch(path, step, newer):
-            return False
-        if not self.open_run(path):
-            return False
-        self.resume_path = path
-        self.resume_step = step
-        self.plot.set_history(RunDir(path).read_metrics(step))
-        self.quality_plot.truncate(step)
-        self.grid_view.set_entries([GridEntry(s, path=str(p)) for s, p in RunDir(path).sample_steps() if s <= step])
-        self.ckpt_panel.select_step(step)
-        self._set_state(State.IDLE)
-        self.statusBar().showMessage(f"Start resumes {path.name} from the checkpoint at step {step:,}"
-                                     + (f"; checkpoints {', '.join(map(str, newer))} will be moved aside" if newer
-                                        else ""))
-        return True
-
-    def _confirm_branch_dialog(self, run: Path, step: int, newer: list[int]) -> bool:
-        steps = ", ".join(f"{s:,}" for s in newer)
-        answer = QMessageBox.question(
-            self, "Continue from an older checkpoint",
-            f"Continue {run.name} from step {step:,}?\n\nThe newer checkpoints ({steps}) will be moved aside to "
-            f"{run.name}/abandoned/step-{newer[-1]}-from-{step}/ when training starts, with their metrics and sample "
-            f"grids: kept, but never resumed. Cancel keeps everything as it is.",
-            QMessageBox.Ok | QMessageBox.Cancel, QMessageBox.Cancel)
-        return answer == QMessageBox.Ok
-
     # ------------------------------------------------------------------------------------------------ dataset
     def _dataset_field_changed(self, text: str) -> None:
         if self.dataset_panel.dataset is not None and text.strip() == self.dataset_panel.spec:
@@ -826,13 +735,6 @@ class MainWindow(WatchModeMixin, QMainWindow):
             return False
         self.tabs.setCurrentWidget(self.dataset_panel)
         return self.load_dataset_preview(str(path), from_drop=True)
-
-    def _open_from_runs(self, path: str) -> None:
-        if self.session is not None:
-            self._error("Stop training before opening another run")
-            return
-        if self.open_run(path):
-            self.tabs.setCurrentIndex(0)
 
     # ------------------------------------------------------------------------------------------------ events
     @Slot(object)
