@@ -6,8 +6,8 @@ decoding). It never imports TensorFlow: the worker and the export tasks import i
 window shows at once and watch mode never loads it.
 
 This file builds the window and drives the session (start, pause, step, stop, close). Other concerns are mixins in
-modules of their own: run_folder.py (new, open, load a checkpoint), watch_mode.py; window_state.py holds the State
-enum.
+modules of their own: event_views.py (engine events -> views), run_folder.py (new, open, load a checkpoint),
+watch_mode.py; window_state.py holds the State enum.
 """
 from __future__ import annotations
 
@@ -23,10 +23,7 @@ from superqt.utils import qdebounced
 
 from ..config import Config
 from ..engine.checkpoints import list_checkpoints
-from ..engine.events import (CheckpointSaved, ConfigChanged, Finished, Health, Message, Metric, Paused, Resumed,
-                             RolledBack, SampleGrid, Started, StepMetrics)
-from ..engine.events import BestCheckpoint, Generated
-from ..engine.events import CheckpointsChanged, WriteFailed
+from ..engine.events import StepMetrics
 from ..errors import GanStudioError
 from ..presets import PRESETS, get_preset
 from ..runs import RunDir, new_run_path, runs_root
@@ -35,7 +32,6 @@ from .gcguard import gui_thread_gc
 from .widgets.checkpoints import CheckpointPanel
 from .widgets.error_banner import ErrorBanner
 from .widgets.dataset_panel import DatasetPanel
-from ..metrics.advice import best_quality, best_text
 from .remedies import apply_remedy
 from .report_action import make_report
 from .widgets.health_banner import HealthBanner
@@ -47,8 +43,8 @@ from .widgets.runs_panel import RunsPanel
 from .widgets.sweep_panel import install_sweep_tab
 from .widgets.sample_grid import GridEntry, SampleGridView
 from .window_state import State
-from .watch_mode import metrics_from_row
 from .worker import Task, TaskSet, TrainingSession, describe_error
+from .event_views import EventViewsMixin
 from .run_folder import RunFolderMixin
 from .watch_mode import WatchModeMixin
 
@@ -81,7 +77,7 @@ def load_engine(_progress: Callable[[int, int], None]) -> str:
     return device_summary()
 
 
-class MainWindow(RunFolderMixin, WatchModeMixin, QMainWindow):
+class MainWindow(EventViewsMixin, RunFolderMixin, WatchModeMixin, QMainWindow):
     stateChanged = Signal(str)
     sessionFinished = Signal()
     exportFinished = Signal(object)      # the written Path, or the exception
@@ -735,104 +731,6 @@ class MainWindow(RunFolderMixin, WatchModeMixin, QMainWindow):
             return False
         self.tabs.setCurrentWidget(self.dataset_panel)
         return self.load_dataset_preview(str(path), from_drop=True)
-
-    # ------------------------------------------------------------------------------------------------ events
-    @Slot(object)
-    def _on_event(self, ev: object) -> None:
-        if isinstance(ev, StepMetrics):
-            self.last_metrics = ev
-            self.plot.append(ev.to_row())
-            self._rate.append((ev.wall, ev.step))
-            self._status_dirty = True
-        elif isinstance(ev, SampleGrid):
-            self.grid_view.add_images(ev.step, ev.images)
-            self.act_export.setEnabled(True)
-        elif isinstance(ev, Started):
-            gui_thread_gc().settle()
-            self.total_steps = ev.total_steps
-            self.steps_per_epoch = ev.steps_per_epoch
-            self.run_path = Path(ev.run_dir)
-            self.engine_ready = True
-            self.device_info = ev.device
-            self.ckpt_panel.set_run(self.run_path)   # a resume from an older step moved the newer checkpoints aside
-            self.statusBar().showMessage(f"Training {ev.dataset} on {ev.device}; G {ev.g_params:,} / "
-                                         f"D {ev.d_params:,} parameters", 10000)
-        elif isinstance(ev, ConfigChanged):
-            self.panel.apply_changes(ev.changes)
-            text = ", ".join(f"{k} {o:g}→{n:g}" if isinstance(n, float) else f"{k} {o}→{n}"
-                             for k, (o, n) in ev.changes.items())
-            self.statusBar().showMessage(f"Step {ev.step:,}: {text}", 8000)
-        elif isinstance(ev, WriteFailed):
-            self.error_banner.show_error(ev.message)
-            self.statusBar().showMessage(ev.message, 15000)
-        elif isinstance(ev, CheckpointsChanged):
-            self.statusBar().showMessage(ev.text, 8000)
-            self.ckpt_panel.refresh()
-        elif isinstance(ev, CheckpointSaved):
-            self.statusBar().showMessage(f"Checkpoint at step {ev.step:,}: {ev.path}", 8000)
-            self.ckpt_panel.set_run(self.run_path)
-        elif isinstance(ev, BestCheckpoint):
-            self.statusBar().showMessage(f"Step {ev.step:,} is the best checkpoint so far (FD {ev.fd:.3g})", 8000)
-            self.ckpt_panel.refresh()
-        elif isinstance(ev, Metric):
-            self.quality_plot.append({"step": ev.step, "fd": ev.fd, "kid": ev.kid, "diversity": ev.diversity,
-                                      "memorization": ev.memorization},
-                                     source=ev.source, accuracy=ev.accuracy)
-            self._show_quality()
-            self.statusBar().showMessage(f"Step {ev.step:,}: FD {ev.fd:.3g}, KID {ev.kid:.3g} on {ev.n:,} samples "
-                                         f"({ev.seconds:.1f} s; {self.quality_plot.classifier_text()})", 10000)
-        elif isinstance(ev, Health):
-            self.health_banner.add_warning(ev)
-        elif isinstance(ev, RolledBack):
-            if ev.reason == "nan":   # a 'restore' request was the user's own choice, not a failure
-                self.health_banner.add_rollback(ev.step, ev.from_step)
-            self.rollback_views(ev.step)
-            self.ckpt_panel.refresh()   # newer checkpoints moved aside
-            # The trainer pauses itself after a rollback. It announces that with a Paused event only if it had not
-            # already announced an earlier pause (a step right after Resume skips the Resumed event), so do not
-            # wait for one.
-            if self.state is State.RUNNING:
-                self._set_state(State.PAUSED)
-        elif isinstance(ev, Paused):
-            if self.state is State.RUNNING:
-                self._set_state(State.PAUSED)
-        elif isinstance(ev, Resumed):
-            if self.state is State.PAUSED:
-                self._set_state(State.RUNNING)
-        elif isinstance(ev, Message):
-            if ev.level == "error":
-                self._error(ev.text)
-            else:
-                self.statusBar().showMessage(ev.text, 8000)
-        elif isinstance(ev, Finished):
-            self.finished_reason = ev.reason
-            self.statusBar().showMessage(f"Run {ev.reason} at step {ev.step:,}; {ev.run_dir}")
-        elif isinstance(ev, Generated):
-            self.latent.on_generated(ev)
-
-    def rollback_views(self, step: int) -> None:
-        """The trainer restored the checkpoint of `step`: drop later plot rows, quality rows and grids."""
-        self.plot.truncate(step)
-        self.quality_plot.truncate(step)
-        self._show_quality()
-        entries = [e for e in self.grid_view.entries if e.step <= step]
-        if len(entries) != len(self.grid_view.entries):
-            self.grid_view.set_entries(entries)
-        self._rate.clear()
-        if self.last_metrics is not None and self.last_metrics.step > step:
-            row = self.plot.last_row()
-            self.last_metrics = metrics_from_row(row) if row else None
-            self._status_dirty = True
-
-    def _quality_collapsed(self, collapsed: bool) -> None:
-        if not collapsed:   # the first measurement: give the FD / KID plots their quarter back
-            total = sum(self.plot_splitter.sizes())
-            self.plot_splitter.setSizes([total * 3 // 4, total - total * 3 // 4])
-
-    def _show_quality(self) -> None:
-        s = self.quality_plot.summary()
-        best = best_text(best_quality(self.quality_plot.rows))   # 'when to stop' at a glance
-        self.lbl_quality.setText(" · ".join(t for t in (s.split(" · ")[0] if s else "", best) if t))
 
     def compute_quality(self) -> bool:
         """Ask the trainer for FD / KID now (between steps, also while paused); a Metric event answers."""
