@@ -7,7 +7,7 @@ window shows at once and watch mode never loads it.
 
 This file builds the window and drives the session (start, pause, step, stop, close). Other concerns are mixins in
 modules of their own: event_views.py (engine events -> views), run_folder.py (new, open, load a checkpoint),
-run_exports.py, watch_mode.py; window_state.py holds the State enum.
+run_exports.py, dataset_flow.py, watch_mode.py; window_state.py holds the State enum.
 """
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSpinBox,
                                QSplitter, QTabWidget, QVBoxLayout, QWidget)
-from superqt.utils import qdebounced
 
 from ..config import Config
 from ..engine.checkpoints import list_checkpoints
@@ -40,16 +39,16 @@ from .widgets.loss_plot import LossPlot
 from .widgets.quality_plot import QualityPlot
 from .widgets.runs_panel import RunsPanel
 from .widgets.sweep_panel import install_sweep_tab
-from .widgets.sample_grid import GridEntry, SampleGridView
+from .widgets.sample_grid import SampleGridView
 from .window_state import State
 from .worker import Task, TaskSet, TrainingSession, describe_error
+from .dataset_flow import DatasetFlowMixin
 from .event_views import EventViewsMixin
 from .run_exports import RunExportsMixin
 from .run_folder import RunFolderMixin
 from .watch_mode import WatchModeMixin
 
 DEFAULT_SIZE = (1480, 860)   # first launch, where the screen has room; benchmarks measure this size
-DATASET_DEBOUNCE_MS = 400  # typing a path in the dataset field decodes it once, after a pause
 CLOSE_WAIT_MS = 1000      # join this long inside closeEvent (a close may block the window 3 s at most, with room
                           # for the rest of it on a busy machine); beyond it the window closes when the thread ends
 QUIT_WAIT_MS = 120_000    # at application exit we must join: a running QThread at exit is a qFatal
@@ -70,7 +69,7 @@ def load_engine(_progress: Callable[[int, int], None]) -> str:
     return device_summary()
 
 
-class MainWindow(EventViewsMixin, RunFolderMixin, RunExportsMixin, WatchModeMixin, QMainWindow):
+class MainWindow(EventViewsMixin, RunFolderMixin, RunExportsMixin, DatasetFlowMixin, WatchModeMixin, QMainWindow):
     stateChanged = Signal(str)
     sessionFinished = Signal()
     exportFinished = Signal(object)      # the written Path, or the exception
@@ -102,8 +101,7 @@ class MainWindow(EventViewsMixin, RunFolderMixin, RunExportsMixin, WatchModeMixi
         self.tasks.changed.connect(lambda: self._update_export_actions())
         self.tasks.changed.connect(self._close_if_done)
         self._init_watch_mode()
-        self._ds_request: tuple[str, bool] | None = None   # queued (spec, from_drop) while one decode runs
-        self._ds_stale = True
+        self._init_dataset_flow()
 
         # Injectable interactions: tests replace them so nothing modal ever blocks.
         self.ask_close: Callable[[], str] = self._ask_close_dialog              # 'save' | 'discard' | 'cancel'
@@ -128,7 +126,6 @@ class MainWindow(EventViewsMixin, RunFolderMixin, RunExportsMixin, WatchModeMixi
         self._status_timer.setInterval(200)   # labels at 5 Hz: cheap, and no per-step relayout
         self._status_timer.timeout.connect(self._refresh_status)
         self._status_timer.start()
-        self._ds_debounced = qdebounced(self.load_dataset_preview, timeout=DATASET_DEBOUNCE_MS)
         self.panel.widgets["dataset"].textChanged.connect(self._dataset_field_changed)
         self.setAcceptDrops(True)
         self._set_state(State.IDLE)
@@ -430,136 +427,6 @@ class MainWindow(EventViewsMixin, RunFolderMixin, RunExportsMixin, WatchModeMixi
     def save_checkpoint(self) -> None:
         if self.session is not None and self.state.live:
             self.session.control.request("checkpoint")
-
-    # ------------------------------------------------------------------------------------------------ dataset
-    def _dataset_field_changed(self, text: str) -> None:
-        if self.dataset_panel.dataset is not None and text.strip() == self.dataset_panel.spec:
-            return
-        self._ds_stale = True
-        if self.tabs.currentWidget() is self.dataset_panel:
-            self._ds_debounced()        # one decode after typing pauses
-
-    def _tab_changed(self, index: int) -> None:
-        if self.tabs.widget(index) is self.dataset_panel and self._ds_stale:
-            self.load_dataset_preview()
-
-    def _dataset_options(self) -> dict:
-        v = self.panel.value
-        return {"size": v("resolution") or v("image_size"), "color": v("color"), "resize": v("resize"),
-                "bad_images": v("bad_images"), "npz_key": v("npz_key")}
-
-    def load_dataset_preview(self, spec: str | None = None, *, from_drop: bool = False,
-                             force: bool = False) -> bool:
-        """Decode a dataset in a background task for the Dataset tab. `from_drop`: on success it also becomes
-        the form's dataset; on failure the error dialog shows and the form keeps its previous dataset."""
-        spec = (spec if spec is not None else self.panel.value("dataset")).strip()
-        if not spec:
-            return False
-        if self.tasks.busy("dataset"):
-            self._ds_request = (spec, from_drop)      # the newest request wins; run it when this one ends
-            return True
-        if spec == "cifar10" and not (force or from_drop):
-            # CIFAR-10 is only reachable through keras.datasets, i.e. a TensorFlow import: only on request.
-            self.dataset_panel.show_error(spec, "cifar10 is read through Keras (loads TensorFlow); press Reload "
-                                                "to preview it")
-            self._ds_stale = False
-            return False
-        self._ds_stale = False
-        opts = self._dataset_options()
-
-        def job(progress):
-            from ..data import load_dataset  # noqa: PLC0415 - numpy/PIL only
-
-            return load_dataset(spec, 0, progress=progress, **opts)
-
-        task = Task(job, name="dataset", parent=self)
-        task.progress.connect(lambda done, total: self._dataset_progress(spec, done, total))
-        task.done.connect(lambda ds: self._dataset_done(spec, ds, from_drop))
-        task.failed.connect(lambda exc: self._dataset_failed(spec, exc, from_drop))
-        task.finished.connect(self._next_dataset_request)
-        self.dataset_panel.show_loading(spec)
-        self.tasks.start(task)
-        return True
-
-    def _dataset_progress(self, spec: str, done: int, total: int) -> None:
-        self.dataset_panel.show_loading(spec, done, total)
-        self.statusBar().showMessage(f"Decoding {spec}: {done:,}/{total:,} images")
-
-    def _dataset_done(self, spec: str, ds, from_drop: bool) -> None:
-        if from_drop:
-            self.panel.set_value("dataset", spec)   # the panel already shows it: the field change is a no-op
-            self.panel.validate()
-        self.dataset_panel.set_dataset(spec, ds)
-        self.statusBar().showMessage(ds.summary() + (f"; {len(ds.warnings)} warning(s)" if ds.warnings else ""),
-                                     10000)
-        self._fit_network_to(ds)
-        self.datasetLoaded.emit((spec, ds))
-
-    def _fit_network_to(self, ds) -> None:
-        """A dropped or typed dataset the form's network cannot take switches the form to one that can, with a
-        visible note (the same rule as the CLI without --preset: engine.trainer.adapt_arch_to_data)."""
-        from ..engine.trainer import adapt_arch_to_data  # noqa: PLC0415 - TensorFlow is imported lazily there
-
-        cfg = self.panel.validate() if self.session is None and not self.watching else None
-        note = ""
-        if cfg is not None and cfg.data.dataset == self.dataset_panel.spec:
-            cfg, note = adapt_arch_to_data(cfg, ds.shape)
-            if note:
-                for key in ("arch", "image_size", "channels"):
-                    self.panel.set_value(key, cfg.get(key))
-                self.panel.validate()
-                note = f"Network switched to fit this dataset: {note}."
-                self.statusBar().showMessage(note, 15000)
-        self.dataset_panel.show_model_note(note)
-
-    def _dataset_failed(self, spec: str, exc, from_drop: bool) -> None:
-        text = describe_error(exc)
-        if from_drop:
-            self._error(text)            # the user asked for it: a dialog; the form keeps its dataset
-        else:
-            self.dataset_panel.show_error(spec, text)   # the form field follows typing: no dialog per keystroke
-            self.statusBar().showMessage(text, 10000)
-        self.datasetLoaded.emit((spec, exc))
-
-    def _next_dataset_request(self) -> None:
-        req, self._ds_request = self._ds_request, None
-        if req is not None:
-            QTimer.singleShot(0, lambda: self.load_dataset_preview(req[0], from_drop=req[1]))
-
-    def _grid_changed(self, entry: GridEntry | None) -> None:
-        if entry is None:
-            self.dataset_panel.set_generated(None)
-            return
-        try:
-            self.dataset_panel.set_generated(entry.grid(), entry.step)
-        except OSError:
-            pass
-
-    # -- drag and drop: a dataset (folder / .npz / .npy / IDX) or a run folder --------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
-        md = event.mimeData()
-        if md.hasUrls() and any(u.isLocalFile() for u in md.urls()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if not paths:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        self.drop_path(paths[0])
-
-    def drop_path(self, path: str | Path) -> bool:
-        path = Path(path)
-        if RunDir.is_run(path):
-            return self.open_run(path)       # a run folder, not a dataset
-        if self.session is not None or self.watching:
-            self._error("Cannot change the dataset while a run is training or being watched")
-            return False
-        self.tabs.setCurrentWidget(self.dataset_panel)
-        return self.load_dataset_preview(str(path), from_drop=True)
 
     def compute_quality(self) -> bool:
         """Ask the trainer for FD / KID now (between steps, also while paused); a Metric event answers."""
