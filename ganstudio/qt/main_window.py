@@ -6,8 +6,8 @@ decoding). It never imports TensorFlow: the worker and the export tasks import i
 window shows at once and watch mode never loads it.
 
 This file builds the window and drives the session (start, pause, step, stop, close). Other concerns are mixins in
-modules of their own: event_views.py (engine events -> views), run_folder.py (new, open, load a checkpoint),
-run_exports.py, dataset_flow.py, watch_mode.py; window_state.py holds the State enum.
+modules of their own: status.py (status bar), event_views.py (engine events -> views), run_folder.py (new, open,
+load a checkpoint), run_exports.py, dataset_flow.py, watch_mode.py; window_state.py holds the State enum.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from typing import Callable
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSpinBox,
-                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QSpinBox, QSplitter,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from ..config import Config
 from ..engine.checkpoints import list_checkpoints
@@ -46,6 +46,7 @@ from .dataset_flow import DatasetFlowMixin
 from .event_views import EventViewsMixin
 from .run_exports import RunExportsMixin
 from .run_folder import RunFolderMixin
+from .status import StatusMixin, fmt_duration
 from .watch_mode import WatchModeMixin
 
 DEFAULT_SIZE = (1480, 860)   # first launch, where the screen has room; benchmarks measure this size
@@ -54,22 +55,14 @@ CLOSE_WAIT_MS = 1000      # join this long inside closeEvent (a close may block 
 QUIT_WAIT_MS = 120_000    # at application exit we must join: a running QThread at exit is a qFatal
 
 
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds or seconds == float("inf"):
-        return "—"
-    s = int(round(seconds))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 def load_engine(_progress: Callable[[int, int], None]) -> str:
     from ..tfsetup import device_summary  # noqa: PLC0415 - imports TensorFlow, in the warm-up thread
 
     return device_summary()
 
 
-class MainWindow(EventViewsMixin, RunFolderMixin, RunExportsMixin, DatasetFlowMixin, WatchModeMixin, QMainWindow):
+class MainWindow(StatusMixin, EventViewsMixin, RunFolderMixin, RunExportsMixin, DatasetFlowMixin, WatchModeMixin,
+                 QMainWindow):
     stateChanged = Signal(str)
     sessionFinished = Signal()
     exportFinished = Signal(object)      # the written Path, or the exception
@@ -282,28 +275,6 @@ class MainWindow(EventViewsMixin, RunFolderMixin, RunExportsMixin, DatasetFlowMi
         m.addSeparator()
         m.addAction(self.ckpt_dock.toggleViewAction())
 
-    def _build_status_bar(self) -> None:
-        sb = self.statusBar()
-        self.lbl_state = QLabel()
-        self.lbl_step = QLabel()
-        self.lbl_epoch = QLabel()
-        self.lbl_speed = QLabel()
-        self.lbl_elapsed = QLabel()
-        self.lbl_eta = QLabel()
-        self.lbl_quality = QLabel()
-        self.lbl_quality.setStyleSheet("padding: 0 6px;")
-        self.lbl_quality.setToolTip("Latest quality metric and the best so far with its step (Fréchet distance, lower is "
-                                    "better)")
-        sb.addPermanentWidget(self.lbl_quality)
-        fm = self.fontMetrics()
-        for w, sample in ((self.lbl_state, "Stopping"), (self.lbl_step, "step 000,000 / 000,000"),
-                          (self.lbl_epoch, "epoch 000.00"), (self.lbl_speed, "000,000 img/s"),
-                          (self.lbl_elapsed, "elapsed 00:00:00"), (self.lbl_eta, "ETA 00:00:00")):
-            w.setStyleSheet("padding: 0 6px;")
-            w.setMinimumWidth(fm.horizontalAdvance(sample) + 14)   # no jitter or clipping as numbers change
-            sb.addPermanentWidget(w)
-        sb.showMessage("Loading engine in the background…")
-
     # ------------------------------------------------------------------------------------------------ state
     def _set_state(self, state: State) -> None:
         self.state = state = State(state)
@@ -490,31 +461,6 @@ class MainWindow(EventViewsMixin, RunFolderMixin, RunExportsMixin, DatasetFlowMi
         box = QMessageBox(QMessageBox.Critical, "ganstudio", text, QMessageBox.Ok, self)
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()  # non-blocking: the window stays usable and tests never hang
-
-    # ------------------------------------------------------------------------------------------------ status
-    def _refresh_status(self) -> None:
-        if not self._status_dirty:
-            return
-        self._status_dirty = False
-        m = self.last_metrics
-        if m is None:
-            for w in (self.lbl_step, self.lbl_epoch, self.lbl_speed, self.lbl_elapsed, self.lbl_eta):
-                w.setText("")
-            return
-        total = f" / {self.total_steps:,}" if self.total_steps else ""
-        self.lbl_step.setText(f"step {m.step:,}{total}")
-        self.lbl_epoch.setText(f"epoch {m.epoch:.2f}")
-        self.lbl_speed.setText(f"{m.images_per_sec:,.0f} img/s")
-        self.lbl_elapsed.setText(f"elapsed {fmt_duration(m.wall)}")
-        self.lbl_eta.setText(f"ETA {fmt_duration(self.eta_seconds())}" if self.total_steps else "")
-
-    def eta_seconds(self) -> float | None:
-        if not self.total_steps or len(self._rate) < 2 or self.last_metrics is None:
-            return None
-        (w0, s0), (w1, s1) = self._rate[0], self._rate[-1]
-        if w1 <= w0 or s1 <= s0:
-            return None
-        return max(0, self.total_steps - self.last_metrics.step) * (w1 - w0) / (s1 - s0)
 
     # ------------------------------------------------------------------------------------------------ engine warm-up
     def warm_up_engine(self) -> None:
