@@ -6,8 +6,9 @@ decoding). It never imports TensorFlow: the worker and the export tasks import i
 window shows at once and watch mode never loads it.
 
 This file builds the window and drives the session (start, pause, step, stop, close). Other concerns are mixins in
-modules of their own: status.py (status bar), event_views.py (engine events -> views), run_folder.py (new, open,
-load a checkpoint), run_exports.py, dataset_flow.py, watch_mode.py; window_state.py holds the State enum.
+modules of their own: actions.py (actions, toolbar, menus), status.py (status bar), event_views.py (engine events
+-> views), run_folder.py (new, open, load a checkpoint), run_exports.py, dataset_flow.py, watch_mode.py;
+window_state.py holds the State enum.
 """
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QSpinBox, QSplitter,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from ..config import Config
 from ..engine.checkpoints import list_checkpoints
@@ -31,7 +32,6 @@ from .widgets.checkpoints import CheckpointPanel
 from .widgets.error_banner import ErrorBanner
 from .widgets.dataset_panel import DatasetPanel
 from .remedies import apply_remedy
-from .report_action import make_report
 from .widgets.health_banner import HealthBanner
 from .widgets.hyperparams import HyperparamPanel
 from .widgets.latent_explorer import LatentExplorer
@@ -42,6 +42,7 @@ from .widgets.sweep_panel import install_sweep_tab
 from .widgets.sample_grid import SampleGridView
 from .window_state import State
 from .worker import Task, TaskSet, TrainingSession, describe_error
+from .actions import ActionsMixin
 from .dataset_flow import DatasetFlowMixin
 from .event_views import EventViewsMixin
 from .run_exports import RunExportsMixin
@@ -61,8 +62,8 @@ def load_engine(_progress: Callable[[int, int], None]) -> str:
     return device_summary()
 
 
-class MainWindow(StatusMixin, EventViewsMixin, RunFolderMixin, RunExportsMixin, DatasetFlowMixin, WatchModeMixin,
-                 QMainWindow):
+class MainWindow(ActionsMixin, StatusMixin, EventViewsMixin, RunFolderMixin, RunExportsMixin, DatasetFlowMixin,
+                 WatchModeMixin, QMainWindow):
     stateChanged = Signal(str)
     sessionFinished = Signal()
     exportFinished = Signal(object)      # the written Path, or the exception
@@ -197,83 +198,6 @@ class MainWindow(StatusMixin, EventViewsMixin, RunFolderMixin, RunExportsMixin, 
         avail, (w, h) = self.screen().availableGeometry(), DEFAULT_SIZE
         self.resize(min(w, int(avail.width() * 0.95)), min(h, int(avail.height() * 0.92)))
         self.resizeDocks([self.ckpt_dock], [250], Qt.Horizontal)
-
-    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
-        a = QAction(text, self)
-        if shortcut is not None:
-            a.setShortcut(QKeySequence(shortcut))
-        a.setToolTip(f"{tip or text} ({a.shortcut().toString()})" if shortcut is not None else (tip or text))
-        a.setStatusTip(tip or text)
-        a.triggered.connect(lambda *_: slot())
-        return a
-
-    def _build_actions(self) -> None:
-        self.act_start = self._action("Start", self.start_training, "Ctrl+R", "Start training (or resume the run)")
-        self.act_pause = self._action("Pause", self.toggle_pause, Qt.Key_Space, "Pause / resume after this step")
-        self.act_step = self._action("Step", lambda: self.step_training(1), "F10", "Run exactly one step, then pause")
-        self.act_step_n = self._action("Step N", lambda: self.step_training(self.step_n.value()), "Shift+F10",
-                                       "Run the number of steps in the box, then pause")
-        self.act_stop = self._action("Stop", self.stop_training, "Ctrl+.", "Stop after this step (saves a checkpoint)")
-        self.act_save = self._action("Save checkpoint", self.save_checkpoint, QKeySequence.Save,
-                                     "Save a checkpoint now (works while paused)")
-        self.act_export = self._action("Export grid…", self.open_export_dialog, "Ctrl+E", "Export the shown grid as PNG")
-        self.act_open = self._action("Open run…", self.open_run_dialog, QKeySequence.Open, "Open a run folder")
-        self.act_new = self._action("New run", self.new_run, QKeySequence.New, "Forget the current run; start fresh")
-        self.act_watch = self._action("Watch run…", self.watch_run_dialog, "Ctrl+Shift+W",
-                                      "Follow a run another process is training (read-only)")
-        self._build_export_actions()
-        self.act_quit = self._action("Quit", self.close, QKeySequence.Quit)
-        self.act_quality = self._action("Compute quality now", self.compute_quality, "Ctrl+M",
-                                        "Measure FD / KID now on the training thread (works while paused)")
-        self.step_n = QSpinBox()
-        self.step_n.setRange(1, 1_000_000)
-        self.step_n.setValue(10)
-        self.step_n.setToolTip("Steps for 'Step N'")
-        self.step_n.setPrefix("N = ")
-
-        tb = self.addToolBar("Training")
-        tb.setObjectName("training_toolbar")
-        tb.setToolButtonStyle(Qt.ToolButtonTextOnly)
-        for a in (self.act_start, self.act_pause, self.act_step):
-            tb.addAction(a)
-        tb.addWidget(self.step_n)
-        for a in (self.act_step_n, self.act_stop):
-            tb.addAction(a)
-        tb.addSeparator()
-        for a in (self.act_save, self.act_quality, self.act_export):
-            tb.addAction(a)
-        tb.addSeparator()
-        for a in (self.act_new, self.act_open):
-            tb.addAction(a)
-
-        mb = self.menuBar()
-        m = mb.addMenu("&File")
-        for a in (self.act_new, self.act_open, self.act_watch):
-            m.addAction(a)
-        m.addSeparator()
-        self._build_export_menu(m)
-        m.addSeparator()
-        m.addAction(self.act_quit)
-        m = mb.addMenu("&Run")
-        for a in (self.act_start, self.act_pause, self.act_step, self.act_step_n, self.act_stop):
-            m.addAction(a)
-        m.addSeparator()
-        m.addAction(self.act_save)
-        m.addAction(self.act_quality)
-        self.act_report = self._action("Report…", lambda: make_report(self),
-                                       tip="Write the run's one-page HTML report (RUN/report.html) and open it")
-        m.addAction(self.act_report)
-        m = mb.addMenu("&View")
-        follow = QAction("Follow latest", self, checkable=True, checked=True)
-        follow.toggled.connect(self.plot.follow_box.setChecked)
-        self.plot.follow_box.toggled.connect(follow.setChecked)
-        smooth = QAction("Smoothed curves", self, checkable=True, checked=True)
-        smooth.toggled.connect(self.plot.smooth_box.setChecked)
-        self.plot.smooth_box.toggled.connect(smooth.setChecked)
-        m.addAction(follow)
-        m.addAction(smooth)
-        m.addSeparator()
-        m.addAction(self.ckpt_dock.toggleViewAction())
 
     # ------------------------------------------------------------------------------------------------ state
     def _set_state(self, state: State) -> None:
