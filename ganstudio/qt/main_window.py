@@ -7,8 +7,8 @@ window shows at once and watch mode never loads it.
 
 This file builds the window and drives the session (start, pause, step, stop, close). Other concerns are mixins in
 modules of their own: actions.py (actions, toolbar, menus), status.py (status bar), event_views.py (engine events
--> views), run_folder.py (new, open, load a checkpoint), run_exports.py, dataset_flow.py, watch_mode.py;
-window_state.py holds the State enum.
+-> views), run_folder.py (new, open, load a checkpoint), run_exports.py, dataset_flow.py, watch_mode.py,
+window_settings.py; window_state.py holds the State enum.
 """
 from __future__ import annotations
 
@@ -24,8 +24,6 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QMessageBo
 from ..config import Config
 from ..engine.checkpoints import list_checkpoints
 from ..engine.events import StepMetrics
-from ..errors import GanStudioError
-from ..presets import PRESETS, get_preset
 from ..runs import RunDir, new_run_path, runs_root
 from .gcguard import gui_thread_gc
 from .widgets.checkpoints import CheckpointPanel
@@ -49,6 +47,7 @@ from .run_exports import RunExportsMixin
 from .run_folder import RunFolderMixin
 from .status import StatusMixin, fmt_duration
 from .watch_mode import WatchModeMixin
+from .window_settings import WindowSettingsMixin
 
 DEFAULT_SIZE = (1480, 860)   # first launch, where the screen has room; benchmarks measure this size
 CLOSE_WAIT_MS = 1000      # join this long inside closeEvent (a close may block the window 3 s at most, with room
@@ -63,7 +62,7 @@ def load_engine(_progress: Callable[[int, int], None]) -> str:
 
 
 class MainWindow(ActionsMixin, StatusMixin, EventViewsMixin, RunFolderMixin, RunExportsMixin, DatasetFlowMixin,
-                 WatchModeMixin, QMainWindow):
+                 WatchModeMixin, WindowSettingsMixin, QMainWindow):
     stateChanged = Signal(str)
     sessionFinished = Signal()
     exportFinished = Signal(object)      # the written Path, or the exception
@@ -470,43 +469,6 @@ class MainWindow(ActionsMixin, StatusMixin, EventViewsMixin, RunFolderMixin, Run
             return
         self._save_settings()
         super().closeEvent(event)
-
-    # ------------------------------------------------------------------------------------------------ settings
-    def _restore_settings(self, preset: str | None, dataset: str | None) -> None:
-        s = self.settings
-        geo = s.value("window/geometry")
-        if geo is not None:
-            self.restoreGeometry(geo)
-        st = s.value("window/state")
-        if st is not None:
-            self.restoreState(st)
-        sp = s.value("window/splitter")
-        if sp is not None:
-            self.splitter.restoreState(sp)
-        name = preset or s.value("last/preset", "", str) or "tutorial"
-        try:
-            cfg = get_preset(name).config()
-        except GanStudioError as e:
-            msg = str(e)   # `e` is unbound after the except block; the deferred lambda must not capture it
-            QTimer.singleShot(0, lambda: self._error(msg))
-            cfg = PRESETS["tutorial"].config()
-        data = dataset or s.value("last/dataset", "", str)
-        if data:
-            try:
-                cfg = cfg.with_updates({"dataset": data})
-            except GanStudioError as e:
-                msg = str(e)
-                QTimer.singleShot(0, lambda: self._error(msg))
-        self.panel.set_config(cfg)
-
-    def _save_settings(self) -> None:
-        s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        s.setValue("window/splitter", self.splitter.saveState())
-        s.setValue("last/preset", self.panel.preset_combo.currentData() or "tutorial")
-        s.setValue("last/dataset", self.panel.value("dataset"))
-        s.sync()
 
     def current_config(self) -> Config:
         return self.panel.current_config()
