@@ -78,6 +78,25 @@ def tiny_form_values():
 
 
 @pytest.fixture
+def start_paused(qtbot, tiny_form_values):
+    """start_paused(win, min_step, **form) -> the step at which a tiny run, started from the window with these form
+    values on top of tiny_form_values, paused once it had trained at least min_step steps."""
+    from ganstudio.engine.events import Paused
+
+    def start(win, min_step: int, **values) -> int:
+        for k, v in {**tiny_form_values, **values}.items():
+            win.panel.set_value(k, v)
+        assert win.start_training()
+        qtbot.waitUntil(lambda: win.last_metrics is not None and win.last_metrics.step >= min_step, timeout=90_000)
+        with qtbot.waitSignal(win.session.engineEvent, check_params_cb=lambda ev: isinstance(ev, Paused),
+                              timeout=90_000):
+            win.act_pause.trigger()
+        return win.last_metrics.step
+
+    return start
+
+
+@pytest.fixture
 def trainer_step(qtbot):
     """trainer_step(session) -> the step the trainer is at, asked between steps: a 'generate' request is answered
     at the next step boundary, also while paused. What a fixed wait only hoped for, without the wait: that the

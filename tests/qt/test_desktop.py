@@ -6,7 +6,7 @@ from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 
 from ganstudio.engine.checkpoints import list_checkpoints
-from ganstudio.engine.events import Paused, SampleGrid
+from ganstudio.engine.events import SampleGrid
 from ganstudio.imaging import save_grid
 from ganstudio.qt.widgets.sample_grid import GridEntry, SampleGridView
 
@@ -18,17 +18,11 @@ def is_(kind):
 
 
 @pytest.mark.slow
-def test_latent_explorer_on_a_paused_run(make_main_window, tiny_form_values, qtbot, tmp_path):
+def test_latent_explorer_on_a_paused_run(make_main_window, start_paused, qtbot, tmp_path):
     """Paused, with no checkpoint on disk: every view comes from the trainer's own generator."""
     win = make_main_window(preset="tiny")
-    for k, v in tiny_form_values.items():
-        win.panel.set_value(k, v)
-    assert win.start_training()
+    step = start_paused(win, 2)
     session = win.session
-    qtbot.waitUntil(lambda: win.last_metrics is not None and win.last_metrics.step >= 2, timeout=TIMEOUT)
-    with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(Paused), timeout=TIMEOUT):
-        win.act_pause.trigger()
-    step = win.last_metrics.step
     lat = win.latent
     assert lat.available and lat.live is not None and lat.btn_generate.isEnabled()
     assert list_checkpoints(win.run_path / "checkpoints") == []

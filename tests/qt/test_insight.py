@@ -154,18 +154,12 @@ def test_health_banner_stacks_rolls_back_and_halves_lrs(make_main_window, qtbot)
 
 
 @pytest.mark.slow
-def test_nan_rollback_end_to_end(make_main_window, tiny_form_values, qtbot):
+def test_nan_rollback_end_to_end(make_main_window, start_paused, qtbot):
     import tensorflow as tf
 
     win = make_main_window(preset="tiny")
-    for k, v in {**tiny_form_values, "checkpoint_every": 2, "sample_every": 1, "metric_n": 100}.items():
-        win.panel.set_value(k, v)
-    assert win.start_training()
+    paused_at = start_paused(win, 3, checkpoint_every=2, sample_every=1, metric_n=100)
     session = win.session
-    qtbot.waitUntil(lambda: win.last_metrics is not None and win.last_metrics.step >= 3, timeout=TIMEOUT)
-    with qtbot.waitSignal(session.engineEvent, check_params_cb=is_(Paused), timeout=TIMEOUT):
-        win.act_pause.trigger()
-    paused_at = win.last_metrics.step
     last_ckpt = paused_at - paused_at % 2
     # the latent explorer works on the live, paused run (tests/qt/test_desktop.py generates with it)
     assert win.latent.available and win.latent.live is not None
