@@ -19,7 +19,7 @@ QWIDGETSIZE_MAX = (1 << 24) - 1
 QUALITY_SERIES = {
     "fd": (0, "FD", "#4dd0e1"),
     "kid": (1, "KID", "#ffb74d"),
-    "memorization": (2, "memo ratio", "#ce93d8"),
+    "memorization": (2, "memo", "#ce93d8"),
 }
 LAST_ROW = max(row for row, _, _ in QUALITY_SERIES.values())
 MEMO_LOW = 0.8   # a ratio below this reads as copying in the title (healthy runs sit near 1; copies of 600 images: 0.1)
