@@ -190,19 +190,13 @@ def _pick_checkpoint(win, rng: random.Random) -> bool:
 
 def _act(win, action: str, rng: random.Random, answers: dict, res: Result) -> bool:
     """Do one action; True when it closed the window."""
-    if action == "start":
-        win.act_start.trigger()
-    elif action == "pause":
-        win.act_pause.trigger()
-    elif action == "step":
-        win.act_step.trigger()
+    plain = {"start": win.act_start, "pause": win.act_pause, "step": win.act_step, "stop": win.act_stop,
+             "save": win.act_save}
+    if action in plain:
+        plain[action].trigger()
     elif action == "step_n":
         win.step_n.setValue(rng.randint(1, 5))
         win.act_step_n.trigger()
-    elif action == "stop":
-        win.act_stop.trigger()
-    elif action == "save":
-        win.act_save.trigger()
     elif action == "new_run":
         win.act_new.trigger()
         for k, v in FORM.items():     # New run keeps the form; a loaded run may have replaced it
