@@ -71,26 +71,46 @@ def parse_variant(spec: str) -> tuple[str, str, dict[str, str]]:
 
 
 def train_one(label: str, preset: str, overrides: dict, size: str, seed: int, minutes: float, steps: int,
-              scorers: dict, run_dir: Path) -> dict:
-    import numpy as np
-
+              scorers: dict, run_dir: Path, score_at: tuple[float, ...] = ()) -> list[dict]:
+    """Train one configuration and score it at the end of its budget, and also at each of score_at's earlier
+    training-time marks (minutes): nothing in the engine depends on the total budget, so the generator at a 20-minute
+    run's 5-minute mark is the one a 5-minute run ends with. One row per score."""
     from ganstudio.engine import Finished, StepMetrics
     from ganstudio.engine.trainer import Trainer
-    from ganstudio.imaging import save_grid
-    from ganstudio.presets import get_preset
 
     ds, spec = dataset_for(size)
-    cfg = get_preset(preset).config().with_updates(
+    cfg = get_cfg(preset, overrides, spec, seed, minutes, steps)
+    t = Trainer(cfg, run_dir=run_dir, dataset=ds)
+    last, finished, rows = None, None, []
+    marks = sorted(m for m in score_at if not steps and m < minutes)
+    for ev in t.run():   # a generator on this thread: scoring between steps touches TF on the training thread
+        if isinstance(ev, StepMetrics):
+            last = ev
+            if marks and t.train_seconds >= 60 * marks[0]:
+                rows.append(score(t, last, None, label, preset, overrides, size, ds, seed, f"{marks.pop(0):g} min",
+                                  scorers))
+        elif isinstance(ev, Finished):
+            finished = ev
+    budget = scorers["budget"] or (f"{steps} steps" if steps else f"{minutes:g} min")
+    return rows + [score(t, last, finished, label, preset, overrides, size, ds, seed, budget, scorers)]
+
+
+def get_cfg(preset: str, overrides: dict, spec: str, seed: int, minutes: float, steps: int):
+    from ganstudio.presets import get_preset
+
+    return get_preset(preset).config().with_updates(
         {"dataset": spec, "seed": seed, "steps": steps, "epochs": 0, "train_minutes": 0 if steps else minutes,
          "metric_every": 0, "checkpoint_every": 0, "checkpoint_minutes": 0, "tensorboard": False,
          "sample_every": 10**6, **overrides})
-    t = Trainer(cfg, run_dir=run_dir, dataset=ds)
-    last, finished = None, None
-    for ev in t.run():
-        if isinstance(ev, StepMetrics):
-            last = ev
-        elif isinstance(ev, Finished):
-            finished = ev
+
+
+def score(t, last, finished, label: str, preset: str, overrides: dict, size: str, ds, seed: int, budget: str,
+          scorers: dict) -> dict:
+    """One table row: the generator as it is now, scored on 1,000 samples from fixed noise."""
+    import numpy as np
+
+    from ganstudio.imaging import save_grid
+
     n = N_GENERATED
     noise = np.random.default_rng(t.config.train.seed + 2).standard_normal((n, t.config.model.noise_dim))
     images = np.concatenate([t.sample(noise[i:i + 500].astype(np.float32)) for i in range(0, n, 500)])
@@ -101,16 +121,34 @@ def train_one(label: str, preset: str, overrides: dict, size: str, seed: int, mi
         scorers[size] = QualityMetric(scorers["fn"], ds.images)
     memo = scorers[size].score(images)["memorization"]
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    grid = OUT_DIR / f"{scorers['suite']}-{label}-{size}-s{seed}.png"
+    tag = budget.replace(" ", "")
+    grid = OUT_DIR / f"{scorers['suite']}-{label}-{size}-s{seed}-{tag}.png"
     save_grid(t.sample(t.fixed_noise.numpy()[:16]), grid, rows=4, scale=2)
     return {"suite": scorers["suite"], "label": label, "preset": preset, "overrides": overrides, "size": size,
-            "images": len(ds), "seed": seed,
-            "budget": scorers["budget"] or (f"{steps} steps" if steps else f"{minutes:g} min"),
+            "images": len(ds), "seed": seed, "budget": budget,
             "steps": t.step, "train_seconds": round(t.train_seconds, 1),
             "epochs": float(f"{last.epoch:.2g}") if last else 0.0, "fd": test["fd"], "kid": test["kid"],
-            "memorization": memo, "diversity": test["diversity"], "ada_p": last.ada_p if last else 0.0, "reason": finished.reason if finished else "",
+            "memorization": memo, "diversity": test["diversity"], "ada_p": last.ada_p if last else 0.0,
+            "reason": finished.reason if finished else "budget mark",
             "grid": str(grid.relative_to(ROOT / "docs")), "machine": scorers["machine"],
             "command": scorers["command"], "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def summary(rs: list[dict], sizes: dict[str, int]) -> list[str]:
+    """FD at a glance: one line per dataset size, one column per configuration (best first on the largest size),
+    each cell the mean over seeds with the seeds' own values."""
+    labels = sorted({r["label"] for r in rs}, key=lambda lb: min(r["fd"] for r in rs if r["label"] == lb))
+    out = ["| FD (mean; per seed) | " + " | ".join(f"`{lb}`" for lb in labels) + " |",
+           "|---" * (len(labels) + 1) + "|"]
+    for size in sorted({r["size"] for r in rs}, key=lambda z: sizes.get(z, 9)):
+        cells = []
+        for lb in labels:
+            fds = [r["fd"] for r in sorted(rs, key=lambda r: r["seed"]) if r["size"] == size and r["label"] == lb]
+            cells.append(f"**{sum(fds) / len(fds):.1f}**" + (f" ({' / '.join(f'{f:.1f}' for f in fds)})"
+                                                              if len(fds) > 1 else "") if fds else "–")
+        images = next(r["images"] for r in rs if r["size"] == size)
+        out.append(f"| {images:,} images | " + " | ".join(cells) + " |")
+    return out
 
 
 def render(rows: list[dict]) -> str:
@@ -128,11 +166,12 @@ def render(rows: list[dict]) -> str:
     for r in rows:
         groups.setdefault((r["suite"], r["budget"]), []).append(r)
     sizes = {"600": 0, "2000": 1, "6000": 2, "full": 3}
-    suites = {"presets": 0, "ablation": 1}   # the headline table first
+    suites = {"presets": 0, "ada": 1, "ablation": 2, "longer": 3, "reduced": 4}   # the headline table first
     for (suite, budget), rs in sorted(groups.items(), key=lambda g: suites.get(g[0][0], 2)):
         out.append(f"## {suite}: {budget} per run\n")
         for m in sorted({(r["machine"], r["command"]) for r in rs}):
             out.append(f"- `{m[1]}` on {m[0]}")
+        out += ["", *summary(rs, sizes)]
         out.append("\n| size | preset | overrides | seed | steps | epochs | FD | KID | memorization | ADA p | final grid |")
         out.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in sorted(rs, key=lambda r: (sizes.get(r["size"], 9), r["fd"])):
@@ -161,6 +200,10 @@ def main() -> None:
                     "different presets stand for one training time (default: '5 min' or 'N steps')")
     ap.add_argument("--fresh", action="store_true", help="forget earlier rows in docs/quality/results.jsonl")
     ap.add_argument("--render-only", action="store_true", help="rewrite docs/quality.md from the stored rows")
+    ap.add_argument("--score-at", default="", metavar="MINUTES,...", help="also score each run at these earlier "
+                    "marks of training time, e.g. --minutes 20 --score-at 5 gives the 5- and 20-minute rows in one run")
+    ap.add_argument("--skip-done", action="store_true", help="leave out runs whose final row is already stored (to "
+                    "continue an interrupted table)")
     args = ap.parse_args()
 
     rows = [] if args.fresh or not RESULTS.exists() else \
@@ -187,21 +230,31 @@ def main() -> None:
         names = [p for p in args.presets.split(",") if p] or \
             ([] if args.variant else [p for p in PRESETS if p not in ("tiny", "cdcgan")])
         configs = [(n, n, {}) for n in names] + [parse_variant(v) for v in args.variant]
+        score_at = tuple(float(m) for m in args.score_at.split(",") if m)
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as d:
             for size in args.sizes.split(","):
                 for seed in map(int, args.seeds.split(",")):
                     for label, preset, overrides in configs:
+                        budget = args.budget_label or (f"{args.steps} steps" if args.steps else f"{args.minutes:g} min")
+                        key = (args.suite, budget, label, size, seed)
+                        if args.skip_done and any((r["suite"], r["budget"], r["label"], r["size"], r["seed"]) == key
+                                                  for r in rows):
+                            print(f"{label:<14} {size:>5} seed {seed}: stored, skipped", flush=True)
+                            continue
                         t0 = time.perf_counter()
-                        row = train_one(label, preset, overrides, size, seed, args.minutes, args.steps, scorers,
-                                        Path(d) / f"{label}-{size}-{seed}")
-                        rows = [r for r in rows if (r["suite"], r["budget"], r["label"], r["size"], r["seed"]) !=
-                                (row["suite"], row["budget"], label, size, seed)] + [row]
+                        new = train_one(label, preset, overrides, size, seed, args.minutes, args.steps, scorers,
+                                        Path(d) / f"{label}-{size}-{seed}", score_at)
+                        keys = {(r["suite"], r["budget"], r["label"], r["size"], r["seed"]) for r in new}
+                        rows = [r for r in rows if (r["suite"], r["budget"], r["label"], r["size"], r["seed"])
+                                not in keys] + new
                         RESULTS.write_text("".join(json.dumps(r) + "\n" for r in rows))
                         DOC.write_text(render(rows))
-                        print(f"{label:<14} {size:>5} seed {seed}: {row['steps']:6,} steps ({row['epochs']:g} epochs)"
-                              f"  FD {row['fd']:7.2f}  KID {row['kid']:.3f}  memorization {row['memorization']:.2f}"
-                              f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+                        for row in new:
+                            print(f"{label:<14} {size:>5} seed {seed} {row['budget']:>7}: {row['steps']:6,} steps "
+                                  f"({row['epochs']:g} epochs)  FD {row['fd']:7.2f}  KID {row['kid']:.3f}  "
+                                  f"memorization {row['memorization']:.2f}", flush=True)
+                        print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
     DOC.write_text(render(rows))
     print(f"wrote {DOC.relative_to(ROOT)}")
 

@@ -112,6 +112,63 @@ def roofline(op: str, dtype: str, reps: int = 10) -> tuple[float, float]:
     return flops / statistics.median(times) / 1e9, flops / statistics.median(cpu) / 1e9
 
 
+def model_kernels(preset: str, dtype: str, reps: int = 5) -> tuple[float, float]:
+    """(GFLOP/s, GFLOP/CPU-s) of the preset's own convolutions and dense layers alone, at the step's shapes and
+    batch: each G layer once and each D layer twice (D sees a real and a fake batch), each as its forward pass plus
+    both gradients (input and kernel), with none of the step's batch norm, activations, dropout, losses or optimizer.
+    Its bf16/fp32 ratio is what these oneDNN kernels offer: the most the step could gain without other kernels."""
+    import keras
+    import tensorflow as tf
+
+    from ganstudio.models.dcgan import build_discriminator, build_generator
+    from ganstudio.presets import get_preset
+
+    cfg = get_preset(preset).config()
+    kinds = (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.Dense)
+    policy = "float32" if dtype == "float32" else "mixed_bfloat16"
+    keras.config.set_dtype_policy("float32")
+    shapes = [(layer, repeat) for model, repeat in ((build_generator(cfg.model), 1), (build_discriminator(cfg.model), 2))
+              for layer in model.layers if isinstance(layer, kinds)]
+    work, flops = [], 0
+    rnd = tf.random.stateless_normal
+    for i, (layer, repeat) in enumerate(shapes):
+        fresh = type(layer).from_config({**layer.get_config(), "dtype": policy})
+        in_shape = (cfg.data.batch_size, *layer.input.shape[1:])
+        x = tf.cast(rnd(in_shape, [i, 1]), fresh.compute_dtype)
+        y = fresh(x)
+        dy = tf.cast(rnd(y.shape, [i, 2]), fresh.compute_dtype)
+        k = layer.kernel.shape
+        macs = int(tf.reduce_prod(y.shape[:-1] if not isinstance(layer, keras.layers.Conv2DTranspose)
+                                  else x.shape[:-1])) * int(tf.reduce_prod(k))
+        if isinstance(layer, keras.layers.Dense):
+            macs = cfg.data.batch_size * int(tf.reduce_prod(k))
+        flops += repeat * 3 * 2 * macs   # forward, input gradient, kernel gradient: one matmul-sized pass each
+        work.append((fresh, x, dy, repeat))
+
+    @tf.function
+    def passes():
+        total = tf.constant(0.0)
+        for fresh, x, dy, repeat in work:
+            for _ in range(repeat):
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    y = fresh(x)
+                dx, dk = tape.gradient(y, [x, fresh.kernel], output_gradients=dy)
+                total += tf.cast(dx[0, 0] if dx.shape.rank == 2 else dx[0, 0, 0, 0], tf.float32) + \
+                    tf.cast(tf.reshape(dk, [-1])[0], tf.float32)
+        return total
+
+    passes().numpy()
+    times, cpu = [], []
+    for _ in range(reps):
+        t, c = time.perf_counter(), time.process_time()
+        passes().numpy()
+        times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    keras.config.set_dtype_policy("float32")
+    return flops / statistics.median(times) / 1e9, flops / statistics.median(cpu) / 1e9
+
+
 VARIANTS = {
     "tutorial loop": lambda n: tutorial_loop(n),
     "engine auto": lambda n: engine_loop(n, "engine auto"),
@@ -142,7 +199,8 @@ VARIANTS["engine bf16 stock"] = stock_layers(
 VARIANTS["dcgan bf16 stock"] = stock_layers(
     lambda n: engine_loop(n, "dcgan bf16 stock", "dcgan", jit_compile="off", precision="mixed_bfloat16"),
     "g-output-float32")
-ROOFLINE = {f"{op} {dt}": (op, dt) for op in ("matmul", "conv") for dt in ("float32", "bfloat16")}
+ROOFLINE = {f"{op} {dt}": (op, dt) for op in ("matmul", "conv", "tutorial kernels", "dcgan kernels")
+            for dt in ("float32", "bfloat16")}
 
 
 def bf16_speedup(med: dict[str, float], fp32: str, bf16: str) -> float | None:
@@ -169,7 +227,7 @@ def main() -> None:
             print(f"round {r + 1}: {name:<22} {results[name][-1][0]:8.1f} img/s {results[name][-1][1]:8.1f} img/CPU-s",
                   flush=True)
         for name, (op, dt) in ROOFLINE.items():
-            flops[name].append(roofline(op, dt))
+            flops[name].append(model_kernels(op.split()[0], dt) if op.endswith("kernels") else roofline(op, dt))
             print(f"round {r + 1}: {name:<22} {flops[name][-1][0]:8.1f} GFLOP/s {flops[name][-1][1]:8.1f} GFLOP/CPU-s",
                   flush=True)
     for basis, i in (("wall clock", 0), ("CPU time", 1)):
@@ -182,16 +240,17 @@ def main() -> None:
             print(f"{name:<22}{m:>20.1f}{m / base:>8.3f}")
         print(f"{'roofline':<22}{'GFLOP float32':>20}{'bfloat16':>10}{'bf16/fp32':>11}")
         gain = {}
-        for op in ("matmul", "conv"):
+        for op in ("matmul", "conv", "tutorial kernels", "dcgan kernels"):
             gain[op] = roof[f"{op} bfloat16"] / roof[f"{op} float32"]
             print(f"{op:<22}{roof[f'{op} float32']:>20.1f}{roof[f'{op} bfloat16']:>10.1f}{gain[op]:>10.2f}x")
-        print(f"{'step':<22}{'bf16/fp32':>20}{'captured vs matmul':>20}{'vs conv':>9}")
+        print(f"{'step':<22}{'bf16/fp32':>20}{'captured vs matmul':>20}{'vs conv':>9}{'vs its kernels':>16}")
         for label, fp32, bf16 in (("tutorial", "engine fp32", "engine bf16"), ("dcgan", "dcgan fp32", "dcgan bf16"),
                                   ("tutorial, stock layers", "engine fp32", "engine bf16 stock"),
                                   ("dcgan, stock layers", "dcgan fp32", "dcgan bf16 stock")):
             sp = bf16_speedup(med, fp32, bf16)
             if sp is not None:   # "bf16 gain captured": the share of the hardware's bf16 speed-up the step keeps
-                print(f"{label:<22}{sp:>19.2f}x{sp / gain['matmul']:>20.2f}{sp / gain['conv']:>9.2f}")
+                own = gain[f"{label.split(',')[0]} kernels"]   # the share of what the step's own kernels offer
+                print(f"{label:<22}{sp:>19.2f}x{sp / gain['matmul']:>20.2f}{sp / gain['conv']:>9.2f}{sp / own:>16.2f}")
 
 if __name__ == "__main__":
     main()
