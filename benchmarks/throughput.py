@@ -8,7 +8,8 @@ preset at its batch 128). Rounds alternate (tutorial, engine XLA off, engine XLA
 matmul and a 5x5 conv in float32 and bfloat16) so that machine drift hits all equally; the first steps
 (tracing/compilation) are excluded. Prints images/s per variant and the ratio to the tutorial loop, the matmul's
 and the conv's GFLOP/s, and the "bf16 gain captured": the step's bf16/fp32 speed-up divided by the matmul's
-(and by the conv's), i.e. the share of the hardware's bf16 speed-up that the train step keeps. Every figure is
+(and by the conv's, and by the preset's own convolutions and dense layers run alone: what its kernels offer), i.e.
+the share of the hardware's bf16 speed-up that the train step keeps. Every figure is
 also given per CPU-second of this process (img/CPU-s, GFLOP/CPU-s): on a machine shared with other jobs those
 ratios are far steadier than wall-clock ones, which count the time the other jobs hold the cores.
 """
