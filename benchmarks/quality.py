@@ -37,6 +37,7 @@ OUT_DIR = ROOT / "docs" / "quality"
 RESULTS = OUT_DIR / "results.jsonl"
 DOC = ROOT / "docs" / "quality.md"
 NOTES = OUT_DIR / "notes.md"
+EXPECT = ROOT / "resources" / "quality_expectations.json"   # the presets' guidance reads the table from here
 N_GENERATED = 1000
 
 
@@ -132,6 +133,26 @@ def score(t, last, finished, label: str, preset: str, overrides: dict, size: str
             "reason": finished.reason if finished else "budget mark",
             "grid": str(grid.relative_to(ROOT / "docs")), "machine": scorers["machine"],
             "command": scorers["command"], "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def write_expectations(rows: list[dict]) -> None:
+    """The "presets" suite's time-budget rows of plain presets, as the data ganstudio.presets quotes: per budget,
+    preset and dataset size the mean FD over seeds (with each seed's), and the steps reached."""
+    from ganstudio.presets import EXPECTATIONS, PRESETS
+
+    assert EXPECT.name == EXPECTATIONS
+    budgets: dict = {}
+    for r in rows:
+        if r["suite"] == "presets" and r["budget"].endswith(" min") and r["label"] == r["preset"] in PRESETS \
+                and not r["overrides"]:
+            budgets.setdefault(r["budget"], {}).setdefault(r["label"], {}).setdefault(r["size"], []).append(r)
+    table = {b: {p: {size: {"images": rs[0]["images"], "fd": round(sum(r["fd"] for r in rs) / len(rs), 1),
+                            "fd_seeds": [round(r["fd"], 1) for r in sorted(rs, key=lambda r: r["seed"])],
+                            "steps": round(sum(r["steps"] for r in rs) / len(rs))}
+                     for size, rs in sizes.items()} for p, sizes in ps.items()} for b, ps in budgets.items()}
+    machines = sorted({r["machine"].split(", load")[0] for r in rows if r["suite"] == "presets"})
+    EXPECT.write_text(json.dumps({"source": "docs/quality.md (benchmarks/quality.py)", "machine": "; ".join(machines),
+                                  "budgets": table}, indent=1) + "\n")
 
 
 def summary(rs: list[dict], sizes: dict[str, int]) -> list[str]:
@@ -250,13 +271,15 @@ def main() -> None:
                                 not in keys] + new
                         RESULTS.write_text("".join(json.dumps(r) + "\n" for r in rows))
                         DOC.write_text(render(rows))
+                        write_expectations(rows)
                         for row in new:
                             print(f"{label:<14} {size:>5} seed {seed} {row['budget']:>7}: {row['steps']:6,} steps "
                                   f"({row['epochs']:g} epochs)  FD {row['fd']:7.2f}  KID {row['kid']:.3f}  "
                                   f"memorization {row['memorization']:.2f}", flush=True)
                         print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
     DOC.write_text(render(rows))
-    print(f"wrote {DOC.relative_to(ROOT)}")
+    write_expectations(rows)
+    print(f"wrote {DOC.relative_to(ROOT)} and {EXPECT.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -2,11 +2,21 @@
 from __future__ import annotations
 
 import difflib
+import functools
+import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from .config import Config
-from .errors import ConfigError
+from .errors import ConfigError, GanStudioError
+from .resources import resource_path
+
+# docs/quality.md's equal-time table as data (written by benchmarks/quality.py, shipped in the wheel): what the
+# presets reached, per dataset size, so the guidance quotes measured numbers and never hand-copied ones.
+EXPECTATIONS = "quality_expectations.json"
+GUIDE_BUDGET = "5 min"          # the budget the guidance quotes (the table's default)
+FURTHER_RATIO = 0.67            # a plateau note names a preset only if it reached at most 2/3 of the run's FD
 
 
 @dataclass(frozen=True)
@@ -14,35 +24,31 @@ class Preset:
     name: str
     description: str          # what it is for
     overrides: dict[str, Any]
-    expect: str = ""          # what it reached in docs/quality.md's table (measured numbers only; '' = not measured)
 
     def config(self) -> Config:
         return Config(preset=self.name).with_updates(self.overrides)
 
-    def guidance(self) -> str:
-        """What the preset is for and, where measured, what to expect: the selector's text and `ganstudio presets`."""
-        return f"{self.description} {self.expect}".strip()
+    @property
+    def expect(self) -> str:
+        """What it reached in docs/quality.md's table on every measured size ('' = not measured)."""
+        return expectation(self.name)
+
+    def guidance(self, n_images: int | None = None) -> str:
+        """What the preset is for and, where measured, what to expect (on the measured size nearest n_images when
+        given): the selector's text and `ganstudio presets`."""
+        return f"{self.description} {expectation(self.name, n_images)}".strip()
 
 
 _DCGAN = {"arch": "dcgan", "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "dropout": 0.0, "leaky_slope": 0.2,
           "batch_size": 128}
 
-# What the presets reached in docs/quality.md (one seed; the machine was shared, so budgets are step counts standing
-# for ~2.2 minutes of training on a quiet 2-core CPU: dcgan 300 steps, tutorial 90, dcgan-b64 600).
-_EQUAL_TIME = "in docs/quality.md's equal-time runs (~2 min on a 2-core CPU, 1 seed)"
-
 PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("tutorial", "The TensorFlow DCGAN tutorial, layer for layer: Adam 1e-4, batch 256, BCE, 50 epochs; for "
-           "comparing with the tutorial, not for the best images.", {},
-           f"Reached FD 431.1 on 600 images, 432.9 on 2,000, 433.2 on 6,000 and 432.1 on 60,000 {_EQUAL_TIME}, "
-           f"where dcgan-b64 reached 115.8 to 122.0."),
+           "comparing with the tutorial, not for the best images.", {}),
     Preset("dcgan-b64", "Recommended: dcgan at batch 64, twice the updates per image (on a CPU a step's time grows "
-           "with its images, so also twice the updates per second).", {**_DCGAN, "batch_size": 64},
-           f"Reached FD 116.2 on 600 images, 116.0 on 2,000, 122.0 on 6,000 and 115.8 on 60,000 {_EQUAL_TIME}: "
-           f"less than half of dcgan's."),
+           "with its images, so also twice the updates per second).", {**_DCGAN, "batch_size": 64}),
     Preset("dcgan", "Radford et al. DCGAN: Adam 2e-4, beta1 0.5, LeakyReLU 0.2, no dropout; sharper samples sooner.",
-           _DCGAN,
-           f"Reached FD 251.0 on 600 images, 257.6 on 2,000, 264.5 on 6,000 and 265.9 on 60,000 {_EQUAL_TIME}."),
+           _DCGAN),
     Preset("lsgan", "Least-squares GAN (Mao et al.) on the DCGAN nets: no saturating sigmoid, steadier gradients.",
            {**_DCGAN, "loss": "lsgan"}),
     Preset("wgan-gp", "Wasserstein loss + gradient penalty (Gulrajani et al.): 5 critic steps, no batch norm in the "
@@ -71,21 +77,61 @@ class PresetAdvice:
         return f"ganstudio train --preset {self.preset} --dataset {dataset}"
 
 
-# run preset -> (the preset that reaches further, why: from docs/quality.md)
-FURTHER: dict[str, tuple[str, str]] = {
-    "tutorial": ("dcgan", "in docs/quality.md's equal-time runs dcgan reached FD 251.0 to 265.9 where tutorial "
-                          "stayed at 431.1 to 433.2 (and dcgan-b64 115.8 to 122.0); start a new run with "
-                          "--preset dcgan or dcgan-b64 (a different network cannot resume this one)"),
-}
+@functools.cache
+def quality_table() -> dict:
+    """{"machine", "date", "budgets": {budget: {preset: {size: {"images", "fd", "fd_seeds", "steps"}}}}} from the
+    shipped resource, or {} when it is missing or unreadable (guidance then says nothing measured)."""
+    try:
+        return json.loads(resource_path(EXPECTATIONS).read_text())
+    except (GanStudioError, OSError, ValueError):
+        return {}
+
+
+def _measured(preset: str, budget: str = GUIDE_BUDGET) -> list[dict]:
+    rows = quality_table().get("budgets", {}).get(budget, {}).get(preset, {})
+    return sorted(rows.values(), key=lambda r: r["images"])
+
+
+def _nearest(rows: list[dict], n_images: int) -> dict:
+    return min(rows, key=lambda r: abs(math.log(r["images"]) - math.log(max(1, n_images))))
+
+
+def expectation(preset: str, n_images: int | None = None, budget: str = GUIDE_BUDGET) -> str:
+    """'In 5 min on a 2-core CPU …: FD …' from docs/quality.md's table; with n_images, only the nearest measured
+    dataset size and the best preset there. '' when the preset was not measured."""
+    rows = _measured(preset, budget)
+    if not rows:
+        return ""
+    where = f"In {budget} of training on a 2-core CPU (docs/quality.md; FD, lower is better)"
+    if n_images is None:
+        return f"{where}: " + ", ".join(f"FD {r['fd']:.0f} on {r['images']:,} images" for r in rows) + "."
+    row = _nearest(rows, n_images)
+    best = _best_at(row["images"], budget)
+    than = f"; best there: {best[0]}, FD {best[1]:.0f}" if best and best[0] != preset else ""
+    return f"{where}, on {row['images']:,} images: FD {row['fd']:.0f}{than}."
+
+
+def _best_at(images: int, budget: str = GUIDE_BUDGET) -> tuple[str, float] | None:
+    """(preset, FD) with the lowest FD on this dataset size in the table."""
+    found = [(name, r["fd"]) for name in quality_table().get("budgets", {}).get(budget, {})
+             for r in _measured(name, budget) if r["images"] == images and name in PRESETS]
+    return min(found, key=lambda f: f[1]) if found else None
 
 
 def plateau_advice(preset: str) -> PresetAdvice | None:
-    """For a run of `preset` whose quality has stopped improving: a preset that reached much further in the same
-    training time in docs/quality.md's table, or None. The adviser (metrics/health.py) offers it as a remedy."""
-    if preset not in FURTHER:
+    """For a run of `preset` whose quality has stopped improving: a preset that reached much further (at most
+    FURTHER_RATIO of its FD) in the same training time on the largest dataset size docs/quality.md measured it on,
+    or None. The adviser (metrics/health.py) offers it as a note: a different network is a new run."""
+    rows = _measured(preset)
+    if not rows:
         return None
-    better, why = FURTHER[preset]
-    return PresetAdvice(better, why)
+    row = rows[-1]
+    best = _best_at(row["images"])
+    if best is None or best[0] == preset or best[1] > FURTHER_RATIO * row["fd"]:
+        return None
+    return PresetAdvice(best[0], f"in docs/quality.md's {GUIDE_BUDGET} runs on {row['images']:,} images it reached "
+                                 f"FD {best[1]:.0f} where {preset} reached {row['fd']:.0f}; start a new run with "
+                                 f"--preset {best[0]} (a different network cannot resume this one)")
 
 
 def get_preset(name: str) -> Preset:

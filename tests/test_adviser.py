@@ -179,13 +179,17 @@ def test_copying_from_the_memorization_ratio():
     assert [x.kind for x in mon.update_quality(2500, 26.0, memorization=0.3)] == ["memorization"]
 
 
-def test_a_tutorial_plateau_names_the_preset_that_reaches_further():
+def test_a_tutorial_plateau_names_the_preset_that_reaches_further(monkeypatch):
+    import ganstudio.presets as presets
     from ganstudio.presets import get_preset
 
+    rows = {"tutorial": 130.0, "dcgan": 31.0}    # docs/quality.md's 5-minute FD on 60,000 images, as shipped data
+    monkeypatch.setattr(presets, "quality_table", lambda: {"budgets": {"5 min": {
+        p: {"full": {"images": 60000, "fd": fd, "fd_seeds": [fd], "steps": 1}} for p, fd in rows.items()}}})
     for preset, expected in (("tutorial", "dcgan"), ("dcgan", None)):
         mon = HealthMonitor(patience=3, config=get_preset(preset).config())
         fired = [w for i, fd in enumerate((40, 25, 18, 19, 19.5, 19.2), 1) for w in mon.update_quality(500 * i, fd)]
         assert [w.kind for w in fired] == ["plateau"]
         assert ("preset reaches further" in fired[0].cause) == (expected is not None)
         if expected:
-            assert f"the {expected} preset" in fired[0].cause
+            assert f"the {expected} preset" in fired[0].cause and "FD 31 where tutorial reached 130" in fired[0].cause

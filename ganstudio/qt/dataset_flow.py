@@ -82,6 +82,7 @@ class DatasetFlowMixin:
             self.panel.set_value("dataset", spec)   # the panel already shows it: the field change is a no-op
             self.panel.validate()
         self.dataset_panel.set_dataset(spec, ds)
+        self.panel.set_dataset_size(len(ds))
         self.statusBar().showMessage(ds.summary() + (f"; {len(ds.warnings)} warning(s)" if ds.warnings else ""),
                                      10000)
         self._fit_network_to(ds)

@@ -120,6 +120,7 @@ class HyperparamPanel(QWidget):
         self._active = False
         self._loading = False
         self._preset = "tutorial"
+        self._n_images: int | None = None   # the loaded dataset's size: the guidance quotes the nearest measured one
         self.error_text = ""
 
         lay = QVBoxLayout(self)
@@ -227,6 +228,19 @@ class HyperparamPanel(QWidget):
         finally:
             self._loading = False
 
+    def set_dataset_size(self, n_images: int | None) -> None:
+        """The dataset the run will train on has this many images: say what each preset reached on the nearest
+        measured size."""
+        self._n_images = n_images
+        self._show_guidance()
+        for i in range(self.preset_combo.count()):
+            self.preset_combo.setItemData(i, PRESETS[self.preset_combo.itemData(i)].guidance(n_images),
+                                          Qt.ToolTipRole)
+
+    def _show_guidance(self) -> None:
+        self.preset_desc.setText(PRESETS[self._preset].guidance(self._n_images) if self._preset in PRESETS
+                                 else f"Custom configuration ({self._preset})")
+
     # -- config in/out ----------------------------------------------------------------------------------------
     def set_config(self, config: Config) -> None:
         self._preset = config.preset
@@ -235,8 +249,7 @@ class HyperparamPanel(QWidget):
             i = self.preset_combo.findData(config.preset)
             if i >= 0:
                 self.preset_combo.setCurrentIndex(i)
-            self.preset_desc.setText(PRESETS[config.preset].guidance() if config.preset in PRESETS
-                                     else f"Custom configuration ({config.preset})")
+            self._show_guidance()
             for info, value in config.items():
                 self.set_value(info.name, value)
         finally:
