@@ -113,6 +113,9 @@ def roofline(op: str, dtype: str, reps: int = 10) -> tuple[float, float]:
     return flops / statistics.median(times) / 1e9, flops / statistics.median(cpu) / 1e9
 
 
+KERNEL_FLOPS: dict[str, tuple[int, int]] = {}   # preset -> (FLOPs of its kernels per step, batch size)
+
+
 def model_kernels(preset: str, dtype: str, reps: int = 5) -> tuple[float, float]:
     """(GFLOP/s, GFLOP/CPU-s) of the preset's own convolutions and dense layers alone, at the step's shapes and
     batch: each G layer once and each D layer twice (D sees a real and a fake batch), each as its forward pass plus
@@ -145,6 +148,7 @@ def model_kernels(preset: str, dtype: str, reps: int = 5) -> tuple[float, float]
             macs = cfg.data.batch_size * int(tf.reduce_prod(k))
         flops += repeat * 3 * 2 * macs   # forward, input gradient, kernel gradient: one matmul-sized pass each
         work.append((fresh, x, dy, repeat))
+    KERNEL_FLOPS[preset] = flops, cfg.data.batch_size
 
     @tf.function
     def passes():
@@ -252,6 +256,16 @@ def main() -> None:
             if sp is not None:   # "bf16 gain captured": the share of the hardware's bf16 speed-up the step keeps
                 own = gain[f"{label.split(',')[0]} kernels"]   # the share of what the step's own kernels offer
                 print(f"{label:<22}{sp:>19.2f}x{sp / gain['matmul']:>20.2f}{sp / gain['conv']:>9.2f}{sp / own:>16.2f}")
+        if i == 0:   # how much of a step its convolutions and dense layers take; the rest is the "glue"
+            print(f"{'kernels share of step':<22}{'float32':>20}{'bfloat16':>10}")
+            for preset, fp32, bf16 in (("tutorial", "engine fp32", "engine bf16"), ("dcgan", "dcgan fp32", "dcgan bf16")):
+                if preset not in KERNEL_FLOPS or bf16_speedup(med, fp32, bf16) is None:
+                    continue
+                flop, batch = KERNEL_FLOPS[preset]
+                bf16 = bf16 if bf16 in med else "engine auto"
+                share = [flop / 1e9 / roof[f"{preset} kernels {dt}"] / (batch / med[v])
+                         for dt, v in (("float32", fp32), ("bfloat16", bf16))]
+                print(f"{preset:<22}{share[0]:>20.0%}{share[1]:>10.0%}")
 
 if __name__ == "__main__":
     main()
