@@ -103,6 +103,11 @@ def roofline(op: str, dtype: str, reps: int = 10) -> tuple[float, float]:
         x, kernel = tf.cast(rnd([n, h, w, cin], [3, 0]), dt), tf.cast(rnd([k, k, cin, cout], [4, 0]), dt)
         flops = 2 * n * (h // 2) * (w // 2) * cout * k * k * cin
         f = tf.function(lambda: tf.nn.conv2d(x, kernel, 2, "SAME")[0, 0, 0, 0])
+    return gflops(f, flops, reps)
+
+
+def gflops(f, flops: int, reps: int) -> tuple[float, float]:
+    """(GFLOP/s, GFLOP/CPU-s): the medians over reps calls of f (traced by a first call, not timed)."""
     f().numpy()
     times, cpu = [], []
     for _ in range(reps):
@@ -163,15 +168,9 @@ def model_kernels(preset: str, dtype: str, reps: int = 5) -> tuple[float, float]
                     tf.cast(tf.reshape(dk, [-1])[0], tf.float32)
         return total
 
-    passes().numpy()
-    times, cpu = [], []
-    for _ in range(reps):
-        t, c = time.perf_counter(), time.process_time()
-        passes().numpy()
-        times.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
+    rates = gflops(passes, flops, reps)
     keras.config.set_dtype_policy("float32")
-    return flops / statistics.median(times) / 1e9, flops / statistics.median(cpu) / 1e9
+    return rates
 
 
 VARIANTS = {
