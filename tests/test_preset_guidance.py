@@ -14,16 +14,19 @@ from ganstudio.presets import PRESETS, expectation, plateau_advice
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _table(fds: dict[str, dict[int, list[float]]]) -> dict:
-    return {"machine": "test", "budgets": {"5 min": {
-        p: {str(n): {"images": n, "fd": round(sum(v) / len(v), 1), "fd_seeds": v, "steps": 100} for n, v in by.items()}
-        for p, by in fds.items()}}}
+def _budget(fds: dict[str, dict[int, list[float]]]) -> dict:
+    return {p: {str(n): {"images": n, "fd": round(sum(v) / len(v), 1), "fd_seeds": v, "steps": 100}
+                for n, v in by.items()} for p, by in fds.items()}
+
+
+def _table(fds: dict[str, dict[int, list[float]]], long: dict | None = None) -> dict:
+    return {"machine": "test", "budgets": {"5 min": _budget(fds), "20 min": _budget(long or {})}}
 
 
 @pytest.fixture
 def table(monkeypatch, tmp_path):
-    def use(fds):
-        (tmp_path / presets.EXPECTATIONS).write_text(json.dumps(_table(fds)))
+    def use(fds, long=None):
+        (tmp_path / presets.EXPECTATIONS).write_text(json.dumps(_table(fds, long)))
         monkeypatch.setattr(presets, "resource_path", lambda name: tmp_path / name)
         presets.quality_table.cache_clear()
     yield use
@@ -32,11 +35,11 @@ def table(monkeypatch, tmp_path):
 
 def test_guidance_quotes_the_nearest_measured_size_and_the_best_preset_there(table):
     table({"dcgan": {600: [60.0, 64.0], 60000: [30.0, 32.0]}, "dcgan-b64": {600: [40.0, 42.0], 60000: [35.0, 35.0]},
-           "tutorial": {60000: [130.0, 134.0]}})
+           "tutorial": {60000: [130.0, 134.0]}}, long={"dcgan": {60000: [12.0]}})
     assert expectation("dcgan") == ("In 5 min of training on a 2-core CPU (docs/quality.md; FD, lower is better): "
-                                    "FD 62 on 600 images, FD 31 on 60,000 images.")
+                                    "FD 62 on 600 images, 31 (12 after 20 min) on 60,000 images.")
     assert expectation("dcgan", 2000).endswith("on 600 images: FD 62; best there: dcgan-b64, FD 41.")
-    assert expectation("dcgan", 30000).endswith("on 60,000 images: FD 31.")         # it is the best there
+    assert expectation("dcgan", 30000).endswith("on 60,000 images: FD 31 (12 after 20 min).")   # the best there
     assert expectation("lsgan") == "" and PRESETS["lsgan"].guidance(600) == PRESETS["lsgan"].description
     assert PRESETS["dcgan"].guidance(100) == f"{PRESETS['dcgan'].description} {expectation('dcgan', 100)}"
     advice = plateau_advice("tutorial")            # 31 <= 0.67 x 132 on the largest size tutorial was measured on
