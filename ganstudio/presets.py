@@ -46,7 +46,7 @@ _DCGAN = {"arch": "dcgan", "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "dropout": 
 PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("tutorial", "The TensorFlow DCGAN tutorial, layer for layer: Adam 1e-4, batch 256, BCE, 50 epochs; for "
            "comparing with the tutorial, not for the best images.", {}),
-    Preset("dcgan-b64", "Recommended: dcgan at batch 64, twice the updates per image and about 1.6x the updates per "
+    Preset("dcgan-b64", "Recommended: dcgan at batch 64, twice the updates per image and about 1.7x the updates per "
            "second on a 2-core CPU (a step's time grows with its images).", {**_DCGAN, "batch_size": 64}),
     Preset("dcgan", "Radford et al. DCGAN: Adam 2e-4, beta1 0.5, LeakyReLU 0.2, no dropout; sharper samples sooner.",
            _DCGAN),
