@@ -135,6 +135,11 @@ def score(t, last, finished, label: str, preset: str, overrides: dict, size: str
             "command": scorers["command"], "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
+def row_key(r: dict) -> tuple:
+    """A table cell: a later row with the same key replaces the stored one."""
+    return r["suite"], r["budget"], r["label"], r["size"], r["seed"]
+
+
 def write_expectations(rows: list[dict]) -> None:
     """The "presets" suite's time-budget rows of plain presets, as the data ganstudio.presets quotes: per budget,
     preset and dataset size the mean FD over seeds (with each seed's), and the steps reached."""
@@ -259,16 +264,14 @@ def main() -> None:
                     for label, preset, overrides in configs:
                         budget = args.budget_label or (f"{args.steps} steps" if args.steps else f"{args.minutes:g} min")
                         key = (args.suite, budget, label, size, seed)
-                        if args.skip_done and any((r["suite"], r["budget"], r["label"], r["size"], r["seed"]) == key
-                                                  for r in rows):
+                        if args.skip_done and any(row_key(r) == key for r in rows):
                             print(f"{label:<14} {size:>5} seed {seed}: stored, skipped", flush=True)
                             continue
                         t0 = time.perf_counter()
                         new = train_one(label, preset, overrides, size, seed, args.minutes, args.steps, scorers,
                                         Path(d) / f"{label}-{size}-{seed}", score_at)
-                        keys = {(r["suite"], r["budget"], r["label"], r["size"], r["seed"]) for r in new}
-                        rows = [r for r in rows if (r["suite"], r["budget"], r["label"], r["size"], r["seed"])
-                                not in keys] + new
+                        keys = {row_key(r) for r in new}
+                        rows = [r for r in rows if row_key(r) not in keys] + new
                         RESULTS.write_text("".join(json.dumps(r) + "\n" for r in rows))
                         DOC.write_text(render(rows))
                         write_expectations(rows)

@@ -147,10 +147,10 @@ def model_kernels(preset: str, dtype: str, reps: int = 5) -> tuple[float, float]
         y = fresh(x)
         dy = tf.cast(rnd(y.shape, [i, 2]), fresh.compute_dtype)
         k = layer.kernel.shape
-        macs = int(tf.reduce_prod(y.shape[:-1] if not isinstance(layer, keras.layers.Conv2DTranspose)
-                                  else x.shape[:-1])) * int(tf.reduce_prod(k))
-        if isinstance(layer, keras.layers.Dense):
-            macs = cfg.data.batch_size * int(tf.reduce_prod(k))
+        # multiply-adds: every kernel weight meets every output pixel (every input pixel for a transposed conv)
+        pixels = {keras.layers.Dense: [cfg.data.batch_size], keras.layers.Conv2DTranspose: x.shape[:-1]}.get(
+            type(layer), y.shape[:-1])
+        macs = int(tf.reduce_prod(pixels)) * int(tf.reduce_prod(k))
         flops += repeat * 3 * 2 * macs   # forward, input gradient, kernel gradient: one matmul-sized pass each
         work.append((fresh, x, dy, repeat))
     KERNEL_FLOPS[preset] = flops, cfg.data.batch_size

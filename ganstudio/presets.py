@@ -80,7 +80,7 @@ class PresetAdvice:
 
 @functools.cache
 def quality_table() -> dict:
-    """{"machine", "date", "budgets": {budget: {preset: {size: {"images", "fd", "fd_seeds", "steps"}}}}} from the
+    """{"source", "machine", "budgets": {budget: {preset: {size: {"images", "fd", "fd_seeds", "steps"}}}}} from the
     shipped resource, or {} when it is missing or unreadable (guidance then says nothing measured)."""
     try:
         return json.loads(resource_path(EXPECTATIONS).read_text())

@@ -125,9 +125,9 @@ class HyperparamPanel(QWidget):
 
         lay = QVBoxLayout(self)
         self.preset_combo = QComboBox()
-        for name, p in PRESETS.items():
+        for name in PRESETS:
             self.preset_combo.addItem(name, name)
-            self.preset_combo.setItemData(self.preset_combo.count() - 1, p.guidance(), Qt.ToolTipRole)
+        self._set_tooltips()
         self.preset_desc = QLabel()
         self.preset_desc.setWordWrap(True)
         self.preset_desc.setStyleSheet("color: palette(mid);")
@@ -233,8 +233,11 @@ class HyperparamPanel(QWidget):
         measured size."""
         self._n_images = n_images
         self._show_guidance()
+        self._set_tooltips()
+
+    def _set_tooltips(self) -> None:
         for i in range(self.preset_combo.count()):
-            self.preset_combo.setItemData(i, PRESETS[self.preset_combo.itemData(i)].guidance(n_images),
+            self.preset_combo.setItemData(i, PRESETS[self.preset_combo.itemData(i)].guidance(self._n_images),
                                           Qt.ToolTipRole)
 
     def _show_guidance(self) -> None:
