@@ -197,7 +197,16 @@ def render(rows: list[dict]) -> str:
         out.append(f"## {suite}: {budget} per run\n")
         for m in sorted({(r["machine"], r["command"]) for r in rs}):
             out.append(f"- `{m[1]}` on {m[0]}")
-        out += ["", *summary(rs, sizes)]
+        # A variant's own preset, where this table did not run it, from the presets table at the same budget, size
+        # and seed, so that the summary compares each variant with its base pairwise.
+        base = [] if suite == "presets" else [
+            r for r in rows if r["suite"] == "presets" and r["budget"] == budget and not r["overrides"]
+            and r["label"] not in {x["label"] for x in rs}
+            and (r["label"], r["size"], r["seed"]) in {(x["preset"], x["size"], x["seed"]) for x in rs}]
+        out += ["", *summary(rs + base, sizes)]
+        if base:
+            names = ", ".join(sorted({"`" + r["label"] + "`" for r in base}))
+            out.append(f"\n{names}: from the presets table at the same budget, sizes and seeds.")
         out.append("\n| size | preset | overrides | seed | steps | epochs | FD | KID | memorization | ADA p | final grid |")
         out.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in sorted(rs, key=lambda r: (sizes.get(r["size"], 9), r["fd"])):
