@@ -199,10 +199,10 @@ def render(rows: list[dict]) -> str:
             out.append(f"- `{m[1]}` on {m[0]}")
         # A variant's own preset, where this table did not run it, from the presets table at the same budget, size
         # and seed, so that the summary compares each variant with its base pairwise.
+        run_here, wanted = {x["label"] for x in rs}, {(x["preset"], x["size"], x["seed"]) for x in rs}
         base = [] if suite == "presets" else [
             r for r in rows if r["suite"] == "presets" and r["budget"] == budget and not r["overrides"]
-            and r["label"] not in {x["label"] for x in rs}
-            and (r["label"], r["size"], r["seed"]) in {(x["preset"], x["size"], x["seed"]) for x in rs}]
+            and r["label"] not in run_here and (r["label"], r["size"], r["seed"]) in wanted]
         out += ["", *summary(rs + base, sizes)]
         if base:
             names = ", ".join(sorted({"`" + r["label"] + "`" for r in base}))
