@@ -116,6 +116,10 @@ def score(t, last, finished, label: str, preset: str, overrides: dict, size: str
     noise = np.random.default_rng(t.config.train.seed + 2).standard_normal((n, t.config.model.noise_dim))
     images = np.concatenate([t.sample(noise[i:i + 500].astype(np.float32)) for i in range(0, n, 500)])
     test = scorers["test"].score(images)
+    raw = {}
+    if getattr(t, "G_ema", None) is not None:   # the same step's un-averaged G: EMA's own effect, paired exactly
+        plain = np.concatenate([t.sample(noise[i:i + 500].astype(np.float32), ema=False) for i in range(0, n, 500)])
+        raw = {"fd_raw": scorers["test"].score(plain)["fd"]}
     if size not in scorers:
         from ganstudio.metrics import QualityMetric
 
@@ -130,7 +134,7 @@ def score(t, last, finished, label: str, preset: str, overrides: dict, size: str
             "steps": t.step, "train_seconds": round(t.train_seconds, 1),
             "epochs": float(f"{last.epoch:.2g}") if last else 0.0, "fd": test["fd"], "kid": test["kid"],
             "memorization": memo, "diversity": test["diversity"], "ada_p": last.ada_p if last else 0.0,
-            "reason": finished.reason if finished else "budget mark",
+            **raw, "reason": finished.reason if finished else "budget mark",
             "grid": str(grid.relative_to(ROOT / "docs")), "machine": scorers["machine"],
             "command": scorers["command"], "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
@@ -184,8 +188,9 @@ def render(rows: list[dict]) -> str:
            "1,000 samples from fixed noise against the 1,000 Fashion-MNIST test images in `resources/`, in the "
            "bundled classifier's feature space (lower is better; two halves of real data score about 1). "
            "Memorization: the in-app ratio against the run's own training images (about 1 = new images, well "
-           "below 1 = copies). Budget: training time inside steps (start-up, tracing and scoring excluded) or a "
-           "step count; `steps` and `epochs` say how far each run got in it.\n"]
+           "below 1 = copies). With an EMA of G, FD scores the average and \"(G …)\" the same step's un-averaged "
+           "G. Budget: training time inside steps (start-up, tracing and scoring excluded) or a step count; `steps` "
+           "and `epochs` say how far each run got in it.\n"]
     if NOTES.exists():   # what ran, on what machine, and what it showed: written by hand, kept across reruns
         out.append(NOTES.read_text())
     groups: dict[tuple[str, str], list[dict]] = {}
@@ -212,8 +217,10 @@ def render(rows: list[dict]) -> str:
         for r in sorted(rs, key=lambda r: (sizes.get(r["size"], 9), r["fd"])):
             ov = ", ".join(f"{k}={v}" for k, v in r["overrides"].items()) or "-"
             p = f"{r['ada_p']:.2f}" if r["overrides"].get("ada_target") and "ada_p" in r else "-"   # at the end
+            raw = f" (G {r['fd_raw']:.1f})" if "fd_raw" in r else ""   # with an EMA: the un-averaged G's FD
             out.append(f"| {r['images']:,} | `{r['label']}` | {ov} | {r['seed']} | {r['steps']:,} | {r['epochs']:g} "
-                       f"| {r['fd']:.1f} | {r['kid']:.2f} | {r['memorization']:.2f} | {p} | ![{r['label']}]({r['grid']}) |")
+                       f"| {r['fd']:.1f}{raw} | {r['kid']:.2f} | {r['memorization']:.2f} | {p} "
+                       f"| ![{r['label']}]({r['grid']}) |")
         out.append("")
     return "\n".join(out) + "\n"
 
