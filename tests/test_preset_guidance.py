@@ -3,6 +3,7 @@
 resources/quality_expectations.json, which benchmarks/quality.py writes from the table's rows."""
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -69,12 +70,41 @@ def test_presets_command_lists_purpose_and_measured_expectations(table, capsys):
     assert list(PRESETS)[:3] == ["tutorial", "dcgan-b64", "dcgan"]   # the recommendation right after tutorial
 
 
-def test_the_shipped_table_is_the_one_the_benchmark_wrote(tmp_path, monkeypatch):
-    """resources/quality_expectations.json is exactly what benchmarks/quality.py derives from the rows behind
-    docs/quality.md: nobody edits the guidance's numbers by hand."""
+def _bench():
     spec = importlib.util.spec_from_file_location("quality_bench", ROOT / "benchmarks" / "quality.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_a_variant_that_equals_a_preset_counts_as_that_preset(tmp_path, monkeypatch):
+    """An ablation row whose overrides make exactly a preset's configuration is that preset's measurement (the
+    presets suite's row first where both exist); any other variant is no preset's."""
+    bench = _bench()
+    ema = {"ema_decay": 0.995574, "ema_rampup": 0.05}
+    monkeypatch.setitem(PRESETS, "b64-ema", presets.Preset("b64-ema", "test", {**PRESETS["dcgan-b64"].overrides,
+                                                                              **ema}))
+
+    def row(suite, label, preset, overrides, fd, seed=1):
+        return {"suite": suite, "budget": "5 min", "label": label, "preset": preset, "overrides": overrides,
+                "size": "600", "images": 600, "seed": seed, "fd": fd, "steps": 10, "machine": "m, load 0"}
+    as_strings = {k: str(v) for k, v in ema.items()}          # the command line's form, as results.jsonl stores it
+    rows = [row("ablation", "dcgan-b64+ema", "dcgan-b64", as_strings, 30.0),
+            row("presets", "b64-ema", "b64-ema", {}, 20.0),     # the same seed in the presets suite wins
+            row("ablation", "dcgan-b64+ema", "dcgan-b64", as_strings, 40.0, seed=2),
+            row("ablation", "dcgan-b64+ttur", "dcgan-b64", {"d_lr": "4e-4"}, 10.0),
+            row("ablation", "dcgan-b64+ema", "dcgan-b64", {"ema_decay": "0.9"}, 5.0)]
+    assert [bench.preset_of(r) for r in rows] == ["b64-ema", "b64-ema", "b64-ema", None, None]
+    monkeypatch.setattr(bench, "EXPECT", tmp_path / presets.EXPECTATIONS)
+    bench.write_expectations(rows)
+    got = json.loads((tmp_path / presets.EXPECTATIONS).read_text())["budgets"]["5 min"]
+    assert got == {"b64-ema": {"600": {"images": 600, "fd": 30.0, "fd_seeds": [20.0, 40.0], "steps": 10}}}
+
+
+def test_the_shipped_table_is_the_one_the_benchmark_wrote(tmp_path, monkeypatch):
+    """resources/quality_expectations.json is exactly what benchmarks/quality.py derives from the rows behind
+    docs/quality.md: nobody edits the guidance's numbers by hand."""
+    bench = _bench()
     rows = [json.loads(line) for line in (ROOT / "docs" / "quality" / "results.jsonl").read_text().splitlines()
             if line.strip()]
     monkeypatch.setattr(bench, "EXPECT", tmp_path / presets.EXPECTATIONS)
@@ -85,4 +115,5 @@ def test_the_shipped_table_is_the_one_the_benchmark_wrote(tmp_path, monkeypatch)
     for by_preset in shipped["budgets"].values():
         for rows_ in by_preset.values():
             for r in rows_.values():
-                assert all(f"| {fd:.1f} |" in doc for fd in r["fd_seeds"])   # every seed's FD is a row of the table
+                # every seed's FD is a row of the table (with an EMA, followed by the un-averaged G's)
+                assert all(re.search(rf"\| {fd:.1f}( \(G [0-9.]+\))? \|", doc) for fd in r["fd_seeds"])
