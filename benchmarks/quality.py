@@ -175,6 +175,7 @@ def write_expectations(rows: list[dict]) -> None:
             budgets.setdefault(r["budget"], {}).setdefault(name, {}).setdefault(r["size"], []).append(r)
     table = {b: {p: {size: {"images": rs[0]["images"], "fd": round(sum(r["fd"] for r in rs) / len(rs), 1),
                             "fd_seeds": [round(r["fd"], 1) for r in sorted(rs, key=lambda r: r["seed"])],
+                            "seeds": sorted(r["seed"] for r in rs),
                             "steps": round(sum(r["steps"] for r in rs) / len(rs))}
                      for size, rs in sizes.items()} for p, sizes in ps.items()} for b, ps in budgets.items()}
     machines = sorted({r["machine"].split(", load")[0] for r in rows if r["suite"] == "presets"})
