@@ -59,5 +59,5 @@ def test_preset_selector_says_what_each_preset_is_for_and_what_it_reached(qtbot)
     panel.set_dataset_size(600)          # a dataset was loaded: the guidance quotes its size's row of the table
     assert panel.preset_desc.text() == PRESETS["dcgan-b64-ema"].guidance(600)
     assert panel.preset_combo.itemData(0, Qt.ToolTipRole) == PRESETS["tutorial"].guidance(600)
-    if expectation("dcgan-b64-ema"):         # measured (resources/quality_expectations.json)
+    if expectation("dcgan-b64-ema"):     # measured (resources/quality_expectations.json)
         assert "on 600 images: FD" in panel.preset_desc.text()
