@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import platform
@@ -115,12 +116,14 @@ def score(t, last, finished, label: str, preset: str, overrides: dict, size: str
 
     n = N_GENERATED
     noise = np.random.default_rng(t.config.train.seed + 2).standard_normal((n, t.config.model.noise_dim))
-    images = np.concatenate([t.sample(noise[i:i + 500].astype(np.float32)) for i in range(0, n, 500)])
+
+    def generate(**kw):
+        return np.concatenate([t.sample(noise[i:i + 500].astype(np.float32), **kw) for i in range(0, n, 500)])
+    images = generate()
     test = scorers["test"].score(images)
     raw = {}
     if getattr(t, "G_ema", None) is not None:   # the same step's un-averaged G: EMA's own effect, paired exactly
-        plain = np.concatenate([t.sample(noise[i:i + 500].astype(np.float32), ema=False) for i in range(0, n, 500)])
-        raw = {"fd_raw": scorers["test"].score(plain)["fd"]}
+        raw = {"fd_raw": scorers["test"].score(generate(ema=False))["fd"]}
     if size not in scorers:
         from ganstudio.metrics import QualityMetric
 
@@ -145,18 +148,28 @@ def row_key(r: dict) -> tuple:
     return r["suite"], r["budget"], r["label"], r["size"], r["seed"]
 
 
+def _hyper(preset: str, overrides: dict):
+    """A configuration's hyperparameters, without the preset's name, for comparing configurations."""
+    return dataclasses.replace(get_cfg(preset, overrides, "bundled", 1, 5.0, 0), preset="any")
+
+
+@functools.cache
+def _preset_hypers() -> tuple[tuple[str, object], ...]:
+    from ganstudio.presets import PRESETS
+
+    return tuple((name, _hyper(name, {})) for name in PRESETS)
+
+
 def preset_of(row: dict) -> str | None:
     """The preset whose configuration the row trained (a variant counts as the preset it equals), or None."""
     from ganstudio.presets import PRESETS
 
-    def hyper(preset: str, overrides: dict):
-        return dataclasses.replace(get_cfg(preset, overrides, "bundled", 1, 5.0, 0), preset="any")
     if row["preset"] not in PRESETS:
         return None
     if not row["overrides"]:
         return row["preset"]
-    cfg = hyper(row["preset"], row["overrides"])
-    return next((name for name in PRESETS if hyper(name, {}) == cfg), None)
+    cfg = _hyper(row["preset"], row["overrides"])
+    return next((name for name, hyper in _preset_hypers() if hyper == cfg), None)
 
 
 def write_expectations(rows: list[dict]) -> None:
