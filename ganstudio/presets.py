@@ -51,7 +51,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            "comparing with the tutorial, not for the best images.", {}),
     Preset("dcgan-b64-ema", "Recommended: dcgan-b64 with an exponential moving average of G for samples, the "
            "quality metric and exports (half-life 10k images with Karras et al.'s ramp-up); a lower mean FD than "
-           "dcgan at 5 and at 20 minutes on 600 and 60,000 images, level with it on 2,000.",
+           "dcgan at 5 and at 20 minutes on 600 and 60,000 images and at 5 minutes on 2,000; level with it at 20 "
+           "minutes on 2,000.",
            {**_B64, "ema_decay": EMA_10K_AT_B64, "ema_rampup": 0.05}),
     Preset("dcgan-b64", "dcgan at batch 64: twice the updates per image and about 1.7x the updates per second on a "
            "2-core CPU (a step's time grows with its images).", _B64),

@@ -71,9 +71,9 @@ def test_presets_command_lists_purpose_and_measured_expectations(table, capsys):
 
 
 def test_the_recommendation_is_what_the_shipped_table_supports():
-    """The one preset called Recommended, listed right after tutorial, had a lower FD than dcgan at both budgets on
-    the dataset sizes its description names, and was level (within 1 FD) on 2,000 images, compared on the seeds
-    both were run with."""
+    """The one preset called Recommended, listed right after tutorial, had a lower mean FD than dcgan at both budgets
+    on every size but 2,000 images at 20 minutes, where its description says "level" (within 1 FD), compared on the
+    seeds both were run with."""
     presets.quality_table.cache_clear()
     recommended = [p.name for p in PRESETS.values() if p.description.startswith("Recommended")]
     assert recommended == [list(PRESETS)[1]]
@@ -85,7 +85,7 @@ def test_the_recommendation_is_what_the_shipped_table_supports():
             both = sorted(ours.keys() & theirs.keys())
             assert both, (budget, size)
             mean_ours, mean_theirs = (sum(d[s] for s in both) / len(both) for d in (ours, theirs))
-            margin = 1.0 if size == "2000" else 0.0          # the description says "level" there
+            margin = 1.0 if (budget, size) == (presets.LONG_BUDGET, "2000") else 0.0   # "level" there
             assert mean_ours < mean_theirs + margin, (budget, size, ours, theirs)
 
 
