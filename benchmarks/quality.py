@@ -148,6 +148,17 @@ def row_key(r: dict) -> tuple:
     return r["suite"], r["budget"], r["label"], r["size"], r["seed"]
 
 
+def done(row: dict, key: tuple, preset: str, overrides: dict) -> bool:
+    """Whether a stored row already measured this cell: the same key, or the same preset's configuration at the same
+    budget, size and seed in any suite (a variant that equals a preset counts as it, as in the guidance data)."""
+    if row_key(row) == key:
+        return True
+    if (row["budget"], row["size"], row["seed"]) != key[1:2] + key[3:]:
+        return False
+    ours = preset_of({"preset": preset, "overrides": overrides})
+    return ours is not None and preset_of(row) == ours
+
+
 def _hyper(preset: str, overrides: dict):
     """A configuration's hyperparameters, without the preset's name, for comparing configurations."""
     return dataclasses.replace(get_cfg(preset, overrides, "bundled", 1, 5.0, 0), preset="any")
@@ -312,7 +323,7 @@ def main() -> None:
                     for label, preset, overrides in configs:
                         budget = args.budget_label or (f"{args.steps} steps" if args.steps else f"{args.minutes:g} min")
                         key = (args.suite, budget, label, size, seed)
-                        if args.skip_done and any(row_key(r) == key for r in rows):
+                        if args.skip_done and any(done(r, key, preset, overrides) for r in rows):
                             print(f"{label:<14} {size:>5} seed {seed}: stored, skipped", flush=True)
                             continue
                         t0 = time.perf_counter()

@@ -121,6 +121,24 @@ def test_a_variant_that_equals_a_preset_counts_as_that_preset(tmp_path, monkeypa
                                  "steps": 10}}}
 
 
+def test_skip_done_knows_a_preset_measured_as_a_variant():
+    """--skip-done leaves out a preset's cell that a variant equal to it measured in another suite (the guidance
+    already counts that row), and nothing else: another seed, budget or configuration still runs."""
+    bench = _bench()
+    ema = {k: str(v) for k, v in PRESETS["dcgan-b64-ema"].overrides.items() if k.startswith("ema_")}
+    row = {"suite": "ablation", "budget": "5 min", "label": "dcgan-b64+ema", "preset": "dcgan-b64", "overrides": ema,
+           "size": "600", "seed": 1}
+    key = ("presets", "5 min", "dcgan-b64-ema", "600", 1)
+    assert bench.done(row, key, "dcgan-b64-ema", {})
+    assert bench.done(row, ("ablation", "5 min", "other-label", "600", 1), "dcgan-b64", ema)
+    assert not bench.done({**row, "seed": 2}, key, "dcgan-b64-ema", {})
+    assert not bench.done({**row, "budget": "20 min"}, key, "dcgan-b64-ema", {})
+    assert not bench.done({**row, "size": "2000"}, key, "dcgan-b64-ema", {})
+    assert not bench.done({**row, "overrides": {**ema, "ema_decay": "0.9"}}, key, "dcgan-b64-ema", {})
+    assert not bench.done(row, ("presets", "5 min", "dcgan-b64", "600", 1), "dcgan-b64", {})
+    assert not bench.done(row, ("ablation", "5 min", "x", "600", 1), "dcgan-b64", {"ema_decay": "0.9"})
+
+
 def test_the_shipped_table_is_the_one_the_benchmark_wrote(tmp_path, monkeypatch):
     """resources/quality_expectations.json is exactly what benchmarks/quality.py derives from the rows behind
     docs/quality.md: nobody edits the guidance's numbers by hand."""
