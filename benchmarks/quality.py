@@ -153,7 +153,8 @@ def done(row: dict, key: tuple, preset: str, overrides: dict) -> bool:
     budget, size and seed in any suite (a variant that equals a preset counts as it, as in the guidance data)."""
     if row_key(row) == key:
         return True
-    if (row["budget"], row["size"], row["seed"]) != key[1:2] + key[3:]:
+    _, budget, _, size, seed = key
+    if (row["budget"], row["size"], row["seed"]) != (budget, size, seed):
         return False
     ours = preset_of({"preset": preset, "overrides": overrides})
     return ours is not None and preset_of(row) == ours
@@ -173,13 +174,18 @@ def _preset_hypers() -> tuple[tuple[str, object], ...]:
 
 def preset_of(row: dict) -> str | None:
     """The preset whose configuration the row trained (a variant counts as the preset it equals), or None."""
+    return _preset_of(row["preset"], tuple(sorted(row["overrides"].items())))
+
+
+@functools.cache   # --skip-done asks this of every stored row for every cell: build each configuration once
+def _preset_of(preset: str, overrides: tuple[tuple[str, str], ...]) -> str | None:
     from ganstudio.presets import PRESETS
 
-    if row["preset"] not in PRESETS:
+    if preset not in PRESETS:
         return None
-    if not row["overrides"]:
-        return row["preset"]
-    cfg = _hyper(row["preset"], row["overrides"])
+    if not overrides:
+        return preset
+    cfg = _hyper(preset, dict(overrides))
     return next((name for name, hyper in _preset_hypers() if hyper == cfg), None)
 
 
