@@ -54,7 +54,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            "dcgan at 5 and at 20 minutes on 600 and 60,000 images and at 5 minutes on 2,000; level with it at 20 "
            "minutes on 2,000.",
            {**_B64, "ema_decay": EMA_10K_AT_B64, "ema_rampup": 0.05}),
-    Preset("dcgan-b64", "dcgan at batch 64: twice the updates per image and about 1.8x the updates per second on a "
+    Preset("dcgan-b64", "dcgan at batch 64: twice the updates per image and about 1.9x the updates per second on a "
            "2-core CPU (a step's time grows with its images).", _B64),
     Preset("dcgan", "Radford et al. DCGAN: Adam 2e-4, beta1 0.5, LeakyReLU 0.2, no dropout; sharper samples sooner.",
            _DCGAN),
