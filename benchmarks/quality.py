@@ -15,6 +15,8 @@ rendered from all rows, grouped by suite and budget, so a partial rerun adds to 
 - FD and KID against the 1,000 Fashion-MNIST test images shipped in resources/ (never trained on), so runs on
   different training sets are compared on one reference (the studio's own FD compares with the run's data);
 - memorization: the in-app ratio against the run's own training images (~1 healthy, well below 1 = copying).
+`--real` scores 1,000 of each size's own training images the same way (the mean of 20 draws; the 600 drawn with
+repeats): what a generator that reproduced its training set would get, shown beside each summary.
 Sizes: 600 and 2000 are the first images of the bundled 6,000; `full` is the 60,000-image train set from Debian's
 dataset-fashion-mnist IDX files (`apt-get install dataset-fashion-mnist`).
 """
@@ -37,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 FULL_IDX = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 OUT_DIR = ROOT / "docs" / "quality"
 RESULTS = OUT_DIR / "results.jsonl"
+REAL = OUT_DIR / "real.json"   # each size's real training images, scored like a generator: what copying would reach
 DOC = ROOT / "docs" / "quality.md"
 NOTES = OUT_DIR / "notes.md"
 EXPECT = ROOT / "resources" / "quality_expectations.json"   # the presets' guidance reads the table from here
@@ -213,18 +216,40 @@ def write_expectations(rows: list[dict]) -> None:
                                   "budgets": table}, indent=1) + "\n")
 
 
-def summary(rs: list[dict], sizes: dict[str, int]) -> list[str]:
+def score_real(size: str, scorers: dict, draws: int = 20) -> dict:
+    """FD of 1,000 of the size's own training images against the test reference, like a generator's 1,000 samples
+    (drawn with repeats where there are fewer): the floor that copying the training set would reach. Mean of
+    `draws` draws, each given."""
+    import numpy as np
+
+    ds, _ = dataset_for(size)
+    rng = np.random.default_rng(0)
+    fds = [scorers["test"].score(ds.images[rng.choice(len(ds), N_GENERATED, replace=len(ds) < N_GENERATED)])["fd"]
+           for _ in range(draws)]
+    return {"images": len(ds), "fd": float(np.mean(fds)), "fd_draws": [round(f, 2) for f in fds]}
+
+
+def load_real() -> dict[str, dict]:
+    return json.loads(REAL.read_text()) if REAL.exists() else {}
+
+
+def summary(rs: list[dict], sizes: dict[str, int], real: dict[str, dict] | None = None) -> list[str]:
     """FD at a glance: one line per dataset size, one column per configuration (best first on the largest size),
-    each cell the mean over seeds with the seeds' own values."""
+    each cell the mean over seeds with the seeds' own values; then, where --real scored them, the size's real
+    training images."""
     labels = sorted({r["label"] for r in rs}, key=lambda lb: min(r["fd"] for r in rs if r["label"] == lb))
-    out = ["| FD (mean; per seed) | " + " | ".join(f"`{lb}`" for lb in labels) + " |",
-           "|---" * (len(labels) + 1) + "|"]
+    real = real or {}
+    out = ["| FD (mean; per seed) | " + " | ".join(f"`{lb}`" for lb in labels) +
+           (" | 1,000 real training images |" if real else " |"),
+           "|---" * (len(labels) + 1 + bool(real)) + "|"]
     for size in sorted({r["size"] for r in rs}, key=lambda z: sizes.get(z, 9)):
         cells = []
         for lb in labels:
             fds = [r["fd"] for r in sorted(rs, key=lambda r: r["seed"]) if r["size"] == size and r["label"] == lb]
             cells.append(f"**{sum(fds) / len(fds):.1f}**" + (f" ({' / '.join(f'{f:.1f}' for f in fds)})"
                                                               if len(fds) > 1 else "") if fds else "–")
+        if real:
+            cells.append(f"{real[size]['fd']:.1f}" if size in real else "–")
         images = next(r["images"] for r in rs if r["size"] == size)
         out.append(f"| {images:,} images | " + " | ".join(cells) + " |")
     return out
@@ -232,10 +257,16 @@ def summary(rs: list[dict], sizes: dict[str, int]) -> list[str]:
 
 def render(rows: list[dict]) -> str:
     """docs/quality.md from every stored row: one table per (suite, budget), runs grouped by dataset size."""
+    real = load_real()
+    floor = "" if not real else (
+        "; the summaries' last column scores 1,000 of each size's own training images the same way, what a generator "
+        "that reproduced them would get: " + ", ".join(
+            "{:.1f} for {:,} images".format(v["fd"], v["images"]) for v in sorted(real.values(),
+                                                                                  key=lambda v: v["images"])))
     out = ["# Quality by preset and dataset size\n",
            "Written by `benchmarks/quality.py` (see its docstring for every option). FD and KID: the final generator's "
            "1,000 samples from fixed noise against the 1,000 Fashion-MNIST test images in `resources/`, in the "
-           "bundled classifier's feature space (lower is better; two halves of real data score about 1). "
+           f"bundled classifier's feature space (lower is better{floor}). "
            "Memorization: the in-app ratio against the run's own training images (about 1 = new images, well "
            "below 1 = copies). With an EMA of G, FD scores the average and \"(G …)\" the same step's un-averaged "
            "G. Budget: training time inside steps (start-up, tracing and scoring excluded) or a step count; `steps` "
@@ -257,7 +288,7 @@ def render(rows: list[dict]) -> str:
         base = [] if suite == "presets" else [
             r for r in rows if r["suite"] == "presets" and r["budget"] == budget and not r["overrides"]
             and r["label"] not in run_here and (r["label"], r["size"], r["seed"]) in wanted]
-        out += ["", *summary(rs + base, sizes)]
+        out += ["", *summary(rs + base, sizes, real)]
         if base:
             names = ", ".join(sorted({"`" + r["label"] + "`" for r in base}))
             out.append(f"\n{names}: from the presets table at the same budget, sizes and seeds.")
@@ -291,12 +322,16 @@ def main() -> None:
                     "different presets stand for one training time (default: '5 min' or 'N steps')")
     ap.add_argument("--fresh", action="store_true", help="forget earlier rows in docs/quality/results.jsonl")
     ap.add_argument("--render-only", action="store_true", help="rewrite docs/quality.md from the stored rows")
+    ap.add_argument("--real", action="store_true", help="score 1,000 real training images of each of --sizes "
+                    "(the floor copying would reach) into docs/quality/real.json instead of training")
     ap.add_argument("--score-at", default="", metavar="MINUTES,...", help="also score each run at these earlier "
                     "marks of training time, e.g. --minutes 20 --score-at 5 gives the 5- and 20-minute rows in one run")
     ap.add_argument("--skip-done", action="store_true", help="leave out runs whose final row is already stored (to "
                     "continue an interrupted table)")
     args = ap.parse_args()
 
+    if args.real and args.render_only:
+        ap.error("--real scores real images and renders; --render-only renders without scoring: pick one")
     rows = [] if args.fresh or not RESULTS.exists() else \
         [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
     if not args.render_only:
@@ -323,6 +358,13 @@ def main() -> None:
         configs = [(n, n, {}) for n in names] + [parse_variant(v) for v in args.variant]
         score_at = tuple(float(m) for m in args.score_at.split(",") if m)
         OUT_DIR.mkdir(parents=True, exist_ok=True)
+        if args.real:   # instead of training
+            real, configs = load_real(), []
+            for size in args.sizes.split(","):
+                real[size] = score_real(size, scorers)
+                print(f"real training images {size:>5}: FD {real[size]['fd']:.2f} {real[size]['fd_draws']}",
+                      flush=True)
+            REAL.write_text("{\n" + ",\n".join(f' "{k}": {json.dumps(v)}' for k, v in sorted(real.items())) + "\n}\n")
         with tempfile.TemporaryDirectory() as d:
             for size in args.sizes.split(","):
                 for seed in map(int, args.seeds.split(",")):

@@ -155,3 +155,16 @@ def test_the_shipped_table_is_the_one_the_benchmark_wrote(tmp_path, monkeypatch)
             for r in rows_.values():
                 # every seed's FD is a row of the table (with an EMA, followed by the un-averaged G's)
                 assert all(re.search(rf"\| {fd:.1f}( \(G [0-9.]+\))? \|", doc) for fd in r["fd_seeds"])
+
+
+def test_the_summary_sets_each_size_beside_its_real_training_images():
+    """The summary's last column is the FD of the size's own real images (--real), '–' where none was scored, and
+    no column at all before --real ran."""
+    bench = _bench()
+    rows = [{"label": "dcgan", "size": size, "images": n, "seed": seed, "fd": fd}
+            for size, n, seed, fd in [("600", 600, 1, 30.0), ("600", 600, 2, 20.0), ("2000", 2000, 1, 16.0)]]
+    sizes = {"600": 0, "2000": 1}
+    lines = bench.summary(rows, sizes, {"600": {"images": 600, "fd": 9.83, "fd_draws": [9.0, 10.66]}})
+    assert lines == ["| FD (mean; per seed) | `dcgan` | 1,000 real training images |", "|---|---|---|",
+                     "| 600 images | **25.0** (30.0 / 20.0) | 9.8 |", "| 2,000 images | **16.0** | – |"]
+    assert bench.summary(rows, sizes)[0] == "| FD (mean; per seed) | `dcgan` |"
