@@ -235,19 +235,28 @@ def load_real() -> dict[str, dict]:
 
 def summary(rs: list[dict], sizes: dict[str, int], real: dict[str, dict] | None = None) -> list[str]:
     """FD at a glance: one line per dataset size, one column per configuration (best first on the largest size),
-    each cell the mean over seeds with the seeds' own values; then, where --real scored them, the size's real
-    training images."""
+    each cell the mean over seeds with the seeds' own values (and which seeds, unless they are 1, 2, ...), the row's
+    lowest mean in bold; then, where --real scored them, the size's real training images."""
     labels = sorted({r["label"] for r in rs}, key=lambda lb: min(r["fd"] for r in rs if r["label"] == lb))
     real = real or {}
     out = ["| FD (mean; per seed) | " + " | ".join(f"`{lb}`" for lb in labels) +
            (" | 1,000 real training images |" if real else " |"),
            "|---" * (len(labels) + 1 + bool(real)) + "|"]
     for size in sorted({r["size"] for r in rs}, key=lambda z: sizes.get(z, 9)):
-        cells = []
+        parts = []   # (mean, "per seed; which seeds") per configuration, None where it did not run
         for lb in labels:
-            fds = [r["fd"] for r in sorted(rs, key=lambda r: r["seed"]) if r["size"] == size and r["label"] == lb]
-            cells.append(f"**{sum(fds) / len(fds):.1f}**" + (f" ({' / '.join(f'{f:.1f}' for f in fds)})"
-                                                              if len(fds) > 1 else "") if fds else "–")
+            runs = sorted((r["seed"], r["fd"]) for r in rs if r["size"] == size and r["label"] == lb)
+            if not runs:
+                parts.append(None)
+                continue
+            seeds, fds = [sd for sd, _ in runs], [f for _, f in runs]
+            which = "" if seeds == list(range(1, len(seeds) + 1)) else \
+                ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
+            each = " / ".join(f"{f:.1f}" for f in fds) if len(fds) > 1 else ""
+            parts.append((sum(fds) / len(fds), "; ".join(x for x in (each, which) if x)))
+        best = min(p[0] for p in parts if p)
+        cells = ["–" if p is None else (f"**{p[0]:.1f}**" if p[0] == best else f"{p[0]:.1f}") +
+                 (f" ({p[1]})" if p[1] else "") for p in parts]
         if real:
             cells.append(f"{real[size]['fd']:.1f}" if size in real else "–")
         images = next(r["images"] for r in rs if r["size"] == size)

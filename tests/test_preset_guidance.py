@@ -157,14 +157,18 @@ def test_the_shipped_table_is_the_one_the_benchmark_wrote(tmp_path, monkeypatch)
                 assert all(re.search(rf"\| {fd:.1f}( \(G [0-9.]+\))? \|", doc) for fd in r["fd_seeds"])
 
 
-def test_the_summary_sets_each_size_beside_its_real_training_images():
-    """The summary's last column is the FD of the size's own real images (--real), '–' where none was scored, and
-    no column at all before --real ran."""
+def test_the_summary_bolds_each_rows_best_mean_names_odd_seeds_and_sets_the_real_images_beside():
+    """Each cell is a configuration's mean FD over its seeds with each seed's value, naming the seeds unless they are
+    1, 2, ...; the row's lowest mean is bold; the last column is the FD of the size's own real images (--real), '–'
+    where none was scored, and no column at all before --real ran."""
     bench = _bench()
-    rows = [{"label": "dcgan", "size": size, "images": n, "seed": seed, "fd": fd}
-            for size, n, seed, fd in [("600", 600, 1, 30.0), ("600", 600, 2, 20.0), ("2000", 2000, 1, 16.0)]]
+    rows = [{"label": lb, "size": size, "images": n, "seed": seed, "fd": fd}
+            for lb, size, n, seed, fd in [("dcgan", "600", 600, 1, 30.0), ("dcgan", "600", 600, 2, 20.0),
+                                          ("b64", "600", 600, 3, 24.0), ("b64", "600", 600, 4, 28.0),
+                                          ("dcgan", "2000", 2000, 1, 16.0), ("b64", "2000", 2000, 4, 15.0)]]
     sizes = {"600": 0, "2000": 1}
     lines = bench.summary(rows, sizes, {"600": {"images": 600, "fd": 9.83, "fd_draws": [9.0, 10.66]}})
-    assert lines == ["| FD (mean; per seed) | `dcgan` | 1,000 real training images |", "|---|---|---|",
-                     "| 600 images | **25.0** (30.0 / 20.0) | 9.8 |", "| 2,000 images | **16.0** | – |"]
-    assert bench.summary(rows, sizes)[0] == "| FD (mean; per seed) | `dcgan` |"
+    assert lines == ["| FD (mean; per seed) | `b64` | `dcgan` | 1,000 real training images |", "|---|---|---|---|",
+                     "| 600 images | 26.0 (24.0 / 28.0; seeds 3, 4) | **25.0** (30.0 / 20.0) | 9.8 |",
+                     "| 2,000 images | **15.0** (seed 4) | 16.0 | – |"]
+    assert bench.summary(rows, sizes)[0] == "| FD (mean; per seed) | `b64` | `dcgan` |"
