@@ -339,8 +339,8 @@ def main() -> None:
                     "continue an interrupted table)")
     args = ap.parse_args()
 
-    if args.real and args.render_only:
-        ap.error("--real scores real images and renders; --render-only renders without scoring: pick one")
+    if args.real and (args.render_only or args.fresh):
+        ap.error("--real only adds the real images' scores to the stored table: leave out --render-only and --fresh")
     rows = [] if args.fresh or not RESULTS.exists() else \
         [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
     if not args.render_only:
