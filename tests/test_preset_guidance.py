@@ -67,13 +67,12 @@ def test_presets_command_lists_purpose_and_measured_expectations(table, capsys):
     for p in PRESETS.values():
         assert f"{p.name:<{width}}  {p.description}" in out
     assert f"{'':<{width}}  {expectation('dcgan')}" in out and out.count("In 5 min") == 1
-    assert list(PRESETS)[:4] == ["tutorial", "dcgan-b64-ema", "dcgan-b64", "dcgan"]   # the recommendation 2nd
+    assert list(PRESETS)[:4] == ["tutorial", "dcgan-b64-ema-r1", "dcgan-b64-ema", "dcgan-b64"]   # recommended 2nd
 
 
 def test_the_recommendation_is_what_the_shipped_table_supports():
     """The one preset called Recommended, listed right after tutorial, had a lower mean FD than dcgan at both budgets
-    on every size but 2,000 images at 20 minutes, where its description says "level" (within 1 FD), compared on the
-    seeds both were run with."""
+    on 600, 2,000 and 60,000 images, over at least 2 seeds both were run with (issue 18 point 5)."""
     presets.quality_table.cache_clear()
     recommended = [p.name for p in PRESETS.values() if p.description.startswith("Recommended")]
     assert recommended == [list(PRESETS)[1]]
@@ -83,10 +82,9 @@ def test_the_recommendation_is_what_the_shipped_table_supports():
             ours, theirs = (dict(zip(cells[p][size]["seeds"], cells[p][size]["fd_seeds"], strict=True))
                             for p in (recommended[0], "dcgan"))
             both = sorted(ours.keys() & theirs.keys())
-            assert both, (budget, size)
+            assert len(both) >= 2, (budget, size)
             mean_ours, mean_theirs = (sum(d[s] for s in both) / len(both) for d in (ours, theirs))
-            margin = 1.0 if (budget, size) == (presets.LONG_BUDGET, "2000") else 0.0   # "level" there
-            assert mean_ours < mean_theirs + margin, (budget, size, ours, theirs)
+            assert mean_ours < mean_theirs, (budget, size, ours, theirs)
 
 
 def _bench():

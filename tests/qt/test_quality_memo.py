@@ -51,13 +51,13 @@ def test_preset_selector_says_what_each_preset_is_for_and_what_it_reached(qtbot)
 
     panel = HyperparamPanel(get_preset("tutorial").config())
     qtbot.addWidget(panel)
-    assert [panel.preset_combo.itemData(i) for i in range(3)] == ["tutorial", "dcgan-b64-ema", "dcgan-b64"]
+    assert [panel.preset_combo.itemData(i) for i in range(3)] == ["tutorial", "dcgan-b64-ema-r1", "dcgan-b64-ema"]
     panel.preset_combo.setCurrentIndex(1)
     text = panel.preset_desc.text()
-    assert text == PRESETS["dcgan-b64-ema"].guidance() and "Recommended" in text
+    assert text == PRESETS["dcgan-b64-ema-r1"].guidance() and "Recommended" in text
     assert panel.preset_combo.itemData(0, Qt.ToolTipRole) == PRESETS["tutorial"].guidance()
     panel.set_dataset_size(600)          # a dataset was loaded: the guidance quotes its size's row of the table
-    assert panel.preset_desc.text() == PRESETS["dcgan-b64-ema"].guidance(600)
+    assert panel.preset_desc.text() == PRESETS["dcgan-b64-ema-r1"].guidance(600)
     assert panel.preset_combo.itemData(0, Qt.ToolTipRole) == PRESETS["tutorial"].guidance(600)
-    if expectation("dcgan-b64-ema"):     # measured (resources/quality_expectations.json)
+    if expectation("dcgan-b64-ema-r1"):     # measured (resources/quality_expectations.json)
         assert "on 600 images: FD" in panel.preset_desc.text()
