@@ -113,7 +113,8 @@ def _nearest(rows: list[dict], n_images: int) -> dict:
 
 def expectation(preset: str, n_images: int | None = None, budget: str = GUIDE_BUDGET) -> str:
     """'In 5 min on a 2-core CPU …: FD …' from docs/quality.md's table; with n_images, only the nearest measured
-    dataset size and the best preset there. '' when the preset was not measured."""
+    dataset size and the best preset there (and after 20 min, where this one ran that long). '' when the preset was
+    not measured."""
     rows = _measured(preset, budget)
     if not rows:
         return ""
@@ -127,6 +128,12 @@ def expectation(preset: str, n_images: int | None = None, budget: str = GUIDE_BU
     row = _nearest(rows, n_images)
     best = _best_at(row["images"], budget)
     than = f"; best there: {best[0]}, FD {best[1]:.0f}" if best and best[0] != preset else ""
+    if row["images"] in longer and budget != LONG_BUDGET:   # a preset built for longer runs says how it ends up
+        late = _best_at(row["images"], LONG_BUDGET)
+        if late and late[0] != preset:
+            than += f"; after {LONG_BUDGET}: {late[0]}, FD {late[1]:.0f}"
+        elif late and than:
+            than += f"; after {LONG_BUDGET} this one is the best there"
     return f"{where}, on {row['images']:,} images: FD {fd(row)}{than}."
 
 
