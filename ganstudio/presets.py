@@ -45,7 +45,7 @@ _DCGAN = {"arch": "dcgan", "g_lr": 2e-4, "d_lr": 2e-4, "beta1": 0.5, "dropout": 
 
 _B64 = {**_DCGAN, "batch_size": 64}
 EMA_10K_AT_B64 = round(0.5 ** (64 / 10_000), 6)    # 0.995574: the average's half-life is 10,000 images at batch 64
-_B64_EMA = {**_B64, "ema_decay": EMA_10K_AT_B64, "ema_rampup": 0.05}   # Karras et al.'s ramp-up: at most 5% of images seen
+_B64_EMA = {**_B64, "ema_decay": EMA_10K_AT_B64, "ema_rampup": 0.05}   # ramp-up: half-life <= 5 % of images seen
 
 PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("tutorial", "The TensorFlow DCGAN tutorial, layer for layer: Adam 1e-4, batch 256, BCE, 50 epochs; for "

@@ -55,8 +55,8 @@ def test_guidance_says_which_preset_ends_up_best_after_the_longer_budget(table):
     5 minutes makes no claim about 20."""
     table({"dcgan-b64": {600: [30.0]}, "dcgan-b64-ema-r1": {600: [36.0]}, "dcgan": {600: [40.0]}},
           long={"dcgan-b64-ema-r1": {600: [20.0]}, "dcgan": {600: [24.0]}})
-    assert expectation("dcgan-b64-ema-r1", 600).endswith(
-        "on 600 images: FD 36 (20 after 20 min); best there: dcgan-b64, FD 30; after 20 min this one is the best there.")
+    assert expectation("dcgan-b64-ema-r1", 600).endswith("on 600 images: FD 36 (20 after 20 min); best there: "
+                                                         "dcgan-b64, FD 30; after 20 min this one is the best there.")
     assert expectation("dcgan", 600).endswith(
         "on 600 images: FD 40 (24 after 20 min); best there: dcgan-b64, FD 30; after 20 min: dcgan-b64-ema-r1, FD 20.")
     assert expectation("dcgan-b64", 600).endswith("on 600 images: FD 30.")
