@@ -111,14 +111,14 @@ def _nearest(rows: list[dict], n_images: int) -> dict:
     return min(rows, key=lambda r: abs(math.log(r["images"]) - math.log(max(1, n_images))))
 
 
-def expectation(preset: str, n_images: int | None = None, budget: str = GUIDE_BUDGET) -> str:
+def expectation(preset: str, n_images: int | None = None) -> str:
     """'In 5 min on a 2-core CPU …: FD …' from docs/quality.md's table; with n_images, only the nearest measured
     dataset size and the best preset there (and after 20 min, where this one ran that long). '' when the preset was
     not measured."""
-    rows = _measured(preset, budget)
+    rows = _measured(preset)
     if not rows:
         return ""
-    where = f"In {budget} of training on a 2-core CPU (docs/quality.md; FD, lower is better)"
+    where = f"In {GUIDE_BUDGET} of training on a 2-core CPU (docs/quality.md; FD, lower is better)"
     longer = {r["images"]: r["fd"] for r in _measured(preset, LONG_BUDGET)}
 
     def fd(r: dict) -> str:
@@ -126,9 +126,9 @@ def expectation(preset: str, n_images: int | None = None, budget: str = GUIDE_BU
     if n_images is None:
         return f"{where}: FD " + ", ".join(f"{fd(r)} on {r['images']:,} images" for r in rows) + "."
     row = _nearest(rows, n_images)
-    best = _best_at(row["images"], budget)
+    best = _best_at(row["images"])
     than = f"; best there: {best[0]}, FD {best[1]:.0f}" if best and best[0] != preset else ""
-    if row["images"] in longer and budget != LONG_BUDGET:   # a preset built for longer runs says how it ends up
+    if row["images"] in longer:   # also ran the long budget here: which preset ended up ahead (R1 trails at 5 min)
         late = _best_at(row["images"], LONG_BUDGET)
         if late and late[0] != preset:
             than += f"; after {LONG_BUDGET}: {late[0]}, FD {late[1]:.0f}"
