@@ -16,9 +16,9 @@ Import never trusts the archive. It must be gzip; it may hold at most MAX_MEMBER
 unpack_allowance(its size) bytes, checked against each tar header before its data is written and again on the
 decompressed stream itself (a gzip bomb or a lying header stops there). Only regular files and folders, no absolute
 paths, no '..', no member twice; manifest.json, the checkpoint's meta.json, best.json and config.json are checked
-field by field. Everything unpacks into a hidden temp folder next to the target, renamed into place only when
-complete; on any failure nothing is left behind (not even a runs root the import created). Every refusal is one
-RunDirError line (the CLI: exit 2).
+field by field. Everything unpacks into a hidden temp folder next to the target (config.json written last, so that
+the Runs tab never lists it as a run), renamed into place only when complete; on any failure nothing is left behind
+(not even a runs root the import created). Every refusal is one RunDirError line (the CLI: exit 2).
 """
 from __future__ import annotations
 
@@ -269,23 +269,27 @@ def _unpack(archive: Path, dest: Path, allowance: int) -> dict[str, Any]:
         with gzip.open(archive, "rb") as gz:
             stream = _Limited(gz, allowance, archive)
             with tarfile.open(fileobj=stream, mode="r|") as tar:
-                manifest_bytes = _extract_members(archive, tar, dest, allowance)
+                manifest_bytes, config_bytes = _extract_members(archive, tar, dest, allowance)
             while stream.read(CHUNK):     # to the end: the gzip CRC and length are checked, trailing garbage too
                 pass
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, ValueError) as e:   # other OSErrors: writing
         why = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
         raise RunDirError(f"{archive}: not a readable ganstudio checkpoint archive (truncated or damaged: "
                           f"{why}); export it again") from None
-    if manifest_bytes is None or not (dest / "config.json").is_file():
+    if manifest_bytes is None or config_bytes is None:
         raise RunDirError(f"{archive}: not a ganstudio checkpoint archive (no {MANIFEST} or config.json); make one "
                           f"with `ganstudio export RUN --format checkpoint`")
     manifest = _check_manifest(archive, manifest_bytes)
-    _check_run(archive, dest, manifest["step"])
+    _check_run(archive, dest, manifest["step"], config_bytes)
+    with open(dest / "config.json", "xb") as out:    # last: until now the temp folder is no run (Runs tab, watch)
+        out.write(config_bytes)
     return manifest
 
 
-def _extract_members(archive: Path, tar: tarfile.TarFile, dest: Path, allowance: int) -> bytes | None:
-    manifest, seen, declared = None, set(), 0
+def _extract_members(archive: Path, tar: tarfile.TarFile, dest: Path, allowance: int
+                     ) -> tuple[bytes | None, bytes | None]:
+    """Unpack every member but manifest.json and config.json, which it returns (None: absent)."""
+    manifest, config, seen, declared = None, None, set(), 0
     for count, m in enumerate(tar, 1):
         if count > MAX_MEMBERS:
             raise RunDirError(f"{archive}: more than {MAX_MEMBERS} members (a checkpoint archive has about ten); "
@@ -311,10 +315,13 @@ def _extract_members(archive: Path, tar: tarfile.TarFile, dest: Path, allowance:
         if rel == MANIFEST:
             manifest = src.read()
             continue
+        if rel == "config.json":
+            config = src.read()
+            continue
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         with open(dest / rel, "xb") as out:        # mode 0666 & ~umask
             shutil.copyfileobj(src, out, CHUNK)
-    return manifest
+    return manifest, config
 
 
 def _safe_parts(archive: Path, m: tarfile.TarInfo) -> list[str]:
@@ -380,7 +387,7 @@ def _safe_name(name: str) -> bool:
             and not any(c in name for c in "/\\\0") and name.isprintable())
 
 
-def _check_run(archive: Path, dest: Path, step: int) -> None:
+def _check_run(archive: Path, dest: Path, step: int, config_bytes: bytes) -> None:
     """The unpacked folder holds one complete checkpoint, at the manifest's step, whose files the engine reads
     without a surprise."""
     from .config import Config  # noqa: PLC0415
@@ -408,7 +415,7 @@ def _check_run(archive: Path, dest: Path, step: int) -> None:
             raise _bad(archive, f"checkpoints/{BEST}", "fd", rec.get("fd"), "a finite number")
         if "time" in rec and not _is_number(rec["time"]):
             raise _bad(archive, f"checkpoints/{BEST}", "time", rec["time"], "a time in seconds")
-    config = _load_json(archive, "config.json", (dest / "config.json").read_bytes())
+    config = _load_json(archive, "config.json", config_bytes)
     try:
         Config.from_dict(config, source=f"{archive}: config.json")
     except GanStudioError as e:

@@ -307,3 +307,20 @@ def test_new_files_follow_the_umask(umask, trained_run, tmp_path):
         assert fileio.current_umask() == umask
     finally:
         os.umask(old)
+
+
+def test_the_temp_folder_is_never_a_run(good_archive, tmp_path, monkeypatch):
+    """config.json comes last: while it unpacks, the Runs tab (scan_runs) does not list the half-imported folder."""
+    from ganstudio.runs.watch import scan_runs
+
+    seen = []
+    check = archive_mod._check_run
+
+    def spy(archive, dest, *args):
+        seen.append((dest.parent, RunDir.is_run(dest), [s.path for s in scan_runs(dest.parent)]))
+        return check(archive, dest, *args)
+
+    monkeypatch.setattr(archive_mod, "_check_run", spy)
+    imported = import_checkpoint(good_archive[0])
+    assert seen == [(tmp_path / "runs", False, [])]
+    assert RunDir.is_run(imported) and [s.path for s in scan_runs(tmp_path / "runs")] == [imported]
