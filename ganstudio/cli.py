@@ -110,14 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--individual", type=Path, default=None, metavar="DIR", help="also write one PNG per image")
     sp.add_argument("--force", action="store_true", help="replace existing output files")
 
-    from .export import FORMATS  # noqa: PLC0415 - numpy/PIL only
+    from .export import EXPORT_FORMATS, FORMATS  # noqa: PLC0415 - numpy/PIL only
 
-    ex = sub.add_parser("export", help="export the generator (.keras, SavedModel), a GIF of training or a checkpoint",
-                        description="keras: generator as a .keras file (keras.models.load_model, safe_mode on). "
-                                    "savedmodel: TF SavedModel, serving signature noise -> uint8 images. "
-                                    "gif: the fixed-noise grids over training. "
-                                    "checkpoint: one portable .tar.gz (config, models, optimizers, RNG, fixed noise, "
-                                    "metrics so far) that `ganstudio import` turns into a run `resume` continues.")
+    ex = sub.add_parser("export", help="export the generator (.keras, SavedModel, ONNX, LiteRT), a GIF of training "
+                                       "or a checkpoint",
+                        description=" ".join(f"{f.name}: {f.help}" for f in EXPORT_FORMATS.values()))
     ex.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     ex.add_argument("--format", required=True, choices=FORMATS)
     ex.add_argument("--out", type=Path, default=None, help="output path (default inside RUN_DIR)")

@@ -1,4 +1,4 @@
-"""Exports from a run folder: sample grids, a GIF of training, the generator as .keras or SavedModel.
+"""Exports from a run folder: sample grids, a GIF of training, the generator as .keras, SavedModel, ONNX or LiteRT.
 
 Everything writes to a temp name and renames into place; an existing output is never replaced unless
 `force=True`, and even then a folder is replaced only if it is a SavedModel this module wrote (MARKER).
@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,35 @@ from .imaging import gif_bytes, load_png, png_bytes, save_grid, to_pil, to_uint8
 from .runs import RunDir
 from .sampling import fixed_grid_size, grid_labels, metric_inputs
 
-FORMATS = ("keras", "savedmodel", "gif", "checkpoint")   # checkpoint: a portable archive (ganstudio.archive)
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One `ganstudio export --format` choice: the CLI's list and help and the studio's File ▸ Export read this."""
+    name: str
+    help: str              # the CLI's description of it
+    menu: str = ""         # File ▸ Export entry ('' = offered elsewhere: the checkpoint archive has its own)
+    title: str = ""        # the save dialog's title
+    filter: str = ""       # the save dialog's file filter
+    suffix: str = ""       # the file name must end so (added by the dialog when missing)
+    model: bool = True     # rebuilds the generator (the studio waits until training stopped)
+
+
+EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in [
+    ExportFormat("keras", "generator as a .keras file (keras.models.load_model, safe_mode on).",
+                 "Export generator (.keras)…", "Export generator", "Keras model (*.keras)", ".keras"),
+    ExportFormat("savedmodel", "TF SavedModel, serving signature noise -> uint8 images.",
+                 "Export SavedModel…", "Export SavedModel folder", "SavedModel folder (*)"),
+    ExportFormat("onnx", "ONNX file for ONNX Runtime: noise -> uint8 images (needs the [export] extra).",
+                 "Export ONNX (.onnx)…", "Export ONNX model", "ONNX model (*.onnx)", ".onnx"),
+    ExportFormat("litert", "LiteRT (TFLite) file for ai-edge-litert / TF Lite: noise -> uint8 images.",
+                 "Export LiteRT (.tflite)…", "Export LiteRT model", "LiteRT model (*.tflite)", ".tflite"),
+    ExportFormat("gif", "the fixed-noise grids over training.", "Export training GIF…", "Export training GIF",
+                 "GIF animation (*.gif)", ".gif", model=False),
+    ExportFormat("checkpoint", "one portable .tar.gz (config, models, optimizers, RNG, fixed noise, metrics so far) "
+                 "that `ganstudio import` turns into a run `resume` continues.", model=False),
+]}
+FORMATS = tuple(EXPORT_FORMATS)    # checkpoint: a portable archive (ganstudio.archive)
 MARKER = "ganstudio_export.json"   # written into every exported SavedModel folder: --force replaces only those
 
 
@@ -142,8 +171,59 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, step: i
         G.save(tmp)
         os.replace(tmp, out)
         return out
+    if fmt in ("onnx", "litert"):
+        return export_portable(G, r.config.model.noise_dim, out, fmt, r.config.model.conditional)
     return _export_savedmodel(G, r.config.model.noise_dim, out, r.config.model.conditional,
                               {"run": str(run.path), "step": r.checkpoint.step})
+
+
+def serving_model(G, noise_dim: int, conditional: bool = False):
+    """G with the SavedModel signature's ends as a Keras model: inputs {"noise": float32 (N, noise_dim)
+    [, "label": int32 (N,)]} -> {"images": uint8 (N, H, W, C)}, for Keras's own Model.export."""
+    import keras  # noqa: PLC0415
+
+    class ToUint8(keras.layers.Layer):
+        def call(self, x):
+            x = keras.ops.cast(x, "float32")
+            return keras.ops.cast(keras.ops.clip(keras.ops.round(x * 127.5 + 127.5), 0, 255), "uint8")
+
+    noise = keras.Input((noise_dim,), dtype="float32", name="noise")
+    inputs = {"noise": noise}
+    if conditional:
+        inputs["label"] = keras.Input((), dtype="int32", name="label")
+    x = G([noise, inputs["label"]] if conditional else noise, training=False)
+    return keras.Model(inputs, {"images": ToUint8(dtype="float32", name="images")(x)}, name="generator_uint8")
+
+
+def export_portable(G, noise_dim: int, out: str | Path, fmt: str, conditional: bool = False) -> Path:
+    """The generator as an ONNX (tf2onnx, through Keras's Model.export) or LiteRT flatbuffer (TF's TFLite converter,
+    built-in ops only, so the plain LiteRT interpreter runs it) with the inputs "noise" [+ "label"] and the output
+    "images" (uint8), like the SavedModel's serving signature."""
+    out = Path(out)
+    spec = EXPORT_FORMATS[fmt]
+    if out.suffix != spec.suffix:
+        raise RunDirError(f"{out}: {'an ONNX' if fmt == 'onnx' else 'a LiteRT'} file must end in {spec.suffix}")
+    if fmt == "onnx":
+        from .extras import require  # noqa: PLC0415
+
+        require("--format onnx", "export", "tf2onnx", "onnx")
+    from .tfsetup import import_tf  # noqa: PLC0415
+
+    tf = import_tf()
+    model = serving_model(G, noise_dim, conditional)
+    sig = {"noise": tf.TensorSpec([None, noise_dim], tf.float32, name="noise")}
+    if conditional:
+        sig["label"] = tf.TensorSpec([None], tf.int32, name="label")
+    kwargs = {} if fmt == "onnx" else {"target_spec": {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]}}
+    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}{spec.suffix}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)    # Keras's numpy-2 patch of tf2onnx probes np.object
+            model.export(str(tmp), format=fmt, input_signature=[sig], verbose=False, **kwargs)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
 
 
 def _export_savedmodel(G, noise_dim: int, out: Path, conditional: bool = False,
@@ -191,4 +271,5 @@ def export_gif(run: RunDir, out: Path, duration_ms: int = 200, start: int = 0, e
     return out
 
 
-__all__ = ["sample", "export", "export_gif", "load_generator", "generate", "FORMATS", "Restored"]
+__all__ = ["sample", "export", "export_gif", "export_portable", "load_generator", "generate", "serving_model",
+           "EXPORT_FORMATS", "ExportFormat", "FORMATS", "Restored"]

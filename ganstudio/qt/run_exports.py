@@ -1,6 +1,6 @@
 """Exports from the window: the shown grid (PNG dialog), and from the run folder the generator (.keras,
-SavedModel), a GIF of training and new sample grids, each in a background Task; which checkpoint they use
-(the dock's selection, else File ▸ Export's best or latest) and when their menu entries are enabled."""
+SavedModel, ONNX, LiteRT), a GIF of training and new sample grids, each in a background Task; which checkpoint
+they use (the dock's selection, else File ▸ Export's best or latest) and when their menu entries are enabled."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,17 +11,14 @@ from PySide6.QtWidgets import QMenu, QMessageBox
 
 from ..engine.checkpoints import list_checkpoints
 from ..errors import GanStudioError
+from ..export import EXPORT_FORMATS
 from ..runs import RunDir
 from .export_dialog import ExportDialog, SampleDialog, export_entry
 from .worker import Task, describe_error
 
-# run-folder exports (export.FORMATS; default targets: RunDir.export_path): fmt -> (menu text, dialog title,
-# file filter)
-RUN_EXPORTS = {
-    "keras": ("Export generator (.keras)…", "Export generator", "Keras model (*.keras)"),
-    "savedmodel": ("Export SavedModel…", "Export SavedModel folder", "SavedModel folder (*)"),
-    "gif": ("Export training GIF…", "Export training GIF", "GIF animation (*.gif)"),
-}
+# run-folder exports, from the one list the CLI reads too (export.EXPORT_FORMATS; default targets:
+# RunDir.export_path): fmt -> (menu text, dialog title, file filter). The checkpoint archive has its own entry.
+RUN_EXPORTS = {f.name: (f.menu, f.title, f.filter) for f in EXPORT_FORMATS.values() if f.menu}
 
 
 class RunExportsMixin:
@@ -94,7 +91,7 @@ class RunExportsMixin:
         # (tensorflow#35813) and load_generator resets the process-global dtype policy, so wait for the session.
         model_ok = has_run and self.session is None and not exporting
         for fmt, a in self.run_export_actions.items():
-            a.setEnabled(has_run and not exporting if fmt == "gif" else model_ok)
+            a.setEnabled(model_ok if EXPORT_FORMATS[fmt].model else has_run and not exporting)
         self.act_sample.setEnabled(model_ok)
 
     def _selected_checkpoint_step(self) -> int | None:
@@ -123,11 +120,10 @@ class RunExportsMixin:
         path = self.choose_save_path(title, str(self.default_export_target(fmt)), filt)
         if not path:
             return None
-        if fmt == "keras" and not path.endswith(".keras"):
-            path += ".keras"
-        if fmt == "gif" and not path.lower().endswith(".gif"):
-            path += ".gif"
-        return self.export_run(fmt, path, step=None if fmt == "gif" else self.export_step())
+        suffix = EXPORT_FORMATS[fmt].suffix
+        if suffix and not (path.lower() if fmt == "gif" else path).endswith(suffix):   # model files: exact
+            path += suffix
+        return self.export_run(fmt, path, step=self.export_step() if EXPORT_FORMATS[fmt].model else None)
 
     def open_sample_dialog(self) -> SampleDialog | None:
         if self.run_path is None:
@@ -143,7 +139,7 @@ class RunExportsMixin:
 
     def export_run(self, fmt: str, out: str | Path | None = None, *, step: int | None = None, force: bool = False,
                    **options) -> Task | None:
-        """Run `ganstudio.export.export` (fmt keras|savedmodel|gif) or `.sample` (fmt 'sample') in a background
+        """Run `ganstudio.export.export` (fmt: a key of EXPORT_FORMATS) or `.sample` (fmt 'sample') in a background
         thread: they import TensorFlow and can take seconds. Emits exportFinished(path or exception)."""
         if self.run_path is None:
             self._error("Open or train a run first: exports read the run folder")
@@ -151,7 +147,8 @@ class RunExportsMixin:
         if self.tasks.busy("export"):
             self._error("An export is already running; wait for it to finish")
             return None
-        if fmt not in ("gif", "checkpoint") and self.session is not None:   # those two build no model
+        builds_model = fmt == "sample" or EXPORT_FORMATS[fmt].model    # gif and checkpoint build none
+        if builds_model and self.session is not None:
             self._error("Stop training before exporting the generator (TensorFlow cannot build a second model "
                         "while the trainer runs)")
             return None

@@ -32,7 +32,8 @@ from .lock import RunLock
 
 SAMPLE_RE = re.compile(r"step_(\d+)\.png$")
 # default names of the exports written into the run folder (`ganstudio export` and the studio's File menu)
-EXPORT_NAMES = {"keras": "generator.keras", "savedmodel": "generator_savedmodel", "gif": "training.gif"}
+EXPORT_NAMES = {"keras": "generator.keras", "savedmodel": "generator_savedmodel", "onnx": "generator.onnx",
+                "litert": "generator.tflite", "gif": "training.gif"}
 
 
 def user_data_dir() -> Path:

@@ -34,8 +34,9 @@ def test_exports_run_in_background_with_replace_and_errors(make_main_window, run
     assert win.open_run(run_copy)
     assert all(a.isEnabled() for a in win.run_export_actions.values()) and win.act_sample.isEnabled()
     menu = [a.text() for a in win.export_menu.actions() if a.text()]
-    assert menu == ["Export grid…", "Export generator (.keras)…", "Export SavedModel…", "Export training GIF…",
-                    "Sample grid…", "From the best checkpoint", "From the latest checkpoint"]
+    assert menu == ["Export grid…", "Export generator (.keras)…", "Export SavedModel…", "Export ONNX (.onnx)…",
+                    "Export LiteRT (.tflite)…", "Export training GIF…", "Sample grid…", "From the best checkpoint",
+                    "From the latest checkpoint"]
     assert win.act_export_best.isChecked()      # no best yet in this run: the latest is used
 
     # .keras: the dialog is offered a default inside the run folder; the user picks another place
