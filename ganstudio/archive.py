@@ -28,7 +28,6 @@ import io
 import json
 import math
 import os
-import re
 import shutil
 import tarfile
 import tempfile
