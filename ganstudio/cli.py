@@ -247,9 +247,9 @@ def _train(trainer, show_progress: bool) -> int:
                 print(f"checkpoint: {ev.path}", file=sys.stderr)
             elif isinstance(ev, Metric):
                 best = best_text(trainer.health.best)
-                (bar.write if bar else print)(f"step {ev.step}: FD {ev.fd:.2f}  KID {ev.kid:.3f}  diversity "
-                                              f"{ev.diversity:.2f}  memorization {ev.memorization:.2f}  ({ev.n} samples, "
-                                              f"{ev.seconds:.1f} s)  {best}")
+                (bar.write if bar else print)(f"step {ev.step}: FD {ev.fd:.2f}  KID {max(ev.kid, 0.0):.3f}  "
+                                              f"diversity {ev.diversity:.2f}  memorization {ev.memorization:.2f}  "
+                                              f"({ev.n} samples, {ev.seconds:.1f} s)  {best}")
             elif isinstance(ev, Health):
                 for line in ev.cli_lines(run_dir):   # the remedies as exact commands
                     (bar.write if bar else print)(line)
@@ -297,7 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             r = evaluate(args.run_dir, step=args.checkpoint, n=args.n)
             acc = "n/a (unlabelled data: random features)" if r["accuracy"] is None else f"{r['accuracy']:.1%}"
-            print(f"step {r['step']}: FD {r['fd']:.3f}  KID {r['kid']:.4f}  diversity {r['diversity']:.3f}  "
+            # KID is unbiased, so a generator close to the data can score a little below 0: shown as 0
+            print(f"step {r['step']}: FD {r['fd']:.3f}  KID {max(r['kid'], 0.0):.4f}  diversity {r['diversity']:.3f}  "
                   f"memorization {r['memorization']:.3f}  "
                   f"(n={r['n']}, classifier: {r['source']}, test accuracy {acc})")
             return 0

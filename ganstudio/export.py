@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .config import FIELD_BY_NAME
 from .engine.checkpoints import CheckpointInfo, find_checkpoint
 from .errors import GanStudioError, RunDirError
 from .fileio import atomic_write_bytes
@@ -53,6 +54,9 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in [
 ]}
 FORMATS = tuple(EXPORT_FORMATS)    # checkpoint: a portable archive (ganstudio.archive)
 MARKER = "ganstudio_export.json"   # written into every exported SavedModel folder: --force replaces only those
+# `eval -n` floor, the live metric's (metric_n): with fewer images KID, an unbiased estimate, comes out negative as
+# often as not and FD is mostly small-sample bias (a 128-d covariance from a handful of rows)
+EVAL_MIN_N = int(FIELD_BY_NAME["metric_n"].min)
 
 
 def _check_out(path: Path, force: bool, savedmodel: bool = False) -> None:
@@ -112,6 +116,8 @@ def sample(run_dir: str | Path, n: int = 64, seed: int | None = None, rows: int 
            out: str | Path | None = None, step: int | str | None = None, individual: str | Path | None = None,
            force: bool = False) -> list[Path]:
     """A grid of n samples (fixed noise of the run when seed is None and n fits, else fresh noise)."""
+    if n < 1:
+        raise GanStudioError(f"-n {n}: the number of images must be at least 1")
     r = load_generator(run_dir, step)
     if seed is None and n <= len(r.fixed_noise):
         noise = r.fixed_noise[:n]
@@ -136,6 +142,10 @@ def sample(run_dir: str | Path, n: int = 64, seed: int | None = None, rows: int 
 
 def evaluate(run_dir: str | Path, step: int | str | None = None, n: int = 1000) -> dict[str, Any]:
     """FD/KID of n generated images vs the run's dataset, as the trainer's live metric computes them."""
+    if n < EVAL_MIN_N:
+        raise GanStudioError(f"-n {n}: the quality metric needs at least {EVAL_MIN_N} generated images (with fewer, "
+                             f"KID, an unbiased estimate, can come out negative and FD is mostly small-sample bias); "
+                             f"use -n {EVAL_MIN_N} or more (default 1000)")
     from .data import load_config_dataset  # noqa: PLC0415
     from .metrics import QualityMetric, get_classifier  # noqa: PLC0415
 
@@ -154,6 +164,10 @@ def export(run_dir: str | Path, fmt: str, out: str | Path | None = None, step: i
     run = RunDir.open(run_dir)
     if fmt not in FORMATS:
         raise GanStudioError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if fmt == "gif" and step is not None:
+        raise GanStudioError(f"--checkpoint {step} does not apply to --format gif: the GIF is built from the run's "
+                             f"saved sample grids ({run.samples}), not from a checkpoint; choose its frames with "
+                             f"--start and --end")
     if fmt == "checkpoint":
         from .archive import export_checkpoint  # noqa: PLC0415
 

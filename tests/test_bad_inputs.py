@@ -391,6 +391,17 @@ ROWS = [
         "is not a SavedModel that ganstudio exported"),
     Row("export-force-onto-a-folder", "run folder", lambda t, m, r: _someone_elses_folder(t, r, "keras"),
         "is a folder; --force replaces only a file"),
+    # -- command arguments (issue 30.6) ------------------------------------------------------------------------
+    Row("sample-zero-images", "config", lambda t, m, r: ["sample", str(copy_run(t, r)), "-n", "0"],
+        "-n 0: the number of images must be at least 1"),
+    Row("sample-negative-images", "config", lambda t, m, r: ["sample", str(copy_run(t, r)), "-n", "-3"],
+        "-n -3: the number of images must be at least 1"),
+    Row("eval-too-few-images", "config", lambda t, m, r: ["eval", str(copy_run(t, r)), "-n", "5"],
+        "-n 5: the quality metric needs at least 100 generated images (with fewer, KID, an unbiased estimate, can "
+        "come out negative"),
+    Row("gif-with-checkpoint", "checkpoint", lambda t, m, r: ["export", str(copy_run(t, r)), "--format", "gif",
+                                                              "--checkpoint", "2"],
+        "--checkpoint 2 does not apply to --format gif: the GIF is built from the run's saved sample grids"),
 ]
 
 

@@ -80,3 +80,15 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_valid_run(tmp_path):
     assert steps == list(range(1, len(steps) + 1)) and len(steps) >= 3
     assert (run / "samples" / "final.png").stat().st_size > 0
     assert (run / "checkpoints" / f"step_{steps[-1]:06d}" / "meta.json").exists()
+
+
+def test_eval_never_prints_a_negative_kid(monkeypatch, tmp_path, capsys):
+    """KID is unbiased: a generator close to the data can score a little below 0. The line shows 0 then."""
+    import ganstudio.export as export
+
+    monkeypatch.setattr(export, "evaluate", lambda run_dir, step=None, n=1000: {
+        "step": 7, "fd": 3.25, "kid": -0.0031, "diversity": 1.5, "memorization": 1.0, "n": n, "source": "bundled",
+        "accuracy": 0.9})
+    assert main(["eval", str(tmp_path), "-n", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "KID 0.0000 " in out and "-0.0" not in out and out.startswith("step 7: FD 3.250")

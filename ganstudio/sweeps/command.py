@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
                       f"{' (resuming)' if ev.resumed else ''}: {ev.run_dir}", file=sys.stderr)
             elif isinstance(ev, TrialReport):
                 at = f"{ev.progress:,.0f} s, " if spec.minutes else ""
-                print(f"  {at}step {ev.step:,}: FD {ev.fd:.2f}  KID {ev.kid:.4f}"
+                print(f"  {at}step {ev.step:,}: FD {ev.fd:.2f}  KID {max(ev.kid, 0.0):.4f}"
                       f"{'  -> pruned (clearly behind)' if ev.pruned else ''}", file=sys.stderr)
             elif isinstance(ev, Message) and ev.level != "info":
                 print(f"  {ev.level}: {ev.text}", file=sys.stderr)
