@@ -30,6 +30,7 @@ from ..sampling import fixed_grid_size, grid_labels, metric_inputs
 from .checkpoints import CheckpointInfo, CheckpointStore, find_checkpoint, list_checkpoints, step_dir
 from .augment import ada_step
 from .control import Control
+from .tb_hparams import write_best_fd, write_hparams
 from .events import (BestCheckpoint, CheckpointSaved, ConfigChanged, Event, Finished, Health, Message, Metric, Paused, Resumed,
                      RolledBack, SampleGrid, Started, StepMetrics, Generated)
 from .events import CheckpointsChanged, WriteFailed
@@ -234,6 +235,8 @@ class Trainer:
         self.health.seed_quality(self.run_dir.read_quality(self.step))   # best FD so far, on resume
         self._tb = tf.summary.create_file_writer(str(self.run_dir.path / "tensorboard")) \
             if cfg.train.tensorboard and self.chief else None
+        if self._tb is not None:
+            write_hparams(self._tb, cfg, self.run_dir.path)   # TensorBoard's HParams dashboard (engine/tb_hparams.py)
 
         return Started(run_dir=str(self.run_dir.path), config=cfg.to_dict(), step=self.step,
                        total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch, dataset=ds.summary(),
@@ -494,6 +497,7 @@ class Trainer:
             tf = import_tf()
             with self._tb.as_default(step=m.step):
                 tf.summary.scalar("quality/fd", m.fd)
+                write_best_fd(self.run_dir.read_quality(), m.step)
                 tf.summary.scalar("quality/kid", m.kid)
                 tf.summary.scalar("quality/memorization", m.memorization)
         return m
