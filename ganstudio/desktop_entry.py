@@ -8,7 +8,6 @@ under it. Nothing is written outside the user's data folder; no Qt here.
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from pathlib import Path
 
@@ -30,8 +29,24 @@ def entry_paths() -> tuple[Path, Path]:
     return base / "applications" / f"{APP_ID}.desktop", base / "icons" / "hicolor" / "scalable" / "apps" / ICON
 
 
+# The Desktop Entry spec's reserved characters in Exec arguments: an argument holding one is double-quoted
+EXEC_RESERVED = frozenset(" \t\n\"'\\><~|&;$*?#`()")
+
+
+def exec_arg(arg: str) -> str:
+    """One argument of an Exec= value as the freedesktop.org Desktop Entry spec ("The Exec key") reads it: quoted
+    in double quotes when it holds a reserved character, with `"`, backtick, `$` and `\\` backslash-escaped inside
+    the quotes; `%` doubled (a literal percent, not a field code); then the string-value escapes (`\\` for a
+    backslash, `\\n` `\\t` `\\r`), which the spec applies before the quoting rules (so a literal backslash in a
+    quoted argument is four backslashes in the file)."""
+    if not arg or any(c in EXEC_RESERVED for c in arg):
+        arg = '"' + "".join("\\" + c if c in '"`$\\' else c for c in arg) + '"'
+    arg = arg.replace("%", "%%")
+    return arg.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+
+
 def desktop_entry(python: str | None = None) -> str:
-    exe = shlex.quote(python or sys.executable)
+    exe = exec_arg(python or sys.executable)
     return "\n".join([
         "[Desktop Entry]",
         "Type=Application",

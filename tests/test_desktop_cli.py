@@ -131,3 +131,57 @@ def test_version_and_desktop_install(tmp_path, monkeypatch, capsys):
     assert main(["desktop-install", "--uninstall"]) == 0
     assert not entry.exists() and not icon.exists()
     assert main(["desktop-install", "--uninstall"]) == 0 and "nothing to remove" in capsys.readouterr().out
+
+
+def parse_exec(value: str) -> list[str]:
+    """The Desktop Entry spec's reading of an Exec value: string escapes first, then quoting, then %% -> %."""
+    unescaped, i = "", 0
+    while i < len(value):
+        if value[i] == "\\":
+            unescaped += {"s": " ", "n": "\n", "t": "\t", "r": "\r", "\\": "\\"}[value[i + 1]]
+            i += 2
+        else:
+            unescaped += value[i]
+            i += 1
+    args, cur, quoted, i = [], None, False, 0
+    while i < len(unescaped):
+        c = unescaped[i]
+        if quoted:
+            if c == "\\":
+                assert unescaped[i + 1] in '"`$\\', f"bad escape in {value!r}"
+                cur += unescaped[i + 1]
+                i += 1
+            elif c == '"':
+                quoted = False
+            else:
+                cur += c
+        elif c == " ":
+            if cur is not None:
+                args.append(cur)
+            cur = None
+        elif c == '"':
+            assert cur is None, "a quote must open an argument"
+            cur, quoted = "", True
+        else:
+            assert c not in " \t\n\"'\\><~|&;$*?#`()", f"reserved {c!r} outside quotes in {value!r}"
+            cur = (cur or "") + c
+        i += 1
+    assert not quoted
+    args.append(cur)
+    return [a.replace("%%", "\0").replace("\0", "%") for a in args]
+
+
+def test_desktop_entry_exec_quotes_spaces_and_quotes():
+    from ganstudio.desktop_entry import desktop_entry
+
+    def exec_value(python):
+        return next(line for line in desktop_entry(python).splitlines() if line.startswith("Exec="))[5:]
+
+    assert exec_value("/opt/venv/bin/python") == "/opt/venv/bin/python -m ganstudio gui"    # nothing to quote
+    assert exec_value("/home/a b/venv/bin/python") == '"/home/a b/venv/bin/python" -m ganstudio gui'
+    assert exec_value('/home/it\'s "mine"/bin/python') == '"/home/it\'s \\\\"mine\\\\"/bin/python" -m ganstudio gui'
+    for python in ("/home/a b/venv/bin/python", '/tmp/it\'s "x"/py', "/tmp/$HOME `id` 100%/python",
+                   "/tmp/back\\slash dir/python", "/tmp/%f/python"):
+        value = exec_value(python)
+        assert parse_exec(value) == [python, "-m", "ganstudio", "gui"], value
+        assert "%" not in value.replace("%%", "")       # no stray field code
