@@ -153,6 +153,20 @@ def test_when_to_stop_from_the_quality_history():
     assert best_quality([{"step": 1, "fd": float("nan")}]) is None and best_text(None) == ""
 
 
+def test_plateau_needs_thousands_of_steps_not_three_evaluations():
+    """metric_every=10: three evaluations without a new best are 30 steps of early, noisy FD, not convergence."""
+    mon = HealthMonitor(patience=3)
+    early = [w for s in range(10, 2000, 10) for w in mon.update_quality(s, 40.0 if s == 10 else 41.0)]
+    assert early == []                                    # the issue: "training has converged" at step 40
+    (w,) = mon.update_quality(2000, 41.0)                 # 2,000 steps trained, 1,990 of them without a new best
+    assert w.kind == "plateau" and w.step == 2000 and "converged" in w.cause and w.evidence["evaluations"] == 199
+    assert mon.update_quality(2500, 30.0) == []           # a new best re-arms...
+    assert [w for s in range(2510, 3500, 10) for w in mon.update_quality(s, 31.0)] == []   # ...and 990 steps are
+    assert [w.kind for w in mon.update_quality(3500, 31.0)] == ["plateau"]              # not enough; 1,000 are
+    zigzag = HealthMonitor(patience=3)                    # swings over 40 steps: noise, not an oscillation
+    assert [w for i, fd in enumerate((50, 20, 30, 22, 31), 1) for w in zigzag.update_quality(10 * i, fd)] == []
+
+
 def test_remedy_commands_and_validation():
     assert Remedy("Stop", {}, "stop").command("r").startswith("Ctrl-C")
     assert Remedy("x", {"diffaugment": "translation,cutout", "spectral_norm": True}, "resume").command("r") == \

@@ -37,12 +37,16 @@ memorization   the quality metric's memorization ratio (generated-to-nearest-tra
                images, whatever its FD says. Re-arms at >= 0.85.
 mode_collapse  diversity of the fixed-noise features < 40 % of the run's best and < 50 % of the real data's
                (when known). Re-arms at >= 60 % of the best.
-plateau        the quality metric (FD, lower is better) has not beaten its best for `patience` (3) evaluations;
-               "rising" when the latest is > 1.2 x the best: the best samples were at the best step. For a preset
-               that docs/quality.md shows is outrun in the same time (presets.plateau_advice), the cause names the
-               one that reaches further (a new run, so no button).
+plateau        the quality metric (FD, lower is better) has not beaten its best for `patience` (3) evaluations
+               that span >= PLATEAU_MIN_SPAN (1,000) steps since the best, at step >= PLATEAU_MIN_STEPS (2,000);
+               "rising" when the latest is > 1.2 x the best: the best samples were at the best step. The floors are
+               in steps, not evaluations: with metric_every 10 three evaluations are 30 steps of early, noisy FD,
+               while docs/quality.md's runs still halve their FD between 3,000-5,000 and 13,000-26,000 steps (the
+               default metric_every 500 reaches both floors with its first possible verdict, at step 2,000). For a
+               preset that docs/quality.md shows is outrun in the same time (presets.plateau_advice), the cause
+               names the one that reaches further (a new run, so no button).
 oscillation    instead of plateau when, over those evaluations, FD alternately rises and falls by > 10 % of the
-               best. Both re-arm at a new best.
+               best (the same floors apply). Both re-arm at a new best.
 """
 from __future__ import annotations
 
@@ -76,6 +80,8 @@ SMALL_DATASET = 10_000  # StyleGAN2-ADA's small-data regime
 # generated-to-nearest-training distance over held-out-to-nearest-training (metrics.fid): ~1 healthy (1.04-1.46 in
 # docs/quality.md's runs, 0.85-1.15 for real test images), 0.1 for copies of 600 images
 COPYING_RATIO, COPYING_REARM = 0.7, 0.85
+# no plateau / oscillation verdict before this step, nor before the evaluations since the best span this many steps
+PLATEAU_MIN_STEPS, PLATEAU_MIN_SPAN = 2000, 1000
 
 __all__ = ["HealthMonitor", "HealthWarning", "Remedy", "KINDS", "TITLES", "sample_diversity", "weights_finite"]
 
@@ -342,8 +348,8 @@ class HealthMonitor:
         if not after:
             self._armed["plateau"] = self._armed["oscillation"] = True
             return out
-        if len(after) < self.patience:
-            return out
+        if len(after) < self.patience or step < PLATEAU_MIN_STEPS or step - best_step < PLATEAU_MIN_SPAN:
+            return out       # too little training (in steps, whatever metric_every is) to call it converged
         recent = after[-self.patience:]
         swings = np.diff(recent)      # up, down, up ... each by more than 10 % of the best
         zigzag = len(swings) >= 2 and all(abs(x) > 0.1 * best_fd for x in swings) and \
