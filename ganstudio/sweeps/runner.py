@@ -21,6 +21,7 @@ that the loop is a generator the studio drives like a single run (Pause, Step an
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from pathlib import Path
@@ -263,6 +264,8 @@ class Sweep:
         path = self.folder.path / run_name if resume else self.folder.trial_path(trial.number, text)
         trial.set_user_attr("run", path.name)
         trial.set_user_attr("label", text)
+        trial.set_user_attr("run_dir", str(path.resolve()))   # where, on which machine: the dashboard shows both
+        trial.set_user_attr("host", socket.gethostname())
         trainer = Trainer(self.spec.trial_config(params), run_dir=path, control=self.control, resume=resume)
         trainer.nan_action = "stop"   # a NaN trial fails; nobody is there to press Resume between trials
         trials = study.get_trials(deepcopy=False)
