@@ -187,11 +187,19 @@ class FieldInfo:
         return f"{self.group}.{self.name}"
 
     def range_text(self) -> str:
+        """'one of a, b' (declared choices), 'true or false' (bool), 'in [lo, hi]' / '>= lo' / '<= hi' (numbers with
+        bounds); '' for free text and unbounded numbers, which have no range to show."""
         if self.choices:
             return "one of " + ", ".join(map(str, self.choices))
-        lo = "-inf" if self.min is None else f"{self.min:g}"
-        hi = "inf" if self.max is None else f"{self.max:g}"
-        return f"in {'(' if self.min_exclusive else '['}{lo}, {hi}]"
+        if self.type is bool:
+            return "true or false"
+        if self.type not in (int, float) or (self.min is None and self.max is None):
+            return ""
+        if self.max is None:
+            return f"{'>' if self.min_exclusive else '>='} {self.min:g}"
+        if self.min is None:
+            return f"<= {self.max:g}"
+        return f"in {'(' if self.min_exclusive else '['}{self.min:g}, {self.max:g}]"
 
     def parse(self, value: Any) -> Any:
         """Coerce a CLI/GUI/JSON value to this field's type, or raise ConfigError."""
@@ -230,8 +238,9 @@ class FieldInfo:
                 return value
         except (TypeError, ValueError, OverflowError):
             pass
-        raise ConfigError(f"{self.name}: {value!r} is not a valid {t.__name__}; expected a {t.__name__} "
-                          f"{self.range_text()} ({self.help})", self.name)
+        expected = " ".join(filter(None, (t.__name__, self.range_text())))
+        raise ConfigError(f"{self.name}: {value!r} is not a valid {t.__name__}; expected a {expected} ({self.help})",
+                          self.name)
 
     def check(self, value: Any) -> None:
         if self.choices is not None and value not in self.choices:
@@ -389,7 +398,8 @@ def describe_fields() -> str:
         for f in FIELDS:
             if f.group == group:
                 live = " [live]" if f.live else ""
-                lines.append(f"  {f.name:<17} {f.type.__name__:<5} default {f.default!r:<10} {f.range_text()}{live}")
+                lines.append(f"  {f.name:<17} {f.type.__name__:<5} default {f.default!r:<10} {f.range_text()}{live}"
+                             .rstrip())
                 lines.append(f"  {'':17} {f.help}")
     lines.append("Aliases: " + ", ".join(f"{a} -> {', '.join(v)}" for a, v in ALIASES.items()))
     return "\n".join(lines)

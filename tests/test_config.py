@@ -91,3 +91,25 @@ def test_describe_fields_lists_every_key():
     text = describe_fields()
     for f in FIELDS:
         assert f.name in text
+
+
+def test_help_config_shows_ranges_only_where_there_are_bounds():
+    import dataclasses
+
+    from ganstudio.config import FIELD_BY_NAME
+
+    text = describe_fields()
+    assert "inf" not in text                                    # was "in [-inf, inf]" for every bool and str
+    line = {ln.split()[0]: ln for ln in text.splitlines() if ln.startswith("  ") and not ln.startswith("   ")}
+    assert line["spectral_norm"].endswith("default False      true or false")
+    assert line["dataset"].endswith("default 'bundled'") and line["npz_key"].endswith("default ''")
+    assert line["noise_dim"].endswith("in [1, 1024]") and line["g_lr"].endswith("in (0, 1] [live]")
+    assert line["loss"].endswith("one of bce_ns, minimax, lsgan, wgan_gp, hinge")
+    noise = FIELD_BY_NAME["noise_dim"]
+    assert dataclasses.replace(noise, max=None).range_text() == ">= 1"
+    assert dataclasses.replace(noise, max=None, min_exclusive=True).range_text() == "> 1"
+    assert dataclasses.replace(noise, min=None).range_text() == "<= 1024"
+    assert dataclasses.replace(noise, min=None, max=None).range_text() == ""
+    with pytest.raises(ConfigError) as e:
+        Config().with_updates({"spectral_norm": "maybe"})
+    assert "expected a bool true or false (" in str(e.value) and "inf" not in str(e.value)

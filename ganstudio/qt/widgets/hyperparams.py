@@ -145,7 +145,8 @@ class HyperparamPanel(QWidget):
                     continue
                 w = self._make_widget(info)
                 label = QLabel(info.name.replace("_", " ") + (" •" if info.live else ""))
-                tip = f"<b>{info.name}</b> ({info.type.__name__}, {info.range_text()})<br>{info.help}"
+                kind = ", ".join(filter(None, (info.type.__name__, info.range_text())))
+                tip = f"<b>{info.name}</b> ({kind})<br>{info.help}"
                 if info.live:
                     tip += "<br><i>Live: can change while training.</i>"
                 label.setToolTip(tip)
