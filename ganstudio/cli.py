@@ -15,6 +15,8 @@ from .config import describe_fields
 from .errors import GanStudioError
 
 EXIT_USER_ERROR = 2
+VERBOSE_HELP = ("keep TensorFlow's C++ start-up log lines (oneDNN, CUDA probing), hidden by default; "
+                "also GANSTUDIO_VERBOSE=1")
 
 EPILOG = """\
 examples:
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A desktop studio for training GANs on TensorFlow/Keras. Without a command it opens the "
                     "studio window; the commands run the same engine headless and write the same run folder.")
     ap.add_argument("--version", action="version", version=f"ganstudio {__version__}")
+    ap.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
 
     gui = sub.add_parser("gui", help="open the studio window (the default without a command)")
@@ -161,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .sweeps.command import add_parser as add_sweep_parser  # noqa: PLC0415
 
     add_sweep_parser(sub)
+    for p in sub.choices.values():   # also after the command; SUPPRESS: an absent flag keeps the top level's value
+        p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
     return ap
 
 
@@ -276,12 +281,16 @@ def _train(trainer, show_progress: bool) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not argv:
-        argv = ["gui"]
+    if not [a for a in argv if a != "--verbose"]:
+        argv = [*argv, "gui"]
     if argv[0] in ("train",) and "--help-config" in argv:
         print(describe_fields())
         return 0
     args = parser.parse_args(argv)
+    if args.verbose:
+        from .tfsetup import set_verbose  # noqa: PLC0415 - no TensorFlow: it reads the setting when it loads
+
+        set_verbose()
     try:
         if args.command == "gui":
             from .qt.app import main as gui_main  # noqa: PLC0415

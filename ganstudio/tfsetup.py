@@ -1,22 +1,109 @@
-"""Import TensorFlow once, quietly, with GPU memory growth set before any op runs (it cannot be set later)."""
+"""Import TensorFlow once, quietly, with GPU memory growth set before any op runs (it cannot be set later).
+
+Quietly: TensorFlow's C++ start-up lines (the oneDNN notice, "Could not find cuda drivers", "failed call to cuInit:
+INTERNAL: CUDA error" on a machine without a usable GPU) read like failures but are not. TF_CPP_MIN_LOG_LEVEL alone
+does not hide them: TF 2.21 logs them through absl before absl's logging is initialised, which ignores the level. So
+import_tf sets TF_CPP_MIN_LOG_LEVEL=2 unless the user set it, and while TensorFlow loads and probes for GPUs it
+sends file descriptor 2 to a temporary file and passes on every line but the start-up log lines below that level
+(and, at the default level, the cuInit line: the device line the commands print says "CPU"). Python exceptions,
+warnings and our one-line errors pass through. `ganstudio --verbose` or GANSTUDIO_VERBOSE=1 leaves all of it alone.
+"""
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import sys
+import tempfile
 import threading
 
 _lock = threading.Lock()
 _tf = None
+
+VERBOSE_ENV = "GANSTUDIO_VERBOSE"
+LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"
+DEFAULT_LEVEL = "2"
+_ABSL_BANNER = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+_NATIVE_LOG = re.compile(rb"([IWEF])\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ \]]+:\d+\] ")   # absl / glog line prefix
+_SEVERITY = {b"I": 0, b"W": 1, b"E": 2, b"F": 3}
+
+
+def verbose() -> bool:
+    return os.environ.get(VERBOSE_ENV, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def set_verbose(on: bool = True) -> None:
+    """`ganstudio --verbose`: keep TensorFlow's start-up logging (also for the processes this one starts)."""
+    if on:
+        os.environ[VERBOSE_ENV] = "1"
+
+
+def startup_noise_filter(level: int, default: bool):
+    """A predicate for stderr lines: True for the C++ log lines TF_CPP_MIN_LOG_LEVEL=`level` means to hide (I for 1,
+    also W for 2, also E for 3; F never) and absl's banner before them; with `default` (the level is ours, not the
+    user's) also the failed cuInit probe of a machine without a usable CUDA driver."""
+    def drop(line: bytes) -> bool:
+        if level >= 1 and line.rstrip(b"\r\n") == _ABSL_BANNER:
+            return True
+        m = _NATIVE_LOG.match(line)
+        if not m:
+            return False
+        return _SEVERITY[m.group(1)] < min(level, 3) or (default and b"] failed call to cuInit: " in line)
+    return drop
+
+
+@contextlib.contextmanager
+def filtered_stderr(drop):
+    """Send file descriptor 2 (where C++ logs) to a temporary file for the block, then write the lines `drop` keeps
+    to the real stderr. A file, not a pipe: nothing can block while the import holds the GIL."""
+    try:
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as tmp:
+            os.dup2(tmp.fileno(), 2)
+            try:
+                yield
+            finally:
+                try:
+                    sys.stderr.flush()
+                except (AttributeError, OSError, ValueError):
+                    pass
+                os.dup2(saved, 2)
+                tmp.seek(0)
+                kept = b"".join(line for line in tmp.read().splitlines(keepends=True) if not drop(line))
+                while kept:
+                    kept = kept[os.write(2, kept):]
+    finally:
+        os.close(saved)
+
+
+def _startup_output():
+    """The filter for TensorFlow's import (a no-op context when verbose)."""
+    if verbose():
+        return contextlib.nullcontext()
+    user = os.environ.get(LEVEL_ENV)
+    if user is None:
+        os.environ[LEVEL_ENV] = DEFAULT_LEVEL
+    try:
+        level = int(os.environ[LEVEL_ENV])
+    except ValueError:
+        return contextlib.nullcontext()     # whatever TensorFlow makes of it
+    return filtered_stderr(startup_noise_filter(level, default=user is None))
 
 
 def import_tf():
     global _tf
     with _lock:
         if _tf is None:
-            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
             os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-            import tensorflow as tf  # noqa: PLC0415 - deliberately lazy: the GUI shows before TF loads
+            with _startup_output():
+                import tensorflow as tf  # noqa: PLC0415 - deliberately lazy: the GUI shows before TF loads
 
-            for gpu in tf.config.list_physical_devices("GPU"):
+                gpus = tf.config.list_physical_devices("GPU")    # the CUDA probe (cuInit) logs here
+            for gpu in gpus:
                 try:
                     tf.config.experimental.set_memory_growth(gpu, True)
                 except RuntimeError:

@@ -92,3 +92,49 @@ def test_eval_never_prints_a_negative_kid(monkeypatch, tmp_path, capsys):
     assert main(["eval", str(tmp_path), "-n", "100"]) == 0
     out = capsys.readouterr().out
     assert "KID 0.0000 " in out and "-0.0" not in out and out.startswith("step 7: FD 3.250")
+
+
+STARTUP = [b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+           b"I0000 00:00:1796523037.436546    8109 port.cc:153] oneDNN custom operations are on. You may see slightly "
+           b"different numerical results due to floating-point round-off errors from different computation orders.\n",
+           b"I0000 00:00:1796523037.436876    8109 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU "
+           b"will not be used.\n",
+           b"W1206 02:12:29.465899    8109 gpu_device.cc:2] Cannot dlopen some GPU libraries.\n",
+           b"E0000 00:00:1796523040.123138    8109 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: "
+           b"Failed call to cuInit: UNKNOWN ERROR (303)\n"]
+REAL = [b"E0000 00:00:1796523040.2    8109 saver.cc:9] a real C++ error\n", b"Traceback (most recent call last):\n",
+        b"F0000 00:00:1796523040.3    8109 check.cc:1] Check failed: x\n"]
+
+
+def test_tensorflow_startup_log_lines_are_filtered_and_the_rest_passes(capfd):
+    from ganstudio.tfsetup import filtered_stderr, startup_noise_filter
+
+    with filtered_stderr(startup_noise_filter(2, default=True)):     # our default level
+        os.write(2, b"".join(STARTUP + REAL))
+    assert capfd.readouterr().err.encode() == b"".join(REAL)
+    with filtered_stderr(startup_noise_filter(2, default=False)):    # the user's TF_CPP_MIN_LOG_LEVEL=2
+        os.write(2, b"".join(STARTUP + REAL))
+    assert capfd.readouterr().err.encode() == STARTUP[-1] + b"".join(REAL)
+    with filtered_stderr(startup_noise_filter(0, default=False)):    # TF_CPP_MIN_LOG_LEVEL=0: everything
+        os.write(2, b"".join(STARTUP + REAL))
+    assert capfd.readouterr().err.encode() == b"".join(STARTUP + REAL)
+
+
+def test_commands_hide_tensorflow_startup_noise_unless_verbose(trained_run):
+    """A command that loads TensorFlow and then fails prints exactly its one-line error: no oneDNN notice, no
+    'failed call to cuInit' (TF 2.21 prints them even at TF_CPP_MIN_LOG_LEVEL=2). --verbose leaves TF's logging
+    settings alone."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "GANSTUDIO_VERBOSE")}
+    argv = ["sample", str(trained_run), "--checkpoint", "7"]        # the error comes after TensorFlow has loaded
+    quiet = subprocess.run([sys.executable, "-m", "ganstudio", *argv], capture_output=True, text=True, env=env,
+                           timeout=300)
+    assert quiet.returncode == 2
+    lines = quiet.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"ganstudio: error: {trained_run}/checkpoints: no checkpoint at "
+                                                   f"step 7; available: "), quiet.stderr[-3000:]
+    show = "import os, sys; from ganstudio.cli import main; rc = main(sys.argv[1:]); " \
+           "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'), os.environ.get('GANSTUDIO_VERBOSE'), rc)"
+    loud = subprocess.run([sys.executable, "-c", show, *argv, "--verbose"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert loud.stdout.splitlines()[-1] == "None 1 2", loud.stderr[-3000:]     # TF's level untouched
+    assert "no checkpoint at step 7" in loud.stderr
