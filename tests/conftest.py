@@ -8,6 +8,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from tests.pg_server import postgres_server  # noqa: E402,F401 - a throwaway PostgreSQL server, session-scoped
+
 
 DEADLOCK_S = 420   # > pytest-timeout's 300 s, which needs the GIL and cannot fire in a GIL/Qt-mutex deadlock
 

@@ -42,8 +42,9 @@ def add_parser(sub) -> None:
                     help="sweep folder (default: runs/sweep-<preset>-<hash of the options>, so the same command "
                          "continues the same sweep)")
     sw.add_argument("--storage", default=None, metavar="URL",
-                    help="Optuna RDB URL shared by several processes/machines, e.g. postgresql://host/db "
-                         "(default: SQLite in the sweep folder)")
+                    help="Optuna RDB URL shared by several processes/machines, e.g. postgresql://user:PASSWORD@host/db "
+                         "(needs the [postgres] extra; the password is never printed or stored: --report without "
+                         "--storage takes it from PGPASSWORD or ~/.pgpass) (default: SQLite in the sweep folder)")
     sw.add_argument("--no-prune", action="store_true", help="run every trial to the end of its budget")
     sw.add_argument("--report", type=Path, default=None, metavar="DIR",
                     help="print a sweep's table and montage path again (rewrites them from its study) and exit")
@@ -72,11 +73,12 @@ def run(args: argparse.Namespace) -> int:
     from ..engine.events import Message  # noqa: PLC0415
     from .events import SweepFinished, TrialFinished, TrialReport, TrialStarted  # noqa: PLC0415
     from .runner import Sweep  # noqa: PLC0415
+    from .storage import masked  # noqa: PLC0415
 
     sweep = Sweep(spec, args.sweep_dir, storage=args.storage, pruner=NopPruner() if args.no_prune else None)
     sweep.open()   # a folder holding another sweep fails here, before TensorFlow loads
     unit = "s" if spec.minutes else " steps"
-    print(f"sweep folder: {sweep.folder.path}\nstudy: {sweep.folder.storage_url(args.storage)}\n"
+    print(f"sweep folder: {sweep.folder.path}\nstudy: {masked(sweep.folder.storage_url(args.storage))}\n"
           f"{spec.total} trials, {spec.budget:g}{unit} of training each", file=sys.stderr)
 
     def on_sigint(signum, frame):

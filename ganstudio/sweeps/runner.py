@@ -16,7 +16,8 @@ that the loop is a generator the studio drives like a single run (Pause, Step an
 * Interruption: Stop (Ctrl-C) stops the trial at the next step with a checkpoint; its Optuna trial is failed and
   re-queued with the same parameters, run folder and reported values, so the next run of the same command (in
   any process) resumes it from that checkpoint rather than starting it again. A process killed outright stops
-  beating its heartbeat; the next sweep process fails and re-queues its trial the same way.
+  beating its heartbeat; a sweep process, before each trial it starts, fails and re-queues such a trial the same
+  way and takes it over.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from ..runs import RunDir
 from .events import SweepFinished, TrialFinished, TrialReport, TrialStarted
 from .folder import SweepDir
 from .report import STUDY_ATTR, write_report
+from .storage import check_driver, connect_url, masked
 from .spec import REPORTS, SweepSpec, label
 
 SQLITE_TIMEOUT_S = 60     # Optuna's FAQ for parallel SQLite: a connect timeout, so a locked database waits
@@ -64,8 +66,10 @@ def make_pruner() -> optuna.pruners.BasePruner:
 
 
 def make_storage(url: str) -> RDBStorage:
-    return RDBStorage(url, engine_kwargs={"connect_args": {"timeout": SQLITE_TIMEOUT_S}} if url.startswith("sqlite")
-                      else {})
+    """Optuna's RDB storage on `url` (PostgreSQL through psycopg 3: storage.connect_url)."""
+    check_driver(url)
+    return RDBStorage(connect_url(url), engine_kwargs={"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
+                      if url.startswith("sqlite") else {})
 
 
 def requeue(study: optuna.Study, trial: FrozenTrial) -> None:
@@ -83,14 +87,19 @@ def _retrying(url: str, fn):
     for attempt in range(OPEN_TRIES):
         try:
             return fn()
-        except ImportError as e:     # e.g. postgresql:// without its driver installed
-            raise ConfigError(f"--storage {url}: {e}") from None
+        except ImportError as e:     # e.g. mysql:// without its driver installed
+            raise ConfigError(f"--storage {masked(url)}: {_scrub(str(e), url)}") from None
         except (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError) as e:
             if attempt == OPEN_TRIES - 1:
-                first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-                raise ConfigError(f"--storage {url}: cannot open the study ({first}); check the URL and that "
+                first = _scrub((str(e).strip().splitlines() or [type(e).__name__])[0][:200], url)
+                raise ConfigError(f"--storage {masked(url)}: cannot open the study ({first}); check the URL and that "
                                   f"the database is reachable") from None
             time.sleep(0.2 * 2 ** attempt)
+
+
+def _scrub(text: str, url: str) -> str:
+    """A driver's message with the URL, should it quote it, masked."""
+    return text.replace(connect_url(url), masked(url) or "").replace(url, masked(url) or "")
 
 
 def load_study(folder: SweepDir, storage: str | None = None) -> optuna.Study:
@@ -100,7 +109,7 @@ def load_study(folder: SweepDir, storage: str | None = None) -> optuna.Study:
     try:
         return _retrying(url, lambda: optuna.load_study(study_name=info["study"], storage=make_storage(url)))
     except KeyError:
-        raise ConfigError(f"{folder.path}: its study {info['study']!r} is not in {url}; pass the --storage it "
+        raise ConfigError(f"{folder.path}: its study {info['study']!r} is not in {masked(url)}; pass the --storage it "
                           f"was run with") from None
 
 
@@ -168,9 +177,10 @@ class Sweep:
         if theirs is None:
             study.set_user_attr(STUDY_ATTR, spec)
         elif theirs != json.loads(json.dumps(spec)):
-            raise ConfigError(f"study {name!r} in {self.folder.storage_url(self.storage)} holds a different sweep; "
+            raise ConfigError(f"study {name!r} in {masked(url)} holds a different sweep; "
                               f"use the same options or another --sweep-dir")
-        self.folder.describe({"study": name, "storage": self.storage, "spec": spec})   # once the study opened
+        # once the study opened; the URL's password masked (load_study then connects without it: PGPASSWORD)
+        self.folder.describe({"study": name, "storage": masked(self.storage), "spec": spec})
         self.study = study
         return study
 
@@ -217,9 +227,11 @@ class Sweep:
         """The sweep's events; `control` (the studio's session's) pauses and stops the current trial."""
         self.control = control or self.control
         study = self.study or self.open()
-        self._requeue_stale(study)
         reason = "completed"
-        while self._work_left(study):
+        while True:
+            self._requeue_stale(study)     # before every trial: a killed process's trial is taken over first
+            if not self._work_left(study):
+                break
             if self.control.stop_requested:
                 reason = "stopped"
                 break
