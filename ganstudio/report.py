@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import shlex
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,35 @@ def _train_time(rows: list[dict]) -> float:
     return total + last
 
 
+def _step_seconds(rows: list[dict], batch_size: int) -> float:
+    """Seconds inside training steps: each logged row's images over its images/s, times the steps it stands for
+    (log_every). Start-up, tracing, metric and checkpoint time are not in it, so images / s over it matches the
+    throughput curve."""
+    total, prev = 0.0, 0
+    for r in rows:
+        step, ips = r.get("step"), r.get("images_per_sec")
+        if isinstance(step, (int, float)) and isinstance(ips, (int, float)) and math.isfinite(ips) and ips > 0:
+            if step > prev:
+                total += (step - prev) * batch_size / ips
+            prev = step
+    return total
+
+
+def branch_points(sessions: list[dict]) -> list[tuple[float, int]]:
+    """(time, step) of every point where the run continued from an earlier step: each resume after the first
+    start and each rollback or restore."""
+    return [(float(r["time"]), int(r["step"])) for r in sessions[1:]
+            if isinstance(r.get("time"), (int, float)) and isinstance(r.get("step"), (int, float))]
+
+
+def on_abandoned_branch(row: dict, points: list[tuple[float, int]]) -> bool:
+    """A row (a warning or an edit, with its time and step) that a later continuation from an earlier step left
+    behind. Rows without a time (older versions) count as current."""
+    t, step = row.get("time"), row.get("step")
+    return isinstance(t, (int, float)) and isinstance(step, (int, float)) and \
+        any(pt > t and ps < step for pt, ps in points)
+
+
 def _hms(s: float) -> str:
     s = int(round(s))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
@@ -185,7 +215,7 @@ def _value(v: Any) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def _config_section(cfg: Config, edits: list[dict]) -> str:
+def _config_section(cfg: Config, edits: list[dict], points: list[tuple[float, int]]) -> str:
     from .errors import GanStudioError  # noqa: PLC0415
     from .presets import get_preset  # noqa: PLC0415
 
@@ -193,7 +223,7 @@ def _config_section(cfg: Config, edits: list[dict]) -> str:
         base = get_preset(cfg.preset).config()
     except GanStudioError:
         base = Config()
-    start: dict[str, Any] = {}          # config.json is the current config: undo the live edits for the start
+    start: dict[str, Any] = {}   # config.json is the current config: undo every edit (live or resume --set)
     for e in edits:
         for k, c in (e.get("changes") or {}).items():
             if isinstance(c, dict):
@@ -201,17 +231,22 @@ def _config_section(cfg: Config, edits: list[dict]) -> str:
     changed = [(f, base.get(f.name), start.get(f.name, cfg.get(f.name)), cfg.get(f.name)) for f in FIELDS
                if base.get(f.name) != cfg.get(f.name) or f.name in start]
     rows = "".join(f"<tr><td><code>{escape(f.key)}</code></td><td>{escape(_value(first))}</td>"
-                   f"<td>{escape(_value(now)) if now != first else ''}</td>"
+                   f"<td>{escape(_value(now))}{' (unchanged)' if now == first else ''}</td>"
                    f"<td class=muted>{escape(_value(old))}</td></tr>" for f, old, first, now in changed)
     out = (f"<p>Preset <b>{escape(cfg.preset)}</b>, loss <b>{escape(cfg.optim.loss)}</b>, g_lr "
            f"{cfg.optim.g_lr:g}, d_lr {cfg.optim.d_lr:g}, batch {cfg.data.batch_size} (now).</p>")
-    out += ("<table><tr><th>changed from the preset</th><th>at start</th><th>now (after live edits)</th>"
+    out += ("<table><tr><th>changed from the preset</th><th>at start</th><th>now (after edits)</th>"
             "<th>preset</th></tr>" + rows + "</table>" if rows else "<p class=muted>Exactly the preset.</p>")
     if edits:
-        er = "".join(f"<tr><td>{e.get('step', 0):,}</td><td><code>{escape(k)}</code></td>"
-                     f"<td>{escape(_value(c.get('old')))} → {escape(_value(c.get('new')))}</td></tr>"
+        sources = {"live": "live edit", "resume": "resume --set"}
+        er = "".join(f"<tr{' class=muted' if on_abandoned_branch(e, points) else ''}><td>{e.get('step', 0):,}</td>"
+                     f"<td><code>{escape(k)}</code></td>"
+                     f"<td>{escape(_value(c.get('old')))} → {escape(_value(c.get('new')))}</td>"
+                     f"<td>{escape(sources.get(e.get('source', 'live'), str(e.get('source'))))}"
+                     f"{' (abandoned branch)' if on_abandoned_branch(e, points) else ''}</td></tr>"
                      for e in edits for k, c in (e.get("changes") or {}).items() if isinstance(c, dict))
-        out += f"<h3>Live edits</h3><table><tr><th>step</th><th>field</th><th>change</th></tr>{er}</table>"
+        out += (f"<h3>Changes</h3><table><tr><th>step</th><th>field</th><th>change</th><th>how</th></tr>{er}"
+                f"</table>")
     full = "".join(f"<tr><td><code>{escape(f.key)}</code></td><td>{escape(_value(cfg.get(f.name)))}</td></tr>"
                    for f in FIELDS)
     return out + f"<details><summary>Full config</summary><table>{full}</table></details>"
@@ -232,7 +267,15 @@ def _grids_section(run: RunDir) -> str:
                                          f"<figcaption>{escape(c)}</figcaption></figure>" for c, p in figs) + "</div>"
 
 
-def _warnings_section(warnings: list[HealthWarning], run_dir: str) -> str:
+def _warnings_section(warnings: list[HealthWarning], run_dir: str, abandoned: list[HealthWarning] = (),
+                      points: list[tuple[float, int]] = ()) -> str:
+    if abandoned:
+        bases = ", ".join(f"{s:,}" for s in sorted({s for _, s in points}))
+        gone = _warnings_section(abandoned, run_dir)
+        rest = _warnings_section(warnings, run_dir) if warnings else "<p>None on the current branch.</p>"
+        return (rest + f"<h3>On abandoned branches</h3><p class=muted>The run continued from an earlier step "
+                       f"(step {bases}), so these warnings describe training that is no longer part of it "
+                       f"(kept under <code>abandoned/</code> where checkpoints were moved aside).</p>" + gone)
     if not warnings:
         return "<p>None: the adviser saw no sign of trouble.</p>"
     out = []
@@ -255,7 +298,7 @@ def _best_section(run: RunDir, quality: list[dict]) -> str:
     step = int(rec["step"]) if rec else best[1]
     fd = float(rec["fd"]) if rec else best[0]
     text = (f"<p>Lowest Fréchet distance <b>{fd:.4g}</b> at step <b>{step:,}</b>"
-            + (f"; its checkpoint is kept as <code>best</code>: <code>ganstudio export {escape(str(run.path))} "
+            + (f"; its checkpoint is kept as <code>best</code>: <code>ganstudio export {escape(shlex.quote(str(run.path.resolve())))} "
                f"--format keras --checkpoint best</code>" if rec else " (no checkpoint kept at that step)") + ".</p>")
     grid = run.sample_path(step)
     if grid.exists():
@@ -264,23 +307,36 @@ def _best_section(run: RunDir, quality: list[dict]) -> str:
     return text
 
 
+def _metric_state(cfg: Config, last_step: int) -> str:
+    """Why there is no FD yet: switched off, or its first measurement not reached."""
+    every = cfg.train.metric_every
+    if not every:
+        return "the metric is off (metric_every = 0)"
+    return f"the metric is not reached yet (first at step {every:,}; the run is at step {last_step:,})"
+
+
 def build_report(run_dir: str | Path) -> str:
     """The report of `run_dir` as one HTML string."""
     run = RunDir.open(run_dir)
     cfg = run.config()
     rows = run.read_metrics()
     quality = run.read_quality()
-    warnings = [HealthWarning.from_row(r) for r in run.read_health()]
     sessions = run.read_sessions()
+    points = branch_points(sessions)
+    health = run.read_health()
+    warnings = [HealthWarning.from_row(r) for r in health if not on_abandoned_branch(r, points)]
+    abandoned = [HealthWarning.from_row(r) for r in health if on_abandoned_branch(r, points)]
     edits = run.read_edits()
     last_step = int(rows[-1]["step"]) if rows else 0
     seconds = _train_time(rows)
     bs = cfg.data.batch_size
-    ips = last_step * bs / seconds if seconds > 0 else math.nan
+    step_seconds = _step_seconds(rows, bs)
+    ips = last_step * bs / step_seconds if step_seconds > 0 else math.nan
     best = best_quality(quality)
-    s = sessions[-1] if sessions else {}
-    cards = [(f"{last_step:,}", "steps"), (_hms(seconds), "training time"),
-             (f"{ips:,.0f}" if math.isfinite(ips) else "–", "images / s (mean)"),
+    starts_only = [x for x in sessions if x.get("kind", "start") != "rollback"]
+    s = starts_only[-1] if starts_only else {}
+    cards = [(f"{last_step:,}", "steps"), (_hms(seconds), "wall time (incl. start-up)"),
+             (f"{ips:,.0f}" if math.isfinite(ips) else "–", "images / s (training time)"),
              (f"{best[0]:.3g} @ {best[1]:,}" if best else "–", "best FD @ step"),
              (str(len(warnings)), "adviser warnings")]
     body = [f"<h1>{escape(run.path.name)}</h1><div class=sub>{escape(str(run.path.resolve()))}</div>",
@@ -289,20 +345,25 @@ def build_report(run_dir: str | Path) -> str:
     device = escape(s.get("device", "not recorded (run folder from an older version)"))
     dataset = escape(s.get("dataset", cfg.data.dataset))
     params = f"G {s['g_params']:,} / D {s['d_params']:,}" if "g_params" in s else "–"
-    starts = "".join(f"<li>step {x.get('step', 0):,}: {escape(x.get('device', ''))}</li>" for x in sessions)
+    starts = "".join(f"<li>step {x.get('step', 0):,}: "
+                     + (escape(f"rolled back from step {x.get('from_step', '?'):,} ({x.get('reason', '')}); the steps "
+                               f"after {x.get('step', 0):,} are an abandoned branch")
+                        if x.get("kind") == "rollback" else escape(x.get('device', ''))) + "</li>"
+                     for x in sessions)
     body.append(f"<div class=cols><div><h2>Dataset</h2><p>{dataset}<br>{cfg.model.image_size}×{cfg.model.image_size}"
                 f"×{cfg.model.channels}, batch {bs}" + (f", first {cfg.data.limit:,} images" if cfg.data.limit else "")
                 + (f", DiffAugment {escape(cfg.data.diffaugment)}" if cfg.data.diffaugment else "") + "</p></div>"
                 f"<div><h2>Device and precision</h2><p>{device}<br>parameters {params}</p>"
-                + (f"<details><summary>{len(sessions)} starts</summary><ul>{starts}</ul></details>"
+                + (f"<details{' open' if points else ''}><summary>{len(starts_only)} start(s), "
+                   f"{len(sessions) - len(starts_only)} rollback(s)</summary><ul>{starts}</ul></details>"
                    if len(sessions) > 1 else "") + "</div></div>")
-    body.append(f"<h2>Adviser warnings</h2>{_warnings_section(warnings, str(run.path))}")
-    body.append("<h2>Configuration</h2>" + _config_section(cfg, edits))
+    path = str(run.path.resolve())   # commands that work from any folder
+    body.append(f"<h2>Adviser warnings</h2>{_warnings_section(warnings, path, abandoned, points)}")
+    body.append("<h2>Configuration</h2>" + _config_section(cfg, edits, points))
     body.append("<h2>Curves</h2>" + (f"<img class=fig src='{_curve_figure(rows, quality, warnings)}'>"
                                      f"<img class=fig src='{_throughput_figure(rows)}'>" if rows else
                                      "<p class=muted>No steps logged yet.</p>")
-                + ("" if best else "<p class=muted>No quality curve: the metric was not measured "
-                                   "(metric_every = 0).</p>"))
+                + ("" if best else f"<p class=muted>No quality curve: {escape(_metric_state(cfg, last_step))}.</p>"))
     body.append("<h2>Samples from the fixed noise</h2>" + _grids_section(run))
     body.append("<h2>Best checkpoint</h2>" + _best_section(run, quality))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>ganstudio report: {escape(run.path.name)}"

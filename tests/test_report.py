@@ -1,6 +1,7 @@
 """ganstudio report: one self-contained HTML page built from the run folder alone (no TensorFlow needed)."""
 import base64
 import io
+import json
 import re
 
 import numpy as np
@@ -48,14 +49,49 @@ def test_report_holds_every_section_and_only_embedded_images(tmp_path):
     assert "CPU, XLA off, float32" in html and "bundled: 6,000 images" in html and "G 1,234 / D 567" in html
     # d_lr started at 0.004 and was edited back to the preset's 0.0002; steps differs from the preset throughout
     assert "<code>optim.d_lr</code></td><td>0.004</td><td>0.0002</td><td class=muted>0.0002</td>" in html
-    assert "<code>train.steps</code></td><td>60</td><td></td><td class=muted>0</td>" in html
+    assert "<code>train.steps</code></td><td>60</td><td>60 (unchanged)</td><td class=muted>0</td>" in html
     assert "<code>optim.g_lr</code>" not in html.split("Full config")[0]           # unchanged: not listed
     assert "<td>30</td><td><code>d_lr</code></td><td>0.004 → 0.0002</td>" in html  # the live edit
     assert "Step 25: Discriminator dominates" in html and "D learns faster than G" in html
     assert f"ganstudio resume {run.path} --set d_lr=0.0002" in html
     assert "<b>31.5</b> at step <b>40</b>" in html                                   # best FD and its step
-    assert "<b>0:01:00</b><span>training time</span>" in html                        # 40 s + 20 s
+    assert "<b>0:01:00</b><span>wall time (incl. start-up)</span>" in html          # 40 s + 20 s
+    assert "<b>32</b><span>images / s (training time)</span>" in html   # over step time, as the curve shows
     assert "<b>60</b><span>steps</span>" in html and "<b>1</b><span>adviser warnings</span>" in html
+
+
+def test_report_history_branches_metric_state_and_absolute_commands(tmp_path, monkeypatch):
+    """Issue 30.3: start values undo resume --set too; a rollback's earlier warnings and edits are an abandoned
+    branch; 'not reached yet' is not 'off'; commands name the run by its absolute path."""
+    cfg = get_preset("tiny").config().with_updates({"g_lr": 0.05, "steps": 40, "metric_every": 500})
+    run = RunDir.create(tmp_path / "run", cfg)
+    run.append_session({"step": 0, "time": 1.0, "device": "CPU, XLA off, float32"})
+    for s in range(1, 41):
+        run.append_metrics(StepMetrics(s, s / 10, float(s), 1.0, 1.2, 0.7, 0.3, 64.0, 0.4).to_row())
+    w = HealthWarning("divergence", 30, "G's loss jumped", "lr", {}, (Remedy("Halve", {"g_lr": 0.025}),))
+    run.append_health({**w.to_row(), "time": 2.0})
+    edit = lambda step, t, source, **changes: run.edits_file.open("a").write(json.dumps(   # noqa: E731
+        {"step": step, "time": t, "source": source, "changes": {k: {"old": o, "new": n} for k, (o, n) in
+                                                               changes.items()}}) + "\n")
+    edit(28, 3.0, "live", d_lr=(2e-4, 1e-4))                                  # before the rollback below
+    run.append_session({"step": 20, "time": 4.0, "kind": "rollback", "from_step": 30, "reason": "divergence"})
+    edit(40, 5.0, "resume", g_lr=(0.05, 0.025))           # resume logs its --set during setup, then the session
+    run.append_session({"step": 40, "time": 6.0, "device": "CPU, XLA off, float32"})
+    run.write_config(cfg.with_updates({"g_lr": 0.025, "d_lr": 1e-4}))
+    run.close()
+    monkeypatch.chdir(tmp_path)
+    html = build_report("run")                                       # a relative path, as typed
+    assert "<code>optim.g_lr</code></td><td>0.05</td><td>0.025</td>" in html          # started at 0.05
+    assert "<td>40</td><td><code>g_lr</code></td><td>0.05 → 0.025</td><td>resume --set</td>" in html
+    assert "d_lr</code></td><td>0.0002 → 0.0001</td><td>live edit (abandoned branch)</td>" in html
+    current, gone = html.split("<h2>Adviser warnings</h2>")[1].split("<h2>")[0].split("On abandoned branches")
+    assert "None on the current branch" in current and "Step 30: Training diverged" in gone
+    assert "<b>0</b><span>adviser warnings</span>" in html
+    assert "rolled back from step 30 (divergence)" in html
+    assert "not reached yet (first at step 500; the run is at step 40)" in html and "metric_every = 0" not in html
+    assert f"ganstudio resume {tmp_path / 'run'} --set g_lr=0.025" in html               # absolute
+    off = RunDir.create(tmp_path / "off", cfg.with_updates({"metric_every": 0}))
+    assert "the metric is off (metric_every = 0)" in build_report(off.path)
 
 
 def test_report_cli_writes_the_file_and_explains_a_bad_folder(tmp_path, capsys):
