@@ -84,6 +84,75 @@ def run_scenario(sc: Scenario, root: Path) -> dict[str, Any]:
             "seconds": time.perf_counter() - t0, "run_dir": str(t.run_dir.path)}
 
 
+def _cli(args: list[str]) -> tuple[int, str]:
+    """ganstudio's CLI in this process: (exit code, what it printed on stdout)."""
+    import contextlib  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    from ganstudio.cli import main as cli  # noqa: PLC0415
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli(args)
+    return code, out.getvalue()
+
+
+def printed_fix(stdout: str, step: int) -> str:
+    """The first `fix:` command the CLI printed under its warning of `step`."""
+    lines = stdout.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(f"warning at step {step}:"):
+            for fix in lines[i + 1:]:
+                if not fix.startswith("  "):
+                    break
+                if fix.startswith("  fix: ") and ": ganstudio " in fix:
+                    return "ganstudio " + fix.split(": ganstudio ", 1)[1]
+    raise AssertionError(f"no fix printed under the warning of step {step}:\n{stdout}")
+
+
+def _fired(run: Path, kind: str) -> list[int]:
+    import json  # noqa: PLC0415
+
+    path = run / "health.jsonl"
+    rows = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+    return [r["step"] for r in rows if r["kind"] == kind]
+
+
+def close_loop(sc: Scenario, root: Path, metric_n: int = 1000) -> dict[str, Any]:
+    """Issue 30.2: train the scenario with `ganstudio train`, copy the run folder, then continue the original with
+    its first printed remedy exactly as printed and the copy with a plain `ganstudio resume` (unchanged, the same
+    number of steps: both train the budget again). Returns whether the diagnosis fired again in each continuation
+    and each end's FD (`ganstudio eval`, the same evaluator and sample count)."""
+    import shlex  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+
+    from ganstudio.export import evaluate  # noqa: PLC0415
+
+    run, same = root / (sc.name.replace(" ", "_").replace("=", "") + "-loop"), root / "unchanged"
+    sets = [x for k, v in {**QUIET, **sc.updates}.items() for x in ("--set", f"{k}={v}")]
+    t0 = time.perf_counter()
+    code, out = _cli(["train", "--preset", sc.preset, "--run-dir", str(run), "--no-progress", *sets])
+    first = _fired(run, sc.expected)
+    if not first:
+        return {"ok": False, "why": f"{sc.expected} did not fire", "train_code": code}
+    fix = printed_fix(out, first[0])
+    shutil.rmtree(same, ignore_errors=True)
+    shutil.copytree(run, same, ignore=shutil.ignore_patterns("writer.lock"))
+    before = len(first)
+    fix_code, _ = _cli(shlex.split(fix)[1:] + ["--no-progress"])
+    same_code, _ = _cli(["resume", str(same), "--no-progress"])
+    fd_fix = evaluate(run, n=metric_n)
+    fd_same = evaluate(same, n=metric_n)
+    again_fix, again_same = len(_fired(run, sc.expected)) > before, len(_fired(same, sc.expected)) > before
+    return {"fix": fix, "fix_code": fix_code, "same_code": same_code, "train_code": code,
+            "step_fix": fd_fix["step"], "step_same": fd_same["step"], "fd_fix": fd_fix["fd"], "fd_same": fd_same["fd"],
+            "again_fix": again_fix, "again_same": again_same, "seconds": time.perf_counter() - t0,
+            "ok": fix_code == 0 and not again_fix and fd_fix["fd"] < fd_same["fd"], "run_dir": str(run)}
+
+
+LOOPS = ("lr=1", "d_lr 20x g_lr", "64 images, dropout 0")   # the diagnoses whose remedies change the training
+
+
 def main(names: list[str]) -> int:
     chosen = [s for s in SCENARIOS if not names or s.name in names]
     print("| scenario | expected diagnosis | by step | fired at step | other warnings | holds | seconds |")
@@ -97,6 +166,21 @@ def main(names: list[str]) -> int:
             others = ", ".join(f"{k} @ {s:,}" for k, s in r["others"]) or "none"
             print(f"| {sc.name}: {sc.why} | {sc.expected or 'no warning'} | {sc.by_step:,} | {fired} | {others} | "
                   f"{'yes' if r['ok'] else 'NO'} | {r['seconds']:.0f} |", flush=True)
+        print("\n| scenario | remedy applied (first printed, run as printed) | steps after | FD with it | "
+              "FD unchanged | fired again with / without | holds | seconds |")
+        print("|---|---|---|---|---|---|---|---|")
+        for sc in chosen:
+            if sc.name not in LOOPS:
+                continue
+            r = close_loop(sc, Path(tmp))
+            failed += not r["ok"]
+            if "fix" not in r:
+                print(f"| {sc.name} | {r['why']} | | | | | NO | |", flush=True)
+                continue
+            fix = r["fix"].replace(r["run_dir"], "RUN")
+            print(f"| {sc.name} | `{fix}` | {r['step_fix']:,} / {r['step_same']:,} | {r['fd_fix']:.1f} | "
+                  f"{r['fd_same']:.1f} | {'yes' if r['again_fix'] else 'no'} / {'yes' if r['again_same'] else 'no'} "
+                  f"| {'yes' if r['ok'] else 'NO'} | {r['seconds']:.0f} |", flush=True)
     return 1 if failed else 0
 
 

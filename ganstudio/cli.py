@@ -5,6 +5,8 @@ User errors (GanStudioError, bad arguments) print one line and exit with code 2,
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -235,7 +237,7 @@ def _train(trainer, show_progress: bool) -> int:
     try:
         for ev in trainer.run():
             if isinstance(ev, Started):
-                run_dir = ev.run_dir
+                run_dir = os.path.abspath(ev.run_dir)   # commands printed below work from any folder
                 print(f"run folder: {ev.run_dir}\ndataset:    {ev.dataset}\ndevice:     {ev.device}\n"
                       f"params:     G {ev.g_params:,}  D {ev.d_params:,}", file=sys.stderr)
                 if show_progress:
@@ -271,6 +273,11 @@ def _train(trainer, show_progress: bool) -> int:
                     bar = None
                 print(f"{ev.reason} at step {ev.step}; final grid: {ev.final_grid or '-'}\nrun folder: {ev.run_dir}",
                       file=sys.stderr)
+                if ev.reason == "error":
+                    code = 1      # NaN or divergence: rolled back and stopped; the fix printed above resumes it
+                else:
+                    print(f"report: ganstudio report {shlex.quote(run_dir)}\ntrain on: ganstudio resume "
+                          f"{shlex.quote(run_dir)}", file=sys.stderr)
     finally:
         if bar is not None:
             bar.close()
@@ -378,9 +385,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cfg = cfg.with_updates({"steps": args.steps or 0, "epochs": args.epochs or cfg.train.epochs})
             if args.strategy is not None:
                 cfg = cfg.with_updates({"strategy": args.strategy})
-            cfg = cfg.with_updates(set_updates(args.set))
-            return _train(Trainer(cfg, run_dir=args.run_dir, resume=True, resume_step=args.checkpoint),
-                          not args.no_progress)
+            sets = set_updates(args.set)
+            cfg = cfg.with_updates(sets)
+            # A remedy printed as `resume RUN --set ...` must train: a run that used its budget trains as much again
+            # unless the command gives a new one.
+            extend = args.steps is None and args.epochs is None and \
+                not any(k.split(".")[-1] in ("steps", "epochs", "train_minutes") for k in sets)
+            return _train(Trainer(cfg, run_dir=args.run_dir, resume=True, resume_step=args.checkpoint,
+                                  extend_budget=extend), not args.no_progress)
     except GanStudioError as e:
         print(f"ganstudio: error: {e}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -19,7 +19,7 @@ import numpy as np
 from .config import FIELD_BY_NAME
 from .engine.checkpoints import CheckpointInfo, find_checkpoint
 from .errors import GanStudioError, RunDirError
-from .fileio import atomic_write_bytes
+from .fileio import atomic_write_bytes, dir_mode
 from .imaging import gif_bytes, load_png, png_bytes, save_grid, to_pil, to_uint8
 from .runs import RunDir
 from .sampling import fixed_grid_size, grid_labels, metric_inputs
@@ -261,6 +261,7 @@ def _export_savedmodel(G, noise_dim: int, out: Path, conditional: bool = False,
     else:
         module.serve = tf.function(lambda noise: to_images(G(noise, training=False)), input_signature=[noise_spec])
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    os.chmod(tmp, dir_mode())       # the SavedModel folder follows the umask like every other file we write
     try:
         tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve})
         (tmp / MARKER).write_text(json.dumps(source or {}))

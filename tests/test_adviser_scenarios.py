@@ -24,23 +24,56 @@ def test_nan_rollback_scenario(tmp_path):
     assert [(row["kind"], row["step"]) for row in rows] == r["fired"]       # persisted for the report
 
 
-def test_lr1_scenario_through_the_cli_prints_remedies_that_resume_with_them(tmp_path, capsys):
-    """The issue's `train --steps 300 --batch-size 8 --set lr=1` (the scenario suite's 'lr=1'), 12 steps."""
+def test_lr1_walkthrough_recovers_in_three_printed_commands(tmp_path, capsys):
+    """Issue 30: `train --set lr=1` stops at the divergence warning with the healthy step-0 state kept; its printed
+    fix, run exactly as printed, trains the whole budget with sane losses; that run prints the report command."""
     sc = BY_NAME["lr=1"]
     run = tmp_path / "lr1"
-    common = ["--set", "jit_compile=off", "--set", "tensorboard=false", "--set", "precision=float32", "--no-progress"]
-    assert main(["train", "--preset", sc.preset, "--steps", "12", "--batch-size", "8", "--set", "lr=1",
-                 "--set", "metric_every=0", "--set", "sample_every=100", "--run-dir", str(run), *common]) == 0
-    rows = [json.loads(line) for line in (run / "health.jsonl").read_text().splitlines()]
-    assert [(row["kind"], row["step"]) for row in rows] == [("divergence", 2)] and 2 <= sc.by_step
-    out = capsys.readouterr().out
-    assert "warning at step 2: D's loss jumped to" in out and "likely cause: learning rates too high" in out
-    fix = f"ganstudio resume {run} --set g_lr=0.0001 --set d_lr=0.0001"
-    assert f"  fix: Use the tutorial preset's learning rates (g_lr 0.0001, d_lr 0.0001): {fix}" in out
-    args = fix.split()[1:] + ["--steps", "7", *common]
-    assert main(args) == 0
-    cfg = json.loads((run / "config.json").read_text())
-    assert cfg["optim"]["g_lr"] == 1e-4 and cfg["optim"]["d_lr"] == 1e-4
+    common = ["--set", "jit_compile=off", "--set", "tensorboard=false", "--set", "precision=float32"]
+    code, out = scenarios._cli(["train", "--preset", sc.preset, "--steps", "16", "--batch-size", "8", "--set", "lr=1",
+                                "--set", "metric_every=0", "--set", "sample_every=100", "--run-dir", str(run),
+                                "--no-progress", *common])
+    assert code == 1    # the run did not complete: stopped at the divergence
+    assert [(r["kind"], r["step"]) for r in map(json.loads, (run / "health.jsonl").read_text().splitlines())] \
+        == [("divergence", 2)] and 2 <= sc.by_step
+    assert "likely cause: learning rates too high" in out
+    fix = scenarios.printed_fix(out, 2)
+    assert fix == f"ganstudio resume {run} --set g_lr=0.0001 --set d_lr=0.0001"   # absolute path, as typed: no
+    assert [p.name for p in sorted((run / "checkpoints").glob("step_*"))] == ["step_000000"]  # diverged model kept
+    assert json.loads((run / "config.json").read_text())["optim"]["g_lr"] == 1.0
+    capsys.readouterr()
+
+    code, _ = scenarios._cli(fix.split()[1:] + ["--no-progress"])     # command 2, as printed
+    err = capsys.readouterr().err
+    assert code == 0
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == list(range(1, 17))       # the budget, from step 0, once
+    assert max(max(abs(r["g_loss"]), abs(r["d_loss"])) for r in rows) < 10     # healthy: no more 1e5 losses
+    assert 0.05 < rows[-1]["d_fake"] < 0.95 and 0.05 < rows[-1]["d_real"] < 0.95
+    kinds = [json.loads(x)["kind"] for x in (run / "health.jsonl").read_text().splitlines()]
+    assert kinds == ["divergence"]                                # the fix cleared it: nothing new
+    edits = [json.loads(x) for x in (run / "edits.jsonl").read_text().splitlines()]
+    assert [(e["step"], e["source"], e["changes"]["g_lr"]) for e in edits] == [(0, "resume", {"old": 1.0,
+                                                                                              "new": 1e-4})]
+    report = next(x for x in err.splitlines() if x.startswith("report: "))[len("report: "):]
+    assert report == f"ganstudio report {run}"
+    assert main(report.split()[1:]) == 0                           # command 3, as printed
+    html = (run / "report.html").read_text()
+    assert "abandoned" in html and "resume" in html
+
+
+def test_resume_of_a_completed_run_trains_its_budget_again_and_records_the_change(tiny_config, tmp_path, capsys):
+    from ganstudio.engine.trainer import Trainer, run_to_end
+
+    run = tmp_path / "r"
+    run_to_end(Trainer(tiny_config.with_updates({"steps": 3}), run_dir=run))
+    assert main(["resume", str(run), "--set", "d_lr=1e-4", "--no-progress"]) == 0
+    assert "training 3 more, to step 6" in capsys.readouterr().out
+    steps = [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, 7))
+    (edit,) = [json.loads(x) for x in (run / "edits.jsonl").read_text().splitlines()]
+    assert edit["step"] == 3 and edit["source"] == "resume"
+    assert edit["changes"]["steps"] == {"old": 3, "new": 6} and edit["changes"]["d_lr"]["new"] == 1e-4
 
 
 def test_resume_set_reaches_the_optimizers(tiny_config, tmp_path):

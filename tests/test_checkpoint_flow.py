@@ -25,7 +25,7 @@ def test_continuing_from_an_older_checkpoint_never_leaves_newer_ones_to_resume(t
     run = tmp_path / "r"
     cfg = tiny_config.with_updates({"steps": 40, "checkpoint_every": 10, "sample_every": 10})
     run_to_end(Trainer(cfg, run_dir=run))
-    assert steps(run / "checkpoints") == [10, 20, 30, 40] and metric_steps(run) == list(range(1, 41))
+    assert steps(run / "checkpoints") == [0, 10, 20, 30, 40] and metric_steps(run) == list(range(1, 41))
 
     assert main(["resume", str(run), "--checkpoint", "20", "--steps", "25", "--no-progress"]) == 0
     out = capsys.readouterr()
@@ -33,7 +33,7 @@ def test_continuing_from_an_older_checkpoint_never_leaves_newer_ones_to_resume(t
     assert [line for line in (out.out + out.err).splitlines() if "moved aside" in line] == [
         f"warning: continuing from step 20: the newer checkpoints 30, 40 moved aside to {branch} (kept, never "
         f"resumed)"]                                                     # one line
-    assert steps(run / "checkpoints") == [10, 20, 25]
+    assert steps(run / "checkpoints") == [0, 10, 20, 25]
     assert steps(branch / "checkpoints") == [30, 40]                     # kept, not deleted
     assert [r["step"] for r in RunDir(branch).read_metrics()] == list(range(21, 41))
     assert sorted(p.name for p in (branch / "samples").iterdir()) == ["final.png", "step_000030.png",
@@ -44,7 +44,7 @@ def test_continuing_from_an_older_checkpoint_never_leaves_newer_ones_to_resume(t
     events = run_to_end(Trainer(cfg.with_updates({"steps": 30}), run_dir=run, resume=True))
     assert events[0].step == 25 and not [e for e in events if isinstance(e, Message)]
     assert metric_steps(run) == list(range(1, 31))
-    assert steps(run / "checkpoints") == [10, 20, 25, 30]
+    assert steps(run / "checkpoints") == [0, 10, 20, 25, 30]
 
 
 def test_best_checkpoint_is_kept_selectable_and_restorable(tiny_config, tmp_path, capsys):
@@ -128,4 +128,4 @@ def test_resume_skips_an_incomplete_checkpoint_and_reports_it_once(tiny_config, 
     assert not (run / "checkpoints" / ".saving-x").exists()
     # renamed, so never listed or reported again (tests/test_checkpoints.py); the run went on from step 2
     assert (run / "checkpoints" / "step_000004.incomplete" / "meta.json").exists()
-    assert steps(run / "checkpoints") == [2, 3] and metric_steps(run) == [1, 2, 3]
+    assert steps(run / "checkpoints") == [0, 2, 3] and metric_steps(run) == [1, 2, 3]

@@ -283,7 +283,7 @@ def test_studio_trainer_pauses_on_failed_writes_and_continues_once_fixed(tiny_co
     assert sum(isinstance(e, Paused) for e in events) == 2
     run = tmp_path / "run"
     assert events[-1] == Finished(4, "completed", str(run), str(run / "samples" / "final.png"), events[-1].extra)
-    assert [c.step for c in list_checkpoints(tmp_path / "run" / "checkpoints")] == [1, 2, 4]
+    assert [c.step for c in list_checkpoints(tmp_path / "run" / "checkpoints")] == [0, 1, 2, 4]
     assert not list((tmp_path / "run" / "checkpoints").glob(".saving-*"))
     assert [r["step"] for r in RunDir(tmp_path / "run").read_metrics()] == [2, 3, 4]   # step 1's row was lost
 
@@ -301,7 +301,7 @@ def test_cli_checkpoint_on_a_full_disk_exits_2_and_the_previous_one_resumes(tmp_
     err = capsys.readouterr().err
     assert f"ganstudio: error: {run}/checkpoints/step_000002: disk full while writing; free some space" in err
     assert "Traceback" not in err
-    assert [c.step for c in list_checkpoints(run / "checkpoints")] == [1]
+    assert [c.step for c in list_checkpoints(run / "checkpoints")] == [0, 1]
     assert not list((run / "checkpoints").glob(".saving-*"))
     monkeypatch.undo()                   # space freed
     assert main(["resume", str(run), "--steps", "3", "--no-progress"]) == 0

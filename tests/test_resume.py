@@ -70,7 +70,7 @@ def test_mismatched_or_damaged_checkpoint_is_explained_and_nothing_changes(tiny_
         run_to_end(Trainer(tiny_config, run_dir=tmp_path / "r", resume=True))
     assert (tmp_path / "r" / "config.json").read_text() == cfg_before
     assert (tmp_path / "r" / "metrics.jsonl").read_text() == metrics_before
-    with pytest.raises(CheckpointError, match="no checkpoint at step 99; available: 3"):
+    with pytest.raises(CheckpointError, match="no checkpoint at step 99; available: 0, 3"):
         find_checkpoint(tmp_path / "r" / "checkpoints", 99)
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CheckpointError
-from ..fileio import atomic_write_text
+from ..fileio import atomic_write_text, dir_mode
 
 DIR_RE = re.compile(r"^step_(\d+)$")
 SHARD_RE = re.compile(r"^ckpt\.data-(\d+)-of-(\d+)$")
@@ -200,6 +200,7 @@ class CheckpointStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         final = step_dir(self.folder, step)
         tmp = Path(tempfile.mkdtemp(prefix=".saving-", dir=self.folder))
+        os.chmod(tmp, dir_mode())   # mkdtemp's 0700 would hide the checkpoint from the team sharing the run
         old = None
         try:
             self.ckpt.write(str(tmp / PREFIX))

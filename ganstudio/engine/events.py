@@ -82,7 +82,7 @@ class Metric:
 @dataclass(frozen=True)
 class RolledBack:
     """The trainer restored the checkpoint of `step` (discarding from_step - step steps) and paused: after NaN/Inf
-    (reason 'nan') or on a 'restore' request (reason 'restore')."""
+    (reason 'nan'), after diverging losses (reason 'divergence') or on a 'restore' request (reason 'restore')."""
     step: int
     from_step: int
     reason: str = "nan"

@@ -112,8 +112,15 @@ def fit_config_to_data(config: Config, ds: Dataset) -> Config:
 class Trainer:
     def __init__(self, config: Config, run_dir: str | Path | None = None, control: Control | None = None,
                  dataset: Dataset | None = None, resume: bool = False,
-                 resume_step: int | str | None = None) -> None:
+                 resume_step: int | str | None = None, extend_budget: bool = False,
+                 metric_at_end: bool | None = None) -> None:
+        """extend_budget: on resume, a run that has used its whole budget (steps, epochs or train_minutes) trains
+        as much again instead of 0 steps (the CLI's `resume` without a new budget). metric_at_end: measure FD when
+        the budget is complete (default: whenever metric_every is on), which can move the best mark like every
+        other measurement."""
         self.config = config
+        self._metric_at_end = metric_at_end
+        self._extend_budget = extend_budget
         self.control = control or Control()
         self._dataset = dataset
         self._resume = resume
@@ -227,8 +234,13 @@ class Trainer:
             self.ckpt_store.restore(info)
             self._lrs_from_config()
             self.train_seconds = float(json.loads((info.path / "meta.json").read_text()).get("train_seconds", 0.0))
+            if self._extend_budget:
+                cfg = self.config = self._extended(cfg, int(self.step_var.numpy()))
             if self.chief:
-                self._branch_notes = self._branch_off(int(self.step_var.numpy()))
+                self._branch_notes += self._branch_off(int(self.step_var.numpy()))
+                changes = self.run_dir.config().diff(cfg)
+                if changes:   # `resume --set` (and a budget extension) is history, like a live edit
+                    self.run_dir.log_edit(int(self.step_var.numpy()), changes, source="resume")
             self.run_dir.write_config(cfg)  # only after a good restore: a failed resume changes nothing
         self.step = int(self.step_var.numpy())
         self._saved_step = self.step if self._resume else -1
@@ -244,6 +256,23 @@ class Trainer:
                               + (f", {self.steps_per_call} steps/call" if self.steps_per_call > 1 else "")
                               + (f", {type(self.strategy).__name__} x{self.replicas}" if self.replicas > 1 else ""),
                        g_params=self.G.count_params(), d_params=self.D.count_params())
+
+    def _extended(self, cfg: Config, step: int) -> Config:
+        """The budget (steps / epochs, train_minutes) again, from `step`, where the run has used it all."""
+        updates: dict[str, Any] = {}
+        if self.total_steps and step >= self.total_steps:
+            updates["steps"] = step + self.total_steps
+            self._branch_notes.append(Message(
+                f"the run had used its budget of {self.total_steps:,} steps; training {self.total_steps:,} more, to "
+                f"step {step + self.total_steps:,} (--steps sets another total)", "info"))
+            self.total_steps = step + self.total_steps
+        minutes = cfg.train.train_minutes
+        if minutes and self.train_seconds >= 60 * minutes:
+            updates["train_minutes"] = round(self.train_seconds / 60 + minutes, 2)
+            self._branch_notes.append(Message(
+                f"the run had used its budget of {minutes:g} training minutes; training {minutes:g} more "
+                f"(--set train_minutes=M sets another total)", "info"))
+        return cfg.with_updates(updates) if updates else cfg
 
     def _build_state(self, cfg, keras, tf, build_generator, build_discriminator) -> None:
         """Models and optimizers, created under the strategy's scope by _setup."""
@@ -512,8 +541,8 @@ class Trainer:
 
     def _warnings(self, warnings: list[Health]) -> Iterator[Event]:
         """The adviser's new warnings: persisted to health.jsonl (the report lists them), then yielded."""
-        for w in warnings:
-            self._write(self.run_dir.append_health, w.to_row())
+        for w in warnings:   # the time places it on its branch when the run later continues from an earlier step
+            self._write(self.run_dir.append_health, {**w.to_row(), "time": time.time()})
             yield w
 
     # -- checkpoints: best, branches, restore ---------------------------------------------------------------
@@ -562,6 +591,9 @@ class Trainer:
         self.train_seconds = float(json.loads((info.path / "meta.json").read_text()).get("train_seconds", 0.0))
         self.run_dir.close()
         notes = self._branch_off(self.step)
+        # a branch point, like a resume: the report shows what happened after from_step as abandoned
+        self._write(self.run_dir.append_session, {"step": self.step, "time": time.time(), "kind": "rollback",
+                                                  "from_step": from_step, "reason": reason})
         self.health.reset_windows()
         self.health.seed_quality(self.run_dir.read_quality(self.step))   # 'best so far' forgets the branch
         yield RolledBack(self.step, from_step, reason)
@@ -580,17 +612,24 @@ class Trainer:
         best = " (the best)" if info.best else ""
         yield Message(f"restored the checkpoint of step {self.step}{best}; paused: Resume continues from it", "info")
 
-    def _rollback(self) -> Iterator[Event]:
-        """NaN/Inf: restore the last checkpoint (weights, optimizers, RNG, step) so nothing good is lost."""
-        ckpts = list_checkpoints(self.ckpt_store.folder)
+    def _rollback(self, diverged: Health | None = None) -> Iterator[Event]:
+        """NaN/Inf or divergence: restore the last checkpoint from before the trouble began (weights, optimizers,
+        RNG, step), so that what continues is the healthy model; every newer checkpoint moves aside. A new run's
+        step-0 checkpoint means there always is one: continuing from it is the same seed's run from the start."""
+        onset = int(diverged.evidence.get("since", self.step)) if diverged else self.step
+        ckpts = [c for c in list_checkpoints(self.ckpt_store.folder) if c.step < onset]
+        what = "diverged" if diverged else "became NaN/Inf"
         if not ckpts:
-            yield Message(f"losses became NaN/Inf at step {self.step} and there is no checkpoint to roll back to; "
-                          f"lower the learning rates and start again", "error")
+            yield Message(f"losses {what} at step {self.step} and there is no checkpoint from before step {onset} to "
+                          f"roll back to; lower the learning rates and start again", "error")
             return
         from_step = self.step
-        yield from self._restore_to(ckpts[-1], "nan")
-        yield Message(f"losses became NaN/Inf at step {from_step}; rolled back to the checkpoint of step {self.step}. "
-                      f"Lower the learning rates (e.g. g_lr and d_lr / 2), then resume", "warning")
+        yield from self._restore_to(ckpts[-1], "divergence" if diverged else "nan")
+        began = f" (it began at step {onset})" if diverged and onset < from_step else ""
+        then = "then press Resume" if self.nan_action == "pause" else "then resume"
+        yield Message(f"losses {what} at step {from_step}{began}; rolled back to the checkpoint of step {self.step}, "
+                      f"the last from before it, and no checkpoint of the {'diverged' if diverged else 'broken'} "
+                      f"model was kept. Apply a fix (lower the learning rates), {then}", "warning")
 
     def _handle_request(self, what: str, kwargs: dict[str, Any]) -> Iterator[Event]:
         if what == "sample":
@@ -645,6 +684,10 @@ class Trainer:
         run, cfg = self.run_dir, self.config
         grid = self.sample()
         yield SampleGrid(self.step, grid, str(self._write(run.save_sample, self.step, grid) or ""))
+        if self.chief and self.step == 0 and not list_checkpoints(self.ckpt_store.folder):
+            # The initial state: a run that diverges or breaks before its first periodic checkpoint continues from
+            # here, which is the same seed's run from the start (exact, like any resume).
+            yield self.save_checkpoint()
         self._saved_time = time.monotonic()
 
         data = self._dataset_from(self.step)
@@ -692,6 +735,7 @@ class Trainer:
                 rate = len(rows) * cfg.data.batch_size / max(now - last, 1e-9)
                 last = now
                 finite = True
+                diverged = None   # the divergence warning, handled like NaN (no checkpoint of a diverged model)
                 d = cfg.data
                 p_call = p = float(self.ada_p.numpy()) if d.ada_target else 0.0   # the p this call trained with
                 for g_loss, d_loss, d_real, d_fake, r_real in rows.astype(float).tolist():
@@ -706,17 +750,18 @@ class Trainer:
                         if self._tb is not None:
                             self._tb_scalars(m)
                     yield m
-                    yield from self._warnings(self.health.update(self.step, g_loss, d_loss, d_real, d_fake,
-                                                                  r_real=r_real))
+                    warnings = self.health.update(self.step, g_loss, d_loss, d_real, d_fake, r_real=r_real)
+                    yield from self._warnings(warnings)
                     finite = all(map(math.isfinite, (g_loss, d_loss, d_real, d_fake)))
-                    if not finite:
+                    diverged = next((w for w in warnings if w.kind == "divergence"), None)
+                    if not finite or diverged:
                         break
                 if p != p_call:
                     self.ada_p.assign(p)
-                if not finite:
+                if not finite or diverged:
                     rolled = False
                     if cfg.train.nan_policy == "rollback":
-                        for ev in self._rollback():
+                        for ev in self._rollback(diverged):
                             rolled = rolled or isinstance(ev, RolledBack)
                             yield ev
                     if rolled and self.nan_action == "pause":
@@ -725,7 +770,8 @@ class Trainer:
                         announced_pause = False   # announce this pause even if an earlier one was never resumed
                         continue
                     if not rolled:
-                        yield Message(f"losses became NaN/Inf at step {self.step} (G {g_loss}, D {d_loss}); lower "
+                        what = "diverged" if diverged else "became NaN/Inf"
+                        yield Message(f"losses {what} at step {self.step} (G {g_loss:.3g}, D {d_loss:.3g}); lower "
                                       f"the learning rates and resume from the last checkpoint", "error")
                     reason = "error"
                     break
@@ -752,6 +798,11 @@ class Trainer:
             final = str(self._write(run.save_final, grid) or "")
             if self._saved_step != self.step:
                 yield self.save_checkpoint()
+            at_end = bool(cfg.train.metric_every) if self._metric_at_end is None else self._metric_at_end
+            if reason == "completed" and at_end and (not self.health.quality or self.health.quality[-1][0] != self.step):
+                yield from self._metric_events()    # the final model is a candidate for 'best' too
+                if self._tb is not None:
+                    self._tb.flush()
         yield from self._write_failures
         yield Finished(self.step, reason, str(run.path), final, {"train_seconds": self.train_seconds})
         if not self.chief:

@@ -13,7 +13,9 @@ nan            g_loss, d_loss, d_real or d_fake NaN/Inf -> at once. Re-arms at t
 divergence     |g_loss| or |d_loss| > 100 x max(its running median over the last W steps, floor) where floor is
                1 (BCE, least squares, hinge: healthy losses are O(1)) or 10 (WGAN critics drift) -> at once, from
                the second step. While it holds, every other per-step rule is silent (D's outputs and losses are
-               symptoms). Re-arms after S steps back within 10 x that median.
+               symptoms). Re-arms after S steps back within 10 x that median. evidence['since'] is the step the
+               divergence began (the first of the steps before it already 10x off): the trainer handles it like
+               NaN, rolling back to the last checkpoint from before that step and stopping (CLI) or pausing.
 d_dominance    D separates real from generated images and G's gradient vanishes. BCE family and hinge: mean
                D(real) > 0.95, mean D(fake) < 0.05, and (BCE) mean D loss < 0.1 over W steps with G's loss not
                falling (its newer half >= 0.95 x the older half); or over S steps D(real) > 0.995, D(fake) < 0.005,
@@ -200,8 +202,22 @@ class HealthMonitor:
                 return self._fire("divergence", step,
                                   f"{name}'s loss jumped to {v:.3g}, {ratio:,.0f}x its running median "
                                   f"{med:.3g}: the losses are exploding", cause,
-                                  {"loss": v, "median": med, "ratio": ratio}, remedies)
+                                  {"loss": v, "median": med, "ratio": ratio,
+                                   "since": self._divergence_onset(step, max(med_g, floor), max(med_d, floor))},
+                                  remedies)
         return []
+
+    def _divergence_onset(self, step: int, ref_g: float, ref_d: float) -> int:
+        """The first step of the run of steps, ending at `step`, whose losses were already 10x their reference:
+        the divergence began there, so a checkpoint from before it is the healthy one to continue from."""
+        g = np.abs(np.fromiter(self._g, np.float64, len(self._g)))
+        d = np.abs(np.fromiter(self._d, np.float64, len(self._d)))
+        onset = step
+        for i in range(len(g) - 1, -1, -1):    # the windows hold steps step - len .. step - 1
+            if g[i] <= 10 * ref_g and d[i] <= 10 * ref_d:
+                break
+            onset = step - (len(g) - i)
+        return onset
 
     def _dominance_evidence(self, n: int) -> tuple[float, float, float, float] | None:
         if len(self._dr) < n:

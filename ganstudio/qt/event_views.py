@@ -66,7 +66,7 @@ class EventViewsMixin:
         elif isinstance(ev, Health):
             self.health_banner.add_warning(ev)
         elif isinstance(ev, RolledBack):
-            if ev.reason == "nan":   # a 'restore' request was the user's own choice, not a failure
+            if ev.reason in ("nan", "divergence"):   # a 'restore' request was the user's own choice, not a failure
                 self.health_banner.add_rollback(ev.step, ev.from_step)
             self.rollback_views(ev.step)
             self.ckpt_panel.refresh()   # newer checkpoints moved aside

@@ -5,7 +5,8 @@
     <run>/edits.jsonl          live hyperparameter edits with their step
     <run>/quality.jsonl        quality metric rows (step, fd, kid, diversity, n, seconds)
     <run>/health.jsonl         the adviser's warnings (metrics.advice.HealthWarning.to_row) at their step
-    <run>/sessions.jsonl       one row per start/resume: step, time, device and precision, dataset, parameters
+    <run>/sessions.jsonl       one row per start/resume: step, time, device and precision, dataset, parameters;
+                               and one per rollback/restore within a session (kind 'rollback', from_step, reason)
     <run>/report.html          `ganstudio report`'s default output
     <run>/samples/step_000500.png   fixed-noise grids; samples/final.png at the end
     <run>/checkpoints/         TensorFlow checkpoints (see engine.checkpoints)
@@ -208,8 +209,9 @@ class RunDir:
     def read_edits(self) -> list[dict[str, Any]]:
         return _read_jsonl(self.edits_file)
 
-    def log_edit(self, step: int, changes: dict[str, tuple[Any, Any]]) -> None:
-        self._append(self.edits_file, {"step": step, "time": time.time(),
+    def log_edit(self, step: int, changes: dict[str, tuple[Any, Any]], source: str = "live") -> None:
+        """source: 'live' (the studio's editor or a remedy button while training) or 'resume' (`resume --set`)."""
+        self._append(self.edits_file, {"step": step, "time": time.time(), "source": source,
                                        "changes": {k: {"old": o, "new": n} for k, (o, n) in changes.items()}})
 
     def close(self) -> None:

@@ -278,7 +278,9 @@ class Sweep:
         trial.set_user_attr("label", text)
         trial.set_user_attr("run_dir", str(path.resolve()))   # where, on which machine: the dashboard shows both
         trial.set_user_attr("host", socket.gethostname())
-        trainer = Trainer(self.spec.trial_config(params), run_dir=path, control=self.control, resume=resume)
+        # the end-of-budget measurement is the trainer's own, so it can move the trial's best mark
+        trainer = Trainer(self.spec.trial_config(params), run_dir=path, control=self.control, resume=resume,
+                          metric_at_end=True)
         trainer.nan_action = "stop"   # a NaN trial fails; nobody is there to press Resume between trials
         trials = study.get_trials(deepcopy=False)
         retried = self._retried(trials)
@@ -290,18 +292,21 @@ class Sweep:
         k = len(frozen.intermediate_values)     # points a resumed trial already reported
         pending = False
         finished: Finished | None = None
+        last: Metric | None = None
         state = "failed"
         heartbeat = _Heartbeat(trial)
         events = trainer.run()
         try:
             for ev in events:
                 yield ev
+                last = ev if isinstance(ev, Metric) else last
                 # Started too: a resumed trial past a point measures it before its first step
                 if isinstance(ev, (Started, StepMetrics)) and not pending and k < REPORTS - 1 and \
                         self._progress(trainer) >= points[k]:
                     self.control.request("metric")
                     pending = True
-                elif isinstance(ev, Metric) and pending:
+                elif isinstance(ev, Metric) and pending and not (trainer.total_steps and
+                                                                 ev.step >= trainer.total_steps):
                     pending = False
                     k += 1
                     trial.report(ev.fd, k)
@@ -314,8 +319,10 @@ class Sweep:
                 elif isinstance(ev, Finished):
                     finished = ev
                     if ev.reason == "completed":
-                        m = trainer.record_metric()
-                        yield m
+                        m = last
+                        if m is None or m.step != ev.step:   # e.g. the budget ended at a step already measured
+                            m = trainer.record_metric()
+                            yield m
                         trial.report(m.fd, REPORTS)
                         yield TrialReport(trial.number, REPORTS, self._progress(trainer), m.step, m.fd, m.kid)
                         state = "complete"

@@ -73,7 +73,7 @@ class HealthBanner(QFrame):
     def add_rollback(self, step: int, from_step: int) -> None:
         self.rolled_back = (step, from_step)
         self.severity = "error"
-        if not self.warnings or self.warnings[-1].kind != "nan":
+        if not self.warnings or self.warnings[-1].kind not in ("nan", "divergence"):
             self.warnings.append(HealthWarning("nan", from_step, f"losses became NaN/Inf at step {from_step}"))
             self.total += 1
         self._render()
@@ -100,7 +100,7 @@ class HealthBanner(QFrame):
             self.hide()
             return
         body = f"<b>{escape(TITLES.get(w.kind, w.kind))}</b> (step {w.step:,}): {escape(w.message)}"
-        if w.kind == "nan" and self.rolled_back is not None:
+        if w.kind in ("nan", "divergence") and self.rolled_back is not None:
             body += f"<br><b>Rolled back to step {self.rolled_back[0]:,} and paused;</b> apply a fix, then Resume."
         if w.cause:
             body += f"<br><i>Likely cause:</i> {escape(w.cause)}"
