@@ -129,3 +129,22 @@ def test_resume_skips_an_incomplete_checkpoint_and_reports_it_once(tiny_config, 
     # renamed, so never listed or reported again (tests/test_checkpoints.py); the run went on from step 2
     assert (run / "checkpoints" / "step_000004.incomplete" / "meta.json").exists()
     assert steps(run / "checkpoints") == [0, 2, 3] and metric_steps(run) == [1, 2, 3]
+
+
+def test_the_end_of_run_measurement_can_move_the_best_mark(tiny_config, tmp_path, monkeypatch):
+    """Issue 30.3: a sweep trial marked best at an earlier step while its end-of-budget FD was lower. Every
+    measurement, the end of the run's included, is a candidate."""
+    from ganstudio.engine.checkpoints import best_record
+    from ganstudio.engine.events import Metric
+
+    monkeypatch.setattr(Trainer, "compute_metric",
+                        lambda self: Metric(self.step, 100.0 - self.step, 0.0, 1.0, 100, 0.0, "test", None, 1.0))
+    run = tmp_path / "r"
+    events = run_to_end(Trainer(tiny_config.with_updates({"steps": 5, "metric_every": 2}), run_dir=run))
+    assert [e.step for e in events if isinstance(e, Metric)] == [2, 4, 5]
+    assert best_record(run / "checkpoints")["step"] == 5 and best_record(run / "checkpoints")["fd"] == 95.0
+    # and a sweep's trainer measures the end even with the periodic metric off
+    events = run_to_end(Trainer(tiny_config.with_updates({"steps": 3, "metric_every": 0}), run_dir=tmp_path / "s",
+                                metric_at_end=True))
+    assert [e.step for e in events if isinstance(e, Metric)] == [3]
+    assert best_record(tmp_path / "s" / "checkpoints")["step"] == 3

@@ -160,6 +160,9 @@ def test_grid_sweep_interrupted_then_resumed_runs_every_combination_once(base, t
         best = min(q, key=lambda r: r["fd"])
         assert float(by_run[run.name]["best_fd"]) == pytest.approx(best["fd"])
         assert int(by_run[run.name]["best_fd_step"]) == best["step"]
+        # the best mark follows every measurement, the end-of-budget one included (issue 30)
+        from ganstudio.engine.checkpoints import best_record
+        assert best_record(run / "checkpoints")["step"] == best["step"]
     with Image.open(folder / "montage.png") as im:
         assert im.size[0] == 4 * (224 + 16)
 
