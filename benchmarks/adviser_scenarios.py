@@ -46,6 +46,9 @@ SCENARIOS = [
     Scenario("64 images, dropout 0", "d_overfitting", 400, "dcgan", {"limit": 64, "batch_size": 32, "dropout": 0.0,
                                                                     "steps": 600, "metric_every": 0},
              "dcgan on the first 64 bundled images, long"),
+    Scenario("tiny, 3,000 steps", "plateau", 3000, "tiny", {"limit": 2000, "steps": 3000, "metric_every": 250,
+                                                              "metric_n": 500},
+             "tiny DCGAN on 2,000 bundled images, FD every 250 steps: its capacity runs out"),
     Scenario("healthy dcgan", "", 1000, "dcgan", {"steps": 1000, "metric_every": 500, "metric_n": 500},
              "dcgan preset on the bundled data, quality metric every 500 steps"),
 ]
@@ -139,9 +142,10 @@ def close_loop(sc: Scenario, root: Path, metric_n: int = 1000) -> dict[str, Any]
     shutil.rmtree(same, ignore_errors=True)
     shutil.copytree(run, same, ignore=shutil.ignore_patterns("writer.lock"))
     before = len(first)
-    fix_code, _ = _cli(shlex.split(fix)[1:] + ["--no-progress"])
+    exporting = shlex.split(fix)[1] == "export"     # plateau: the remedy keeps the best model instead of training
+    fix_code, _ = _cli(shlex.split(fix)[1:] + ([] if exporting else ["--no-progress"]))
     same_code, _ = _cli(["resume", str(same), "--no-progress"])
-    fd_fix = evaluate(run, n=metric_n)
+    fd_fix = evaluate(run, step="best" if exporting else None, n=metric_n)
     fd_same = evaluate(same, n=metric_n)
     again_fix, again_same = len(_fired(run, sc.expected)) > before, len(_fired(same, sc.expected)) > before
     return {"fix": fix, "fix_code": fix_code, "same_code": same_code, "train_code": code,
@@ -150,7 +154,7 @@ def close_loop(sc: Scenario, root: Path, metric_n: int = 1000) -> dict[str, Any]
             "ok": fix_code == 0 and not again_fix and fd_fix["fd"] < fd_same["fd"], "run_dir": str(run)}
 
 
-LOOPS = ("lr=1", "d_lr 20x g_lr", "64 images, dropout 0")   # the diagnoses whose remedies change the training
+LOOPS = ("lr=1", "d_lr 20x g_lr", "64 images, dropout 0", "tiny, 3,000 steps")   # the diagnoses whose remedies change the training
 
 
 def main(names: list[str]) -> int:

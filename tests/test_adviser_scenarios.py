@@ -55,6 +55,15 @@ def test_lr1_walkthrough_recovers_in_three_printed_commands(tmp_path, capsys):
     edits = [json.loads(x) for x in (run / "edits.jsonl").read_text().splitlines()]
     assert [(e["step"], e["source"], e["changes"]["g_lr"]) for e in edits] == [(0, "resume", {"old": 1.0,
                                                                                               "new": 1e-4})]
+    # continuing from the step-0 checkpoint is the same seed's run from the start, exactly
+    fresh = tmp_path / "fresh"
+    assert scenarios._cli(["train", "--preset", sc.preset, "--steps", "16", "--batch-size", "8", "--set", "g_lr=1e-4",
+                           "--set", "d_lr=1e-4", "--set", "metric_every=0", "--set", "sample_every=100",
+                           "--run-dir", str(fresh), "--no-progress", *common])[0] == 0
+    again = [json.loads(x) for x in (fresh / "metrics.jsonl").read_text().splitlines()]
+    for a, b in zip(rows, again, strict=True):
+        assert (a["g_loss"], a["d_loss"]) == pytest.approx((b["g_loss"], b["d_loss"]), rel=1e-5)
+    capsys.readouterr()
     report = next(x for x in err.splitlines() if x.startswith("report: "))[len("report: "):]
     assert report == f"ganstudio report {run}"
     assert main(report.split()[1:]) == 0                           # command 3, as printed
