@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 
 # A training-health warning is the adviser's record (kind, step, message, cause, evidence, remedies): one definition,
-# in the Qt-free metrics package, which never imports the engine.
-from ..metrics.advice import HealthWarning as Health
+# in the Qt-free metrics package, which never imports the engine. Its one name is HealthWarning.
+from ..metrics.advice import HealthWarning
+
+Health = HealthWarning   # deprecated alias of HealthWarning, kept for old imports; ganstudio itself does not use it
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,8 @@ class StepMetrics:
     ada_p: float = 0.0        # adaptive augmentation's probability during this step (0 when ADA is off)
 
     def to_row(self) -> dict[str, float]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        """The metrics.jsonl row: every field, in METRICS_FIELDS order."""
+        return {k: getattr(self, k) for k in METRICS_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,8 @@ class CheckpointSaved:
 @dataclass(frozen=True)
 class Metric:
     """Quality of the generator: Fréchet distance and KID to real images in a small classifier's feature space
-    (lower is better), and the diversity of generated features (mode-collapse detector)."""
+    (lower is better), and the diversity of generated features (mode-collapse detector). One event is one row of
+    the run's quality.jsonl: `to_row()` writes it, `QUALITY_FIELDS` names its columns."""
     step: int
     fd: float
     kid: float
@@ -77,6 +81,25 @@ class Metric:
     # mean distance of generated samples to their nearest training image / the same for held-out real images
     # (metrics.fid.QualityMetric): ~1 healthy, well below 1 = copying the training set, NaN if not measured
     memorization: float = math.nan
+
+    def to_row(self) -> dict[str, Any]:
+        """The quality.jsonl row: every field, in QUALITY_FIELDS order."""
+        return {k: getattr(self, k) for k in QUALITY_FIELDS}
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Metric:
+        """The event of a quality.jsonl row; columns an older run did not write get their defaults."""
+        defaults = {"n": 0, "seconds": 0.0, "source": "", "accuracy": None, "memorization": math.nan,
+                    "kid": math.nan, "diversity": math.nan}
+        return cls(**{k: row.get(k, defaults.get(k)) for k in QUALITY_FIELDS})
+
+
+# The columns of a quality row (quality.jsonl), written by the trainer and read by the report, runs and the studio.
+QUALITY_FIELDS: tuple[str, ...] = ("step", "fd", "kid", "diversity", "n", "seconds", "source", "accuracy",
+                                   "memorization")
+# The columns of a metrics row (metrics.jsonl): StepMetrics.to_row().
+METRICS_FIELDS: tuple[str, ...] = ("step", "epoch", "wall", "g_loss", "d_loss", "d_real", "d_fake", "images_per_sec",
+                                   "r_real", "ada_p")
 
 
 @dataclass(frozen=True)
@@ -147,5 +170,10 @@ class CheckpointsChanged:
     text: str
 
 
-Event = (Started | StepMetrics | SampleGrid | ConfigChanged | CheckpointSaved | Metric | Health | RolledBack | Paused
+Event = (Started | StepMetrics | SampleGrid | ConfigChanged | CheckpointSaved | Metric | HealthWarning | RolledBack | Paused
          | Resumed | Message | Finished | BestCheckpoint | Generated | WriteFailed | CheckpointsChanged)
+
+# Every event type the Trainer yields, for front ends that check they handle them all.
+EVENT_TYPES: tuple[type, ...] = (Started, StepMetrics, SampleGrid, ConfigChanged, CheckpointSaved, Metric, HealthWarning,
+                                 RolledBack, Paused, Resumed, Message, Finished, BestCheckpoint, Generated, WriteFailed,
+                                 CheckpointsChanged)
