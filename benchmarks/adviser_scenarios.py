@@ -60,7 +60,7 @@ def run_scenario(sc: Scenario, root: Path) -> dict[str, Any]:
 
     from ganstudio.engine import Health, RolledBack, StepMetrics  # noqa: PLC0415
     from ganstudio.engine.trainer import Trainer  # noqa: PLC0415
-    from ganstudio.presets import get_preset  # noqa: PLC0415
+    from ganstudio.config.presets import get_preset  # noqa: PLC0415
 
     cfg = get_preset(sc.preset).config().with_updates({**QUIET, **sc.updates})
     t = Trainer(cfg, run_dir=root / sc.name.replace(" ", "_").replace("=", ""))
@@ -129,7 +129,7 @@ def close_loop(sc: Scenario, root: Path, metric_n: int = 1000) -> dict[str, Any]
     import shlex  # noqa: PLC0415
     import shutil  # noqa: PLC0415
 
-    from ganstudio.export import evaluate  # noqa: PLC0415
+    from ganstudio.outputs.export import evaluate  # noqa: PLC0415
 
     run, same = root / (sc.name.replace(" ", "_").replace("=", "") + "-loop"), root / "unchanged"
     sets = [x for k, v in {**QUIET, **sc.updates}.items() for x in ("--set", f"{k}={v}")]

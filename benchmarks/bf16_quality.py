@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 def final_quality(preset: str, precision: str, seed: int, steps: int, metric_n: int, run_dir: str):
     from ganstudio.engine import Metric
     from ganstudio.engine.trainer import Trainer
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
 
     cfg = get_preset(preset).config().with_updates(
         {"steps": steps, "seed": seed, "precision": precision, "metric_every": steps, "metric_n": metric_n,

@@ -59,7 +59,7 @@ def main() -> None:
 
     from ganstudio.data import load_dataset
     from ganstudio.engine.trainer import Trainer
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

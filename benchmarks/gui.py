@@ -162,7 +162,7 @@ def main() -> None:
 
     from PySide6.QtWidgets import QApplication
 
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
 
     app = QApplication.instance() or QApplication([])
     warm_up()

@@ -36,7 +36,7 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from ganstudio.engine import StepMetrics
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
     from ganstudio.qt.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])

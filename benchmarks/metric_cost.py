@@ -29,7 +29,7 @@ def main() -> None:
 
     from ganstudio.engine import StepMetrics
     from ganstudio.engine.trainer import Trainer
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
 
     cfg = get_preset(args.preset).config()
     every, n = cfg.train.metric_every, cfg.train.metric_n

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 def engine_step(preset: str, precision: str, run_dir: str, **overrides):
     """(step function, batch, labels) of the engine's train step for the preset; traced and warmed up."""
     from ganstudio.engine.trainer import Trainer
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
 
     cfg = get_preset(preset).config().with_updates(
         {"steps": 1, "checkpoint_every": 0, "checkpoint_minutes": 0, "metric_every": 0, "tensorboard": False,

@@ -102,7 +102,7 @@ def train_one(label: str, preset: str, overrides: dict, size: str, seed: int, mi
 
 
 def get_cfg(preset: str, overrides: dict, spec: str, seed: int, minutes: float, steps: int):
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
 
     return get_preset(preset).config().with_updates(
         {"dataset": spec, "seed": seed, "steps": steps, "epochs": 0, "train_minutes": 0 if steps else minutes,
@@ -115,7 +115,7 @@ def score(t, last, finished, label: str, preset: str, overrides: dict, size: str
     """One table row: the generator as it is now, scored on 1,000 samples from fixed noise."""
     import numpy as np
 
-    from ganstudio.imaging import save_grid
+    from ganstudio.core.imaging import save_grid
 
     n = N_GENERATED
     noise = np.random.default_rng(t.config.train.seed + 2).standard_normal((n, t.config.model.noise_dim))
@@ -170,7 +170,7 @@ def _hyper(preset: str, overrides: dict):
 
 @functools.cache
 def _preset_hypers() -> tuple[tuple[str, object], ...]:
-    from ganstudio.presets import PRESETS
+    from ganstudio.config.presets import PRESETS
 
     return tuple((name, _hyper(name, {})) for name in PRESETS)
 
@@ -182,7 +182,7 @@ def preset_of(row: dict) -> str | None:
 
 @functools.cache   # --skip-done asks this of every stored row for every cell: build each configuration once
 def _preset_of(preset: str, overrides: tuple[tuple[str, str], ...]) -> str | None:
-    from ganstudio.presets import PRESETS
+    from ganstudio.config.presets import PRESETS
 
     if preset not in PRESETS:
         return None
@@ -194,9 +194,9 @@ def _preset_of(preset: str, overrides: tuple[tuple[str, str], ...]) -> str | Non
 
 def write_expectations(rows: list[dict]) -> None:
     """Every time-budget row of a preset's configuration (the "presets" suite's first where a variant in another
-    suite trained the same one), as the data ganstudio.presets quotes: per budget, preset and dataset size the mean
+    suite trained the same one), as the data ganstudio.config.presets quotes: per budget, preset and dataset size the mean
     FD over seeds (with each seed's), and the steps reached."""
-    from ganstudio.presets import EXPECTATIONS
+    from ganstudio.config.presets import EXPECTATIONS
 
     assert EXPECT.name == EXPECTATIONS
     budgets: dict = {}
@@ -353,8 +353,8 @@ def main() -> None:
 
         from ganstudio.data import load_dataset
         from ganstudio.metrics import QualityMetric, get_classifier
-        from ganstudio.presets import PRESETS
-        from ganstudio.resources import resource_path
+        from ganstudio.config.presets import PRESETS
+        from ganstudio.core.resources import resource_path
 
         fn, _, _ = get_classifier(load_dataset("bundled"))
         with np.load(resource_path("fashion_mnist_subset.npz")) as z:

@@ -35,7 +35,7 @@ def tutorial_loop(steps: int) -> tuple[float, float]:
     import tensorflow as tf
 
     from ganstudio.data import load_dataset
-    from ganstudio.tutorial_reference import BATCH_SIZE, make_tutorial
+    from ganstudio.models.tutorial_reference import BATCH_SIZE, make_tutorial
 
     keras.config.set_dtype_policy("float32")   # the tutorial's; a bf16 engine variant before leaves its policy set
 
@@ -67,7 +67,7 @@ PRECISIONS: dict[str, str] = {}   # variant -> the precision the engine ran in (
 def engine_loop(steps: int, name: str, preset: str = "tutorial", **overrides) -> tuple[float, float]:
     from ganstudio.engine import Started, StepMetrics
     from ganstudio.engine.trainer import Trainer
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
 
     cfg = get_preset(preset).config().with_updates(
         {"steps": steps + WARMUP, "checkpoint_every": 0, "checkpoint_minutes": 0, "metric_every": 0,
@@ -130,7 +130,7 @@ def model_kernels(preset: str, dtype: str, reps: int = 5) -> tuple[float, float]
     import tensorflow as tf
 
     from ganstudio.models.dcgan import build_discriminator, build_generator
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
 
     cfg = get_preset(preset).config()
     kinds = (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.Dense)

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from . import __version__
 from .config import describe_fields
-from .errors import GanStudioError
+from .core.errors import GanStudioError
 
 EXIT_USER_ERROR = 2
 VERBOSE_HELP = ("keep TensorFlow's C++ start-up log lines (oneDNN, CUDA probing), hidden by default; "
@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--individual", type=Path, default=None, metavar="DIR", help="also write one PNG per image")
     sp.add_argument("--force", action="store_true", help="replace existing output files")
 
-    from .export import EXPORT_FORMATS, FORMATS  # noqa: PLC0415 - numpy/PIL only
+    from .outputs.export import EXPORT_FORMATS, FORMATS  # noqa: PLC0415 - numpy/PIL only
 
     ex = sub.add_parser("export", help="export the generator (.keras, SavedModel, ONNX, LiteRT), a GIF of training "
                                        "or a checkpoint",
@@ -174,8 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace):
     """Preset (or --config file) + flags + --set, validated into one Config."""
     from .config import Config  # noqa: PLC0415
-    from .errors import ConfigError  # noqa: PLC0415
-    from .presets import get_preset  # noqa: PLC0415
+    from .core.errors import ConfigError  # noqa: PLC0415
+    from .config.presets import get_preset  # noqa: PLC0415
 
     if args.config is not None and args.preset is not None:
         raise ConfigError("use either --preset or --config, not both")
@@ -193,7 +193,7 @@ def config_from_args(args: argparse.Namespace):
 
 def set_updates(items: Sequence[str]) -> dict[str, str]:
     """--set KEY=VALUE items as config updates (the config parses and checks the values)."""
-    from .errors import ConfigError  # noqa: PLC0415
+    from .core.errors import ConfigError  # noqa: PLC0415
 
     updates: dict[str, str] = {}
     for item in items:
@@ -295,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     args = parser.parse_args(argv)
     if args.verbose:
-        from .tfsetup import set_verbose  # noqa: PLC0415 - no TensorFlow: it reads the setting when it loads
+        from .core.tfsetup import set_verbose  # noqa: PLC0415 - no TensorFlow: it reads the setting when it loads
 
         set_verbose()
     try:
@@ -309,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             gui_args += ["--start"] if args.start else []
             return gui_main(gui_args)
         if args.command == "eval":
-            from .export import evaluate  # noqa: PLC0415
+            from .outputs.export import evaluate  # noqa: PLC0415
 
             r = evaluate(args.run_dir, step=args.checkpoint, n=args.n)
             acc = "n/a (unlabelled data: random features)" if r["accuracy"] is None else f"{r['accuracy']:.1%}"
@@ -327,25 +327,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_sweep(args)
         if args.command == "desktop-install":
-            from . import desktop_entry  # noqa: PLC0415
+            from .core import desktop_entry  # noqa: PLC0415
 
             paths = desktop_entry.uninstall() if args.uninstall else desktop_entry.install()
             verb = "removed" if args.uninstall else "wrote"
             print("\n".join(f"{verb} {p}" for p in paths) or "nothing to remove")
             return 0
         if args.command == "import":
-            from .archive import import_checkpoint  # noqa: PLC0415
+            from .outputs.archive import import_checkpoint  # noqa: PLC0415
 
             path = import_checkpoint(args.archive, args.run_dir)
             print(f"{path}\ncontinue it with: ganstudio resume {path}")
             return 0
         if args.command == "report":
-            from .report import write_report  # noqa: PLC0415
+            from .outputs.report import write_report  # noqa: PLC0415
 
             print(write_report(args.run_dir, args.out))
             return 0
         if args.command == "presets":
-            from .presets import PRESETS  # noqa: PLC0415
+            from .config.presets import PRESETS  # noqa: PLC0415
 
             width = max(map(len, PRESETS))
             for p in PRESETS.values():
@@ -363,14 +363,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 not any(s.split("=", 1)[0].strip().split(".")[-1] == "arch" for s in args.set)
             return _train(trainer, not args.no_progress)
         if args.command == "sample":
-            from .export import sample  # noqa: PLC0415
+            from .outputs.export import sample  # noqa: PLC0415
 
             paths = sample(args.run_dir, n=args.n, seed=args.seed, rows=args.rows, scale=args.scale, out=args.out,
                            step=args.checkpoint, individual=args.individual, force=args.force)
             print(paths[0])
             return 0
         if args.command == "export":
-            from .export import export  # noqa: PLC0415
+            from .outputs.export import export  # noqa: PLC0415
 
             print(export(args.run_dir, args.format, out=args.out, step=args.checkpoint, force=args.force,
                          duration_ms=args.duration, start=args.start, end=args.end))

@@ -33,7 +33,7 @@ def _runs_root(tmp_path, monkeypatch):
 def tiny_config():
     """A DCGAN small enough that a few steps take well under a second on 2 CPU cores. float32 pinned: `auto` picks
     mixed_bfloat16 on CPUs with native bf16, and tests comparing numbers across code paths need one precision."""
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
 
     return get_preset("tiny").config().with_updates(
         {"limit": 128, "batch_size": 16, "steps": 3, "sample_every": 2, "jit_compile": "off", "num_samples": 4,
@@ -51,7 +51,7 @@ def trained_run_template(tmp_path_factory):
     """One tiny run trained once per session (3 steps, a grid and a checkpoint at each, float32: exports compute
     in float32, so grids compare exactly). Tests use `trained_run`, a copy, so nothing one writes leaks."""
     from ganstudio.engine.trainer import Trainer, run_to_end
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
 
     cfg = get_preset("tiny").config().with_updates(
         {"limit": 64, "batch_size": 16, "steps": 3, "sample_every": 1, "jit_compile": "off", "num_samples": 4,

@@ -6,7 +6,7 @@ from ganstudio.engine.augment import ada_step, diff_augment
 
 
 def _images(b=64):
-    from ganstudio.tfsetup import import_tf
+    from ganstudio.core.tfsetup import import_tf
 
     tf = import_tf()
     return tf, tf.constant(np.random.default_rng(0).uniform(-1, 1, (b, 8, 8, 1)).astype(np.float32))

@@ -194,8 +194,8 @@ def test_copying_from_the_memorization_ratio():
 
 
 def test_a_tutorial_plateau_names_the_preset_that_reaches_further(monkeypatch):
-    import ganstudio.presets as presets
-    from ganstudio.presets import get_preset
+    import ganstudio.config.presets as presets
+    from ganstudio.config.presets import get_preset
 
     rows = {"tutorial": 130.0, "dcgan": 31.0}    # docs/quality.md's 5-minute FD on 60,000 images, as shipped data
     monkeypatch.setattr(presets, "quality_table", lambda: {"budgets": {"5 min": {

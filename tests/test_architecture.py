@@ -33,8 +33,8 @@ def test_engine_never_imports_qt():
 
 def test_cli_and_config_do_not_import_tensorflow():
     """`ganstudio --help`, `presets` and the GUI's config form must not pay for TensorFlow."""
-    code = ("import sys, ganstudio.cli, ganstudio.config, ganstudio.presets, ganstudio.engine, ganstudio.runs, "
-            "ganstudio.data, ganstudio.imaging\nprint('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    code = ("import sys, ganstudio.cli, ganstudio.config, ganstudio.config.presets, ganstudio.engine, ganstudio.runs, "
+            "ganstudio.data, ganstudio.core.imaging\nprint('tensorflow' in sys.modules, 'keras' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.stdout.strip() == "False False", r.stderr[-2000:]
 
@@ -104,7 +104,7 @@ def test_import_contracts_hold():
     ("ganstudio.runs.watch", "def f():\n    import ganstudio.engine.events\n"),
     ("ganstudio.data.folder", "from ..engine import Control\n"),
     ("ganstudio.engine.step", "from ..qt import worker\n"),
-    ("ganstudio.export", "from PySide6.QtGui import QImage\n"),
+    ("ganstudio.outputs.export", "from PySide6.QtGui import QImage\n"),
     ("ganstudio.cli", "from .qt.main_window import MainWindow\n"),
     ("ganstudio.qt.widgets.loss_plot", "from ..main_window import MainWindow\n"),
     ("ganstudio.qt.widgets", "from .. import main_window\n"),

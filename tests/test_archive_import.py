@@ -13,12 +13,12 @@ from html import escape
 import pytest
 
 from ganstudio import archive as archive_mod
-from ganstudio.archive import export_checkpoint, import_checkpoint
+from ganstudio.outputs.archive import export_checkpoint, import_checkpoint
 from ganstudio.cli import main
 from ganstudio.engine.checkpoints import CheckpointStore, find_checkpoint
-from ganstudio.errors import CheckpointError
+from ganstudio.core.errors import CheckpointError
 from ganstudio import fileio
-from ganstudio.fileio import atomic_write_bytes, atomic_write_text
+from ganstudio.core.fileio import atomic_write_bytes, atomic_write_text
 from ganstudio.runs import RunDir
 
 
@@ -114,7 +114,7 @@ def test_round_trip_keeps_best_sessions_edits_and_health(trained_run, tmp_path, 
     assert [r["step"] for r in imported.read_quality()] == [1, 2]
     assert (imported.path / "samples").is_dir()
 
-    from ganstudio.report import build_report
+    from ganstudio.outputs.report import build_report
 
     html = build_report(imported.path)
     assert escape(sessions[0]["device"]) in html and "not recorded" not in html

@@ -105,7 +105,7 @@ def _read_only_run_dir(tmp, mp, trained):
 
 
 def _disk_full(tmp, mp, trained):
-    import ganstudio.fileio as fileio
+    import ganstudio.core.fileio as fileio
 
     real = fileio.os.fsync
     calls = {"n": 0}
@@ -191,7 +191,7 @@ def _fail_open(mp, name: str, code: int):
     """Writes to the run-folder log `name` fail with `code` (root ignores chmod, so the error is injected)."""
     import builtins
 
-    import ganstudio.runs as runs
+    import ganstudio.runs.folder as runs
 
     def fake_open(file, mode="r", *a, **kw):
         if Path(file).name == name and "a" in mode:
@@ -408,7 +408,7 @@ ROWS = [
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     from ganstudio.engine.trainer import Trainer, run_to_end
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
 
     cfg = get_preset("tiny").config().with_updates({"limit": 64, "batch_size": 16, "steps": 2, "sample_every": 1,
                                                     "jit_compile": "off", "num_samples": 4})

@@ -101,7 +101,7 @@ def test_a_bf16_generator_checkpoint_restores_into_the_float32_one(tmp_path):
     import tensorflow as tf
 
     from ganstudio.models import build_generator
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
 
     cfg = get_preset("tiny").config().model
     keras.config.set_dtype_policy("mixed_bfloat16")

@@ -9,7 +9,7 @@ import pytest
 import ganstudio.engine.checkpoints as ck
 from ganstudio.engine.checkpoints import (CheckpointStore, find_checkpoint, list_checkpoints, parse_which,
                                           scan_checkpoints)
-from ganstudio.errors import CheckpointError
+from ganstudio.core.errors import CheckpointError
 
 
 class FakeCkpt:
@@ -145,7 +145,7 @@ def test_newer_checkpoints_move_aside(tmp_path):
 
 def test_a_checkpoint_that_predates_an_optional_part_restores_without_it(tmp_path):
     """Runs saved before ADA existed have no ada_p: they resume (p keeps its start value) instead of being refused."""
-    from ganstudio.tfsetup import import_tf
+    from ganstudio.core.tfsetup import import_tf
 
     tf = import_tf()
     folder = tmp_path / "checkpoints"

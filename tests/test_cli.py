@@ -84,7 +84,7 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_valid_run(tmp_path):
 
 def test_eval_never_prints_a_negative_kid(monkeypatch, tmp_path, capsys):
     """KID is unbiased: a generator close to the data can score a little below 0. The line shows 0 then."""
-    import ganstudio.export as export
+    import ganstudio.outputs.export as export
 
     monkeypatch.setattr(export, "evaluate", lambda run_dir, step=None, n=1000: {
         "step": 7, "fd": 3.25, "kid": -0.0031, "diversity": 1.5, "memorization": 1.0, "n": n, "source": "bundled",
@@ -107,7 +107,7 @@ REAL = [b"E0000 00:00:1796523040.2    8109 saver.cc:9] a real C++ error\n", b"Tr
 
 
 def test_tensorflow_startup_log_lines_are_filtered_and_the_rest_passes(capfd):
-    from ganstudio.tfsetup import filtered_stderr, startup_noise_filter
+    from ganstudio.core.tfsetup import filtered_stderr, startup_noise_filter
 
     with filtered_stderr(startup_noise_filter(2, default=True)):     # our default level
         os.write(2, b"".join(STARTUP + REAL))

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ganstudio.curves import ColumnBuffer, decimate, ema, sticky_range
+from ganstudio.core.curves import ColumnBuffer, decimate, ema, sticky_range
 
 def test_sticky_range_keeps_a_range_that_still_fits():
     assert sticky_range((0, 10), 1, 9) is None                                # fits, fills 80%

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ganstudio.data import load_dataset, read_idx
-from ganstudio.errors import DataError
+from ganstudio.core.errors import DataError
 
 
 def test_bundled_is_a_balanced_fashion_mnist_subset():

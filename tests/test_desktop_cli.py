@@ -6,7 +6,7 @@ import pytest
 
 from ganstudio.cli import main
 from ganstudio.engine.trainer import adapt_arch_to_data
-from ganstudio.presets import get_preset
+from ganstudio.config.presets import get_preset
 
 SMALL = ["--batch-size", "16", "--steps", "1", "--set", "width=8", "--set", "noise_dim=16", "--set", "jit_compile=off",
          "--set", "num_samples=4", "--set", "precision=float32", "--no-progress"]
@@ -172,7 +172,7 @@ def parse_exec(value: str) -> list[str]:
 
 
 def test_desktop_entry_exec_quotes_spaces_and_quotes():
-    from ganstudio.desktop_entry import desktop_entry
+    from ganstudio.core.desktop_entry import desktop_entry
 
     def exec_value(python):
         return next(line for line in desktop_entry(python).splitlines() if line.startswith("Exec="))[5:]

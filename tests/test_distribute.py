@@ -14,7 +14,7 @@ MIRRORED = textwrap.dedent("""
     os.environ["GANSTUDIO_CPU_DEVICES"] = "2"
     from ganstudio.engine import StepMetrics
     from ganstudio.engine.trainer import Trainer, run_to_end
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
     out = {}
     def run(strategy, steps, name, resume=False):
         cfg = get_preset("tiny").config().with_updates({"limit": 64, "batch_size": 16, "steps": steps,

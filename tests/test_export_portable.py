@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ganstudio.cli import main
-from ganstudio.export import generate, load_generator
+from ganstudio.outputs.export import generate, load_generator
 
 pytest.importorskip("onnxruntime", reason="the [export] extra (pip install 'ganstudio[export]') is not installed")
 pytest.importorskip("ai_edge_litert", reason="the [export] extra (pip install 'ganstudio[export]') is not installed")
@@ -66,9 +66,9 @@ def max_difference(images, expected):
 def test_onnx_and_litert_match_the_keras_generator(preset, updates, shape, tmp_path):
     import keras
 
-    from ganstudio.export import export_portable
+    from ganstudio.outputs.export import export_portable
     from ganstudio.models import build_generator
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
 
     keras.config.set_dtype_policy("float32")
     m = get_preset(preset).config().with_updates(updates).model

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from ganstudio.data import load_dataset
-from ganstudio.errors import DataError
+from ganstudio.core.errors import DataError
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +77,7 @@ def test_symlink_loop_is_not_followed_forever(tmp_path):
 def test_folder_trains_with_dcgan(tmp_path):
     from ganstudio.engine import StepMetrics
     from ganstudio.engine.trainer import Trainer, run_to_end
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
 
     root = tmp_path / "imgs"
     rng = np.random.default_rng(0)

@@ -1,11 +1,11 @@
-"""Latent math (ganstudio.latent) and the trainer's 'generate' request on a paused run (issue 16.1)."""
+"""Latent math (ganstudio.outputs.latent) and the trainer's 'generate' request on a paused run (issue 16.1)."""
 import numpy as np
 import pytest
 
 from ganstudio.engine import Control, Finished, Message, Paused, SampleGrid
 from ganstudio.engine.events import Generated
 from ganstudio.engine.trainer import Trainer
-from ganstudio.latent import interpolate, orthonormal_directions, reroll_noise, slerp, split_views, view_batch
+from ganstudio.outputs.latent import interpolate, orthonormal_directions, reroll_noise, slerp, split_views, view_batch
 
 
 def test_interpolation_and_directions():

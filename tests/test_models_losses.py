@@ -53,7 +53,7 @@ def _bce(t, z):
 
 
 def test_losses_against_hand_computed_values():
-    from ganstudio.losses import LOSSES
+    from ganstudio.models.losses import LOSSES
 
     real = np.array([[2.0], [-1.0]], np.float32)
     fake = np.array([[0.5], [-3.0]], np.float32)
@@ -73,7 +73,7 @@ def test_bce_matches_the_tutorials_keras_loss():
     """The tutorial's cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)."""
     import keras
 
-    from ganstudio.losses import LOSSES
+    from ganstudio.models.losses import LOSSES
 
     ce = keras.losses.BinaryCrossentropy(from_logits=True)
     rng = np.random.default_rng(1)
@@ -85,7 +85,7 @@ def test_bce_matches_the_tutorials_keras_loss():
 
 
 def test_variant_losses_and_penalties_by_hand():
-    from ganstudio.losses import LOSSES, gradient_penalty, r1_penalty
+    from ganstudio.models.losses import LOSSES, gradient_penalty, r1_penalty
 
     real = np.array([[2.0], [-1.0]], np.float32)
     fake = np.array([[0.5], [-3.0]], np.float32)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import ganstudio.presets as presets
+import ganstudio.config.presets as presets
 from ganstudio.cli import main
-from ganstudio.presets import PRESETS, expectation, plateau_advice
+from ganstudio.config.presets import PRESETS, expectation, plateau_advice
 
 ROOT = Path(__file__).resolve().parents[1]
 

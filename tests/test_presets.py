@@ -5,7 +5,7 @@ import pytest
 from ganstudio.data import Dataset
 from ganstudio.engine import SampleGrid, StepMetrics
 from ganstudio.engine.trainer import Trainer, run_to_end
-from ganstudio.presets import PRESETS, get_preset
+from ganstudio.config.presets import PRESETS, get_preset
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -45,14 +45,14 @@ def test_ema_generator_lags_the_raw_one(tmp_path, tiny_config):
     run_to_end(t)
     raw, ema = t.G.get_weights()[0], t.G_ema.get_weights()[0]
     assert not np.allclose(raw, ema)
-    from ganstudio.export import load_generator
+    from ganstudio.outputs.export import load_generator
 
     assert np.allclose(load_generator(tmp_path / "r").generator.get_weights()[0], ema)
 
 
 def test_diffaugment_changes_images_but_keeps_shape():
     from ganstudio.engine.augment import diff_augment
-    from ganstudio.tfsetup import import_tf
+    from ganstudio.core.tfsetup import import_tf
 
     tf = import_tf()
     x = tf.ones([4, 28, 28, 1]) * 0.5

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ganstudio.presets import get_preset
+from ganstudio.config.presets import get_preset
 
 
 @pytest.mark.parametrize("loss, d_score, expected", [
@@ -16,7 +16,7 @@ def test_r_real_uses_the_loss_familys_boundary(loss, d_score, expected):
     import keras
 
     from ganstudio.engine.step import build_train_step
-    from ganstudio.tfsetup import import_tf
+    from ganstudio.core.tfsetup import import_tf
 
     tf = import_tf()
     cfg = get_preset("tiny").config().with_updates({"loss": loss, "precision": "float32", "d_steps": 1,

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from ganstudio.config import Config
-from ganstudio.errors import ConfigError, DataError
+from ganstudio.core.errors import ConfigError, DataError
 
 
 # -- 5. the run folder name ---------------------------------------------------------------------------------------
@@ -65,7 +65,7 @@ def test_idx_gz_that_inflates_past_its_header_is_refused_without_reading_it(tmp_
 
 
 def test_idx_header_claiming_more_than_memory_is_refused_before_allocating(tmp_path, monkeypatch):
-    import ganstudio.data as data
+    import ganstudio.data.datasets as data
 
     monkeypatch.setattr(data, "memory_budget", lambda: 1 << 20)
     path = tmp_path / "x-images-idx3-ubyte"
@@ -92,7 +92,7 @@ def test_npz_with_a_forged_header_is_refused_before_numpy_allocates(tmp_path):
 
 
 def test_npz_larger_than_the_memory_budget_is_refused(tmp_path, monkeypatch):
-    import ganstudio.data as data
+    import ganstudio.data.datasets as data
 
     np.savez(tmp_path / "d.npz", x=np.zeros((64, 28, 28), np.uint8))
     monkeypatch.setattr(data, "memory_budget", lambda: 1000)
@@ -115,7 +115,7 @@ def test_folder_with_too_many_files_is_refused_while_scanning(tmp_path, monkeypa
 
 
 def test_folder_whose_decoded_size_exceeds_memory_is_refused_before_the_cache_is_written(tmp_path, monkeypatch):
-    import ganstudio.data as data
+    import ganstudio.data.datasets as data
     from ganstudio.data import load_dataset
 
     root = tmp_path / "imgs"
@@ -130,7 +130,7 @@ def test_folder_whose_decoded_size_exceeds_memory_is_refused_before_the_cache_is
 
 
 def test_run_folder_png_goes_through_the_decompression_bomb_guard(tmp_path, monkeypatch):
-    from ganstudio.imaging import load_png
+    from ganstudio.core.imaging import load_png
 
     path = tmp_path / "step_000001.png"
     Image.fromarray(np.zeros((100, 100), np.uint8)).save(path)
@@ -193,7 +193,7 @@ def test_second_writer_is_refused_naming_the_holder_and_a_dead_holder_is_taken_o
     import signal
     import socket
 
-    from ganstudio.errors import RunDirError
+    from ganstudio.core.errors import RunDirError
     from ganstudio.runs import RunDir
 
     run = tmp_path / "run"
@@ -255,7 +255,7 @@ def test_studio_trainer_pauses_on_failed_writes_and_continues_once_fixed(tiny_co
     from ganstudio.engine.checkpoints import list_checkpoints
     from ganstudio.engine.events import Finished, Paused, WriteFailed
     from ganstudio.engine.trainer import Trainer
-    from ganstudio.fileio import write_error
+    from ganstudio.core.fileio import write_error
     from ganstudio.runs import RunDir
 
     full = {"disk": True}

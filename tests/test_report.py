@@ -10,8 +10,8 @@ from PIL import Image
 from ganstudio.cli import main
 from ganstudio.engine.events import StepMetrics
 from ganstudio.metrics.advice import HealthWarning, Remedy
-from ganstudio.presets import get_preset
-from ganstudio.report import build_report
+from ganstudio.config.presets import get_preset
+from ganstudio.outputs.report import build_report
 from ganstudio.runs import RunDir
 
 
@@ -113,7 +113,7 @@ def test_report_of_a_run_without_steps_or_quality(tmp_path):
 
 
 def test_smoothing_is_a_centred_mean_that_skips_nan_and_thins_long_runs():
-    from ganstudio.report import MAX_POINTS, _decimate, _smooth
+    from ganstudio.outputs.report import MAX_POINTS, _decimate, _smooth
 
     np.testing.assert_allclose(_smooth(np.array([1.0, 2, 3, np.nan, 5, 6]), 3), [1.5, 2, 2.5, 4, 5.5, 5.5])
     x = np.arange(100_000.0)

@@ -13,7 +13,7 @@ import pytest
 from ganstudio.engine import Control, StepMetrics
 from ganstudio.engine.checkpoints import find_checkpoint, list_checkpoints, set_pinned
 from ganstudio.engine.trainer import Trainer, run_to_end
-from ganstudio.errors import CheckpointError
+from ganstudio.core.errors import CheckpointError
 from ganstudio.runs import RunDir
 
 
@@ -78,7 +78,7 @@ SAVER = textwrap.dedent("""
     import sys, numpy as np
     from ganstudio.engine import StepMetrics
     from ganstudio.engine.trainer import Trainer
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
     cfg = get_preset("tiny").config().with_updates({"limit": 64, "batch_size": 16, "jit_compile": "off",
         "checkpoint_every": 1, "keep_checkpoints": 3, "steps": 0, "sample_every": 1000, "tensorboard": False})
     for ev in Trainer(cfg, run_dir=sys.argv[1]).run():

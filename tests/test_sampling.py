@@ -1,7 +1,7 @@
 """The fixed grid and the metric's inputs, shared by the trainer and the exports."""
 import numpy as np
 
-from ganstudio.sampling import fixed_grid_size, grid_labels, metric_inputs
+from ganstudio.config.sampling import fixed_grid_size, grid_labels, metric_inputs
 
 
 def test_fixed_grid_and_its_labels(tiny_config):
@@ -14,7 +14,7 @@ def test_fixed_grid_and_its_labels(tiny_config):
 
 
 def test_metric_inputs_follow_the_seed():
-    from ganstudio.presets import get_preset
+    from ganstudio.config.presets import get_preset
 
     cfg = get_preset("tiny").config().with_updates({"conditional": True, "num_classes": 10, "seed": 5})
     noise, labels = metric_inputs(cfg, 12)

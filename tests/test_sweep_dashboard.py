@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from ganstudio.presets import get_preset
+from ganstudio.config.presets import get_preset
 from ganstudio.runs import RunDir
 from ganstudio.sweeps import TrialFinished, make_spec
 from ganstudio.sweeps.runner import Sweep

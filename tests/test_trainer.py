@@ -9,8 +9,8 @@ from ganstudio.data import Dataset
 from ganstudio.engine import (CheckpointSaved, ConfigChanged, Control, Finished, Message, Paused, SampleGrid, Started,
                               StepMetrics)
 from ganstudio.engine.trainer import Trainer, run_to_end
-from ganstudio.errors import DataError
-from ganstudio.imaging import load_png
+from ganstudio.core.errors import DataError
+from ganstudio.core.imaging import load_png
 from ganstudio.runs import RunDir
 
 
@@ -145,7 +145,7 @@ def test_dcgan_adapts_to_the_dataset_shape(tiny_config, tmp_path):
 
 
 def test_existing_run_folder_is_never_overwritten(tiny_config, tmp_path):
-    from ganstudio.errors import RunDirError
+    from ganstudio.core.errors import RunDirError
 
     run_to_end(Trainer(tiny_config.with_updates({"steps": 1}), run_dir=tmp_path / "r"))
     before = (tmp_path / "r" / "config.json").read_text()

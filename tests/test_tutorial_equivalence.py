@@ -4,8 +4,8 @@ import numpy as np
 
 from ganstudio.data import Dataset
 from ganstudio.engine.trainer import Trainer
-from ganstudio.presets import get_preset
-from ganstudio.tutorial_reference import make_tutorial
+from ganstudio.config.presets import get_preset
+from ganstudio.models.tutorial_reference import make_tutorial
 
 
 def test_one_step_equals_the_tutorials_train_step(tmp_path):

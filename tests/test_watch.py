@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from ganstudio.imaging import save_grid
+from ganstudio.core.imaging import save_grid
 from ganstudio.runs.watch import RunFollower, last_metrics_row, scan_runs
 
 

@@ -48,7 +48,7 @@ def test_wheel_installs_and_runs_outside_the_repo(tmp_path):
          str(tmp_path / "runs" / "wheel")], work, env, timeout=600)
     rows = (tmp_path / "runs" / "wheel" / "metrics.jsonl").read_text().splitlines()
     assert len(rows) == 2 and (tmp_path / "runs" / "wheel" / "samples" / "final.png").is_file()
-    probe = ("import ganstudio, pathlib; from ganstudio.resources import resource_path;"
+    probe = ("import ganstudio, pathlib; from ganstudio.core.resources import resource_path;"
              "from ganstudio.qt.app import create_window; app, win = create_window([]); win.show();"
              "app.processEvents();"
              "print(pathlib.Path(ganstudio.__file__).parent); print(resource_path('ganstudio.svg'));"

@@ -10,7 +10,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ganstudio.engine import Health  # noqa: E402
 from ganstudio.engine.trainer import Trainer  # noqa: E402
-from ganstudio.presets import get_preset  # noqa: E402
+from ganstudio.config.presets import get_preset  # noqa: E402
 
 cfg = get_preset("tiny").config().with_updates(
     {"g_lr": 1e-4, "d_lr": 2e-3, "steps": 800, "metric_every": 100, "metric_n": 500, "sample_every": 50,

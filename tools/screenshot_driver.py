@@ -28,7 +28,7 @@ from PySide6.QtWidgets import QApplication
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ganstudio.presets import get_preset  # noqa: E402
+from ganstudio.config.presets import get_preset  # noqa: E402
 from ganstudio.qt.app import configure_look  # noqa: E402
 from ganstudio.qt.main_window import MainWindow  # noqa: E402
 

@@ -16,9 +16,9 @@ from typing import Callable
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import DataError
-from ..fileio import atomic_write_text
-from ..imaging import open_image
+from ..core.errors import DataError
+from ..core.fileio import atomic_write_text
+from ..core.imaging import open_image
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 MIN_SIDE = 4
@@ -100,7 +100,7 @@ def _wants_rgb(files: list[Path]) -> bool:
 
 def load_folder(root: Path, size: int, color: str = "auto", resize: str = "crop", bad_images: str = "skip",
                 progress: Progress | None = None):
-    from . import Dataset, check_claim  # noqa: PLC0415 - circular at import time
+    from .datasets import Dataset, check_claim  # noqa: PLC0415 - circular at import time
 
     files, problems = scan(root)
     if not files:

@@ -6,7 +6,7 @@ that the trainer tunes from the overfitting signal r_t = E[sign(D(real))] (ada_s
 """
 from __future__ import annotations
 
-from ..tfsetup import import_tf
+from ..core.tfsetup import import_tf
 
 ADA_DEFAULT_POLICY = ("translation", "color", "cutout")   # ADA with diffaugment unset gates all three
 

@@ -14,9 +14,9 @@ import statistics
 import time
 from pathlib import Path
 
-from ..errors import WriteError
-from ..fileio import atomic_write_text
-from ..tfsetup import import_tf
+from ..core.errors import WriteError
+from ..core.fileio import atomic_write_text
+from ..core.tfsetup import import_tf
 
 MIN_GAIN = 1.1   # below this, float32's exactness is worth more than the speed
 

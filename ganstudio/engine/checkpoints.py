@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import CheckpointError
-from ..fileio import atomic_write_text, dir_mode
+from ..core.errors import CheckpointError
+from ..core.fileio import atomic_write_text, dir_mode
 
 DIR_RE = re.compile(r"^step_(\d+)$")
 SHARD_RE = re.compile(r"^ckpt\.data-(\d+)-of-(\d+)$")
@@ -249,7 +249,7 @@ class CheckpointStore:
         """The checkpoint object to read `info` with: without the optional children that it predates."""
         if not self.optional:
             return self.ckpt
-        from ..tfsetup import import_tf  # noqa: PLC0415
+        from ..core.tfsetup import import_tf  # noqa: PLC0415
 
         tf = import_tf()
         saved = {name.split("/")[0] for name, _ in tf.train.list_variables(info.prefix)}

@@ -8,9 +8,9 @@ from __future__ import annotations
 import math
 from functools import partial
 
-from ..losses import LOSSES, gradient_penalty, r1_penalty
+from ..models.losses import LOSSES, gradient_penalty, r1_penalty
 from .augment import ADA_DEFAULT_POLICY, diff_augment, parse_policy
-from ..tfsetup import import_tf
+from ..core.tfsetup import import_tf
 
 
 def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: bool, G_ema=None, strategy=None,

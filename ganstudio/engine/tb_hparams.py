@@ -32,7 +32,7 @@ def write_hparams(writer, config, run_path) -> None:
 def write_best_fd(quality_rows: list[dict[str, Any]], step: int) -> None:
     """The lowest FD in quality.jsonl up to now, at `step`, into the default writer (inside the trainer's
     `with writer.as_default()` where it writes quality/fd)."""
-    from ..tfsetup import import_tf  # noqa: PLC0415
+    from ..core.tfsetup import import_tf  # noqa: PLC0415
 
     tf = import_tf()
     fds = [r["fd"] for r in quality_rows if isinstance(r.get("fd"), (int, float))]

@@ -19,8 +19,8 @@ from typing import Callable
 import numpy as np
 
 from ..data import Dataset
-from ..errors import GanStudioError
-from ..resources import resource_path
+from ..core.errors import GanStudioError
+from ..core.resources import resource_path
 
 ARCH_VERSION = "cnn-v1"                 # part of the cache key: change it when build_classifier changes
 BUNDLED_RESOURCE = "classifier_bundled.keras"
@@ -39,7 +39,7 @@ def build_classifier(input_shape: tuple[int, int, int], num_classes: int, seed: 
     """Conv blocks (2 convs + max-pool) until the map is <= 8 px, then Dense(128) 'features' -> softmax.
 
     28 px: 28 -> 14 -> 7 (~0.45 M parameters, ~1.8 MB); 32 px: 2 blocks; 64 px: 3 blocks."""
-    from ..tfsetup import import_tf  # noqa: PLC0415
+    from ..core.tfsetup import import_tf  # noqa: PLC0415
 
     import_tf()
     import keras  # noqa: PLC0415

@@ -59,7 +59,7 @@ from typing import Iterable
 import numpy as np
 
 from ..config import Config
-from ..presets import plateau_advice
+from ..config.presets import plateau_advice
 from .advice import HealthWarning, Remedy, best_quality
 
 BCE_LOSSES = ("bce_ns", "minimax", "bce")
@@ -451,8 +451,8 @@ class HealthMonitor:
         return len(q) >= self.window and ok(_tail_mean(q, self.window)) and ok(_tail_mean(q, self.short))
 
     def _preset_lrs(self) -> dict[str, float] | None:
-        from ..errors import GanStudioError  # noqa: PLC0415
-        from ..presets import get_preset  # noqa: PLC0415
+        from ..core.errors import GanStudioError  # noqa: PLC0415
+        from ..config.presets import get_preset  # noqa: PLC0415
 
         try:
             o = get_preset(self.config.preset).config().optim

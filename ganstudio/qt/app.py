@@ -32,8 +32,8 @@ def configure_look(app: QApplication) -> None:
     desktop matches the window to `ganstudio desktop-install`'s entry. Colours: qt/theme.py, from the settings."""
     import pyqtgraph as pg  # noqa: PLC0415
 
-    from ..desktop_entry import APP_ID, ICON  # noqa: PLC0415
-    from ..resources import resource_path  # noqa: PLC0415
+    from ..core.desktop_entry import APP_ID, ICON  # noqa: PLC0415
+    from ..core.resources import resource_path  # noqa: PLC0415
 
     app.setStyle("Fusion")
     f = app.font()

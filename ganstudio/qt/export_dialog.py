@@ -7,8 +7,8 @@ from typing import Callable
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QSpinBox, QToolButton, QWidget)
 
-from ..fileio import atomic_write_bytes
-from ..imaging import grid_shape, png_bytes, save_grid
+from ..core.fileio import atomic_write_bytes
+from ..core.imaging import grid_shape, png_bytes, save_grid
 from .widgets.sample_grid import GridEntry
 
 PAD = 2  # make_grid's default padding
@@ -107,7 +107,7 @@ class ExportDialog(_PngDialog):
 
 
 class SampleDialog(_PngDialog):
-    """Options for `ganstudio.export.sample`: a fresh grid from a checkpoint's generator."""
+    """Options for `ganstudio.outputs.export.sample`: a fresh grid from a checkpoint's generator."""
 
     def __init__(self, step: int | None, default_path: Callable[[int], Path], parent: QWidget | None = None,
                  choose_path: Callable[[str], str] | None = None) -> None:

@@ -56,7 +56,7 @@ QUIT_WAIT_MS = 120_000    # at application exit we must join: a running QThread 
 
 
 def load_engine(_progress: Callable[[int, int], None]) -> str:
-    from ..tfsetup import device_summary  # noqa: PLC0415 - imports TensorFlow, in the warm-up thread
+    from ..core.tfsetup import device_summary  # noqa: PLC0415 - imports TensorFlow, in the warm-up thread
 
     return device_summary()
 

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..config import Config
 from ..engine.control import Control
-from ..errors import GanStudioError
+from ..core.errors import GanStudioError
 from .gcguard import gui_thread_gc
 
 

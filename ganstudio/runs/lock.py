@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import RunDirError
-from ..fileio import write_error
+from ..core.errors import RunDirError
+from ..core.fileio import write_error
 
 
 class RunLock:

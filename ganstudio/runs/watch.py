@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import RunDirError
-from . import SAMPLE_RE, RunDir, is_row, numeric
+from ..core.errors import RunDirError
+from .folder import SAMPLE_RE, RunDir, is_row, numeric
 
 TAIL_BYTES = 8192   # enough for the last metrics row of any run
 

@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import RunDirError
-from ..fileio import atomic_write_text
+from ..core.errors import RunDirError
+from ..core.fileio import atomic_write_text
 from ..runs import runs_root
 
 

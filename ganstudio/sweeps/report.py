@@ -11,8 +11,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from ..fileio import atomic_write_bytes, atomic_write_text
-from ..imaging import load_png
+from ..core.fileio import atomic_write_bytes, atomic_write_text
+from ..core.imaging import load_png
 from ..runs import RunDir
 from .folder import SweepDir
 from .spec import fmt_value

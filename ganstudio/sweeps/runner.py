@@ -35,7 +35,7 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 from ..engine.checkpoints import list_checkpoints
 from ..engine.control import Control
 from ..engine.events import Finished, Metric, Started, StepMetrics
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from ..runs import RunDir
 from .events import SweepFinished, TrialFinished, TrialReport, TrialStarted
 from .folder import SweepDir

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import Config, resolve_key
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 
 REPORTS = 4          # the quality metric is measured at 1/4, 2/4, 3/4 and the end of every trial's budget
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ..extras import require
+from ..core.extras import require
 
 MASK = "***"
 PG_SCHEMES = ("postgresql", "postgres")

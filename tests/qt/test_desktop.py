@@ -7,7 +7,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from ganstudio.engine.checkpoints import list_checkpoints
 from ganstudio.engine.events import SampleGrid
-from ganstudio.imaging import save_grid
+from ganstudio.core.imaging import save_grid
 from ganstudio.qt.widgets.sample_grid import GridEntry, SampleGridView
 
 TIMEOUT = 90_000

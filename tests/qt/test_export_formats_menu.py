@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from ganstudio.export import EXPORT_FORMATS, generate, load_generator
+from ganstudio.outputs.export import EXPORT_FORMATS, generate, load_generator
 
 TIMEOUT = 120_000   # the first export imports TensorFlow on 2 busy cores
 

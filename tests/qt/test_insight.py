@@ -194,7 +194,7 @@ def test_nan_rollback_end_to_end(make_main_window, start_paused, qtbot):
 # -- latent explorer -----------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_latent_explorer_strip_and_exports(make_main_window, trained_run, tmp_path, qtbot):
-    from ganstudio.export import generate, load_generator
+    from ganstudio.outputs.export import generate, load_generator
 
     win = make_main_window(preset="tiny")
     lat = win.latent

@@ -46,7 +46,7 @@ def test_ada_p_is_drawn_in_the_d_output_plot(qtbot):
 def test_preset_selector_says_what_each_preset_is_for_and_what_it_reached(qtbot):
     from PySide6.QtCore import Qt
 
-    from ganstudio.presets import PRESETS, expectation, get_preset
+    from ganstudio.config.presets import PRESETS, expectation, get_preset
     from ganstudio.qt.widgets.hyperparams import HyperparamPanel
 
     panel = HyperparamPanel(get_preset("tutorial").config())

@@ -24,7 +24,7 @@ def _tiny(win, values, **more):
 def test_failed_write_pauses_behind_a_banner_and_pin_delete_run_on_the_training_thread(
         make_main_window, tiny_form_values, qtbot, monkeypatch, trainer_step):
     import ganstudio.engine.checkpoints as checkpoints
-    from ganstudio.fileio import write_error
+    from ganstudio.core.fileio import write_error
     from ganstudio.runs import RunDir
 
     disk_full = {"on": True}

@@ -5,8 +5,8 @@ import pytest
 from PIL import Image
 
 from ganstudio.config import FIELDS, LIVE_FIELDS, Config
-from ganstudio.errors import ConfigError
-from ganstudio.presets import get_preset
+from ganstudio.core.errors import ConfigError
+from ganstudio.config.presets import get_preset
 from ganstudio.qt.export_dialog import export_entry, export_size
 from ganstudio.qt.widgets.hyperparams import HyperparamPanel, SciSpinBox
 from ganstudio.qt.widgets.loss_plot import SERIES, LossPlot
@@ -261,7 +261,7 @@ def test_sample_grid_follows_latest_and_scrubs(qtbot):
 
 
 def test_sample_grid_from_disk_and_export_sizes(tmp_path, qtbot):
-    from ganstudio.imaging import save_grid
+    from ganstudio.core.imaging import save_grid
 
     imgs = _images(6, 3)
     p = save_grid(imgs, tmp_path / "step_000010.png")

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QCheckBox, QFormLayout, QHBoxLayout, QLabel, QPus
 
 from . import fill_with_panes
 from ...data import Dataset
-from ...imaging import make_grid
+from ...core.imaging import make_grid
 
 PREVIEW_N = 64        # 8 x 8
 PREVIEW_SEED = 0      # fixed, so the same dataset always previews the same images

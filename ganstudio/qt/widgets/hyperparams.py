@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from ...config import FIELDS, GROUP_TITLES, Config, FieldInfo
 from ...data import BUILTIN
-from ...errors import ConfigError
-from ...presets import PRESETS
+from ...core.errors import ConfigError
+from ...config.presets import PRESETS
 
 INT_LIMIT = 2**31 - 1  # QSpinBox is int32
 ERROR_STYLE = "border: 1px solid #e57373;"

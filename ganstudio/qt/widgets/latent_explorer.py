@@ -4,7 +4,7 @@ Two sources of images, one flow: while a training session is alive (running or p
 'generate' request on the trainer's Control, answered between steps on the training thread by a `Generated`
 event (the live generator, or its EMA); no second model is built. Without a session the generator of the
 selected (or latest) checkpoint is restored in a background `Task`. The latent math (interpolation,
-directions, one batch per update) is Qt-free in `ganstudio.latent`.
+directions, one batch per update) is Qt-free in `ganstudio.outputs.latent`.
 """
 from __future__ import annotations
 
@@ -18,13 +18,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, Q
                                QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 from superqt.utils import qdebounced, signals_blocked
 
-from ...errors import GanStudioError
-from ...imaging import grid_index, make_grid
+from ...core.errors import GanStudioError
+from ...core.imaging import grid_index, make_grid
 from . import hbox
 from .image_label import ImageLabel
 from ...runs import RunDir
-from ...sampling import grid_labels
-from ...latent import (N_DIRECTIONS, reroll_noise, save_strip_gif, save_strip_png, split_views, strip_image,
+from ...config.sampling import grid_labels
+from ...outputs.latent import (N_DIRECTIONS, reroll_noise, save_strip_gif, save_strip_png, split_views, strip_image,
                        view_batch)
 
 SLIDER_RANGE = 30          # slider units; value / 10 = distance along the unit direction
@@ -351,7 +351,7 @@ class LatentExplorer(QWidget):
         run, current = self.run_path, self.noise     # plain values for the thread, never widgets
 
         def job(_progress):
-            from ... import export as ex  # noqa: PLC0415 - TensorFlow loads here, in the task thread
+            from ...outputs import export as ex  # noqa: PLC0415 - TensorFlow loads here, in the task thread
 
             r = restored if restored is not None else ex.load_generator(run, key[1])
             z = LatentExplorer._working_noise(req, r.fixed_noise, current)

@@ -19,7 +19,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ...curves import ColumnBuffer, decimate, ema, sticky_range
+from ...core.curves import ColumnBuffer, decimate, ema, sticky_range
 
 # column -> (plot row, label, colour)
 SERIES = {

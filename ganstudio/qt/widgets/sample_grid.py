@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QLabel, QSlider, QVBoxLayout, QWidget
 from superqt.utils import signals_blocked
 
-from ...imaging import grid_cell, grid_index, grid_shape, load_png, make_grid
+from ...core.imaging import grid_cell, grid_index, grid_shape, load_png, make_grid
 from . import hbox, vbox
 from .image_label import ImageLabel
 

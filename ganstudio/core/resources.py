@@ -5,8 +5,8 @@ from pathlib import Path
 
 from .errors import GanStudioError
 
-_HERE = Path(__file__).resolve().parent
-_CANDIDATES = (_HERE / "_resources", _HERE.parent / "resources")
+_PACKAGE = Path(__file__).resolve().parents[1]     # ganstudio/ (this file is ganstudio/core/resources.py)
+_CANDIDATES = (_PACKAGE / "_resources", _PACKAGE.parent / "resources")
 
 
 def resource_path(name: str) -> Path:

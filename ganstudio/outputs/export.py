@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from .config import FIELD_BY_NAME
-from .engine.checkpoints import CheckpointInfo, find_checkpoint
-from .errors import GanStudioError, RunDirError
-from .fileio import atomic_write_bytes, dir_mode
-from .imaging import gif_bytes, load_png, png_bytes, save_grid, to_pil, to_uint8
-from .runs import RunDir
-from .sampling import fixed_grid_size, grid_labels, metric_inputs
+from ..config import FIELD_BY_NAME
+from ..engine.checkpoints import CheckpointInfo, find_checkpoint
+from ..core.errors import GanStudioError, RunDirError
+from ..core.fileio import atomic_write_bytes, dir_mode
+from ..core.imaging import gif_bytes, load_png, png_bytes, save_grid, to_pil, to_uint8
+from ..runs import RunDir
+from ..config.sampling import fixed_grid_size, grid_labels, metric_inputs
 
 
 
@@ -52,7 +52,7 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in [
     ExportFormat("checkpoint", "one portable .tar.gz (config, models, optimizers, RNG, fixed noise, metrics so far) "
                  "that `ganstudio import` turns into a run `resume` continues.", model=False),
 ]}
-FORMATS = tuple(EXPORT_FORMATS)    # checkpoint: a portable archive (ganstudio.archive)
+FORMATS = tuple(EXPORT_FORMATS)    # checkpoint: a portable archive (ganstudio.outputs.archive)
 MARKER = "ganstudio_export.json"   # written into every exported SavedModel folder: --force replaces only those
 # `eval -n` floor, the live metric's (metric_n): with fewer images KID, an unbiased estimate, comes out negative as
 # often as not and FD is mostly small-sample bias (a 128-d covariance from a handful of rows)
@@ -82,12 +82,12 @@ class Restored:
 def load_generator(run_dir: str | Path, step: int | str | None = None) -> Restored:
     """The generator (float32, inference only) and the run's fixed noise from the run's checkpoint `step`
     (best | latest | a step number; None = latest)."""
-    from .tfsetup import import_tf  # noqa: PLC0415
+    from ..core.tfsetup import import_tf  # noqa: PLC0415
 
     tf = import_tf()
     import keras  # noqa: PLC0415
 
-    from .models import build_generator  # noqa: PLC0415
+    from ..models import build_generator  # noqa: PLC0415
 
     run = RunDir.open(run_dir)
     cfg = run.config()
@@ -146,8 +146,8 @@ def evaluate(run_dir: str | Path, step: int | str | None = None, n: int = 1000) 
         raise GanStudioError(f"-n {n}: the quality metric needs at least {EVAL_MIN_N} generated images (with fewer, "
                              f"KID, an unbiased estimate, can come out negative and FD is mostly small-sample bias); "
                              f"use -n {EVAL_MIN_N} or more (default 1000)")
-    from .data import load_config_dataset  # noqa: PLC0415
-    from .metrics import QualityMetric, get_classifier  # noqa: PLC0415
+    from ..data import load_config_dataset  # noqa: PLC0415
+    from ..metrics import QualityMetric, get_classifier  # noqa: PLC0415
 
     r = load_generator(run_dir, step)
     ds = load_config_dataset(r.config)
@@ -218,10 +218,10 @@ def export_portable(G, noise_dim: int, out: str | Path, fmt: str, conditional: b
     if out.suffix != spec.suffix:
         raise RunDirError(f"{out}: {'an ONNX' if fmt == 'onnx' else 'a LiteRT'} file must end in {spec.suffix}")
     if fmt == "onnx":
-        from .extras import require  # noqa: PLC0415
+        from ..core.extras import require  # noqa: PLC0415
 
         require("--format onnx", "export", "tf2onnx", "onnx")
-    from .tfsetup import import_tf  # noqa: PLC0415
+    from ..core.tfsetup import import_tf  # noqa: PLC0415
 
     tf = import_tf()
     model = serving_model(G, noise_dim, conditional)
@@ -244,7 +244,7 @@ def _export_savedmodel(G, noise_dim: int, out: Path, conditional: bool = False,
                        source: dict[str, Any] | None = None) -> Path:
     """SavedModel with a serving signature: noise float32 (N, noise_dim) [+ label int32 (N,)] -> images uint8
     (N, H, W, C) in [0, 255]; MARKER records where it came from and lets a later --force replace it."""
-    from .tfsetup import import_tf  # noqa: PLC0415
+    from ..core.tfsetup import import_tf  # noqa: PLC0415
 
     tf = import_tf()
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .fileio import atomic_write_bytes
-from .imaging import gif_bytes, make_grid, png_bytes, to_pil
+from ..core.fileio import atomic_write_bytes
+from ..core.imaging import gif_bytes, make_grid, png_bytes, to_pil
 
 N_DIRECTIONS = 4
 DIRECTION_SEED = 1234

@@ -8,9 +8,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Config
-from .errors import ConfigError, GanStudioError
-from .resources import resource_path
+from .fields import Config
+from ..core.errors import ConfigError, GanStudioError
+from ..core.resources import resource_path
 
 # docs/quality.md's equal-time table as data (written by benchmarks/quality.py, shipped in the wheel): what the
 # presets reached, per dataset size, so the guidance quotes measured numbers and never hand-copied ones.

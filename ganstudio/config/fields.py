@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import ConfigError
+from ..core.errors import ConfigError
 
 
 def hp(default: Any, help: str, *, min: float | None = None, max: float | None = None,

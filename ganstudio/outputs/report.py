@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from .config import FIELDS, Config
-from .errors import RunDirError
-from .fileio import atomic_write_text
-from .metrics.advice import HealthWarning, best_quality
-from .metrics.health import TITLES
-from .runs import RunDir
+from ..config import FIELDS, Config
+from ..core.errors import RunDirError
+from ..core.fileio import atomic_write_text
+from ..metrics.advice import HealthWarning, best_quality
+from ..metrics.health import TITLES
+from ..runs import RunDir
 
 MAX_GRIDS = 7          # sample grids in the timeline (evenly spaced, plus the final one: one row of 8)
 MAX_POINTS = 4000      # per curve: longer runs are min/max-decimated so peaks survive
@@ -216,8 +216,8 @@ def _value(v: Any) -> str:
 
 
 def _config_section(cfg: Config, edits: list[dict], points: list[tuple[float, int]]) -> str:
-    from .errors import GanStudioError  # noqa: PLC0415
-    from .presets import get_preset  # noqa: PLC0415
+    from ..core.errors import GanStudioError  # noqa: PLC0415
+    from ..config.presets import get_preset  # noqa: PLC0415
 
     try:
         base = get_preset(cfg.preset).config()
@@ -289,7 +289,7 @@ def _warnings_section(warnings: list[HealthWarning], run_dir: str, abandoned: li
 
 
 def _best_section(run: RunDir, quality: list[dict]) -> str:
-    from .engine.checkpoints import best_record  # noqa: PLC0415  (no TensorFlow import)
+    from ..engine.checkpoints import best_record  # noqa: PLC0415  (no TensorFlow import)
 
     rec = best_record(run.checkpoints)
     best = best_quality(quality)

@@ -36,11 +36,11 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
-from . import __version__
-from .engine.checkpoints import BEST, best_record, find_checkpoint, missing_parts, step_dir
-from .errors import GanStudioError, RunDirError
-from .fileio import dir_mode, new_temp_file
-from .runs import RunDir, _read_jsonl, runs_root
+from .. import __version__
+from ..engine.checkpoints import BEST, best_record, find_checkpoint, missing_parts, step_dir
+from ..core.errors import GanStudioError, RunDirError
+from ..core.fileio import dir_mode, new_temp_file
+from ..runs.folder import RunDir, _read_jsonl, runs_root
 
 FORMAT = "ganstudio-checkpoint/1"
 MANIFEST = "manifest.json"
@@ -389,7 +389,7 @@ def _safe_name(name: str) -> bool:
 def _check_run(archive: Path, dest: Path, step: int, config_bytes: bytes) -> None:
     """The unpacked folder holds one complete checkpoint, at the manifest's step, whose files the engine reads
     without a surprise."""
-    from .config import Config  # noqa: PLC0415
+    from ..config import Config  # noqa: PLC0415
 
     ckpt = step_dir(dest / "checkpoints", step)
     rel = f"checkpoints/{ckpt.name}"
