@@ -14,6 +14,8 @@ from typing import Sequence
 
 from . import __version__
 from .config import describe_fields
+from .config.options import (add_config_options, add_set_option, add_strategy_option, config_from_args,
+                             set_updates)
 from .core.errors import GanStudioError
 
 EXIT_USER_ERROR = 2
@@ -31,13 +33,6 @@ examples:
 """
 
 
-def _add_strategy_arg(p: argparse.ArgumentParser) -> None:
-    from .config import resolve_key  # noqa: PLC0415
-
-    info = resolve_key("strategy")[0]   # choices and help come from the config field
-    p.add_argument("--strategy", default=None, choices=info.choices, help=info.help)
-
-
 def _add_checkpoint_arg(p: argparse.ArgumentParser) -> None:
     """--checkpoint for sample, export, eval and resume; engine.checkpoints.find_checkpoint parses and checks it."""
     p.add_argument("--checkpoint", default=None, metavar="best|latest|STEP",
@@ -45,21 +40,12 @@ def _add_checkpoint_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default=None, help="named starting config (default: tutorial; see `ganstudio presets`)")
-    p.add_argument("--dataset", default=None, metavar="SPEC",
-                   help="bundled (default, offline), mnist, fashion_mnist, or a path to an .npz/.npy file")
+    add_config_options(p)
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, default=None, metavar="N", help="train for N steps in total")
     budget.add_argument("--epochs", type=int, default=None, metavar="N", help="train for N epochs (default 50)")
-    p.add_argument("--batch-size", type=int, default=None, metavar="N", help="images per step (tutorial: 256)")
-    p.add_argument("--seed", type=int, default=None, metavar="N", help="seed for weights, noise and data order")
     p.add_argument("--sample-every", type=int, default=None, metavar="N", help="write a sample grid every N steps")
-    _add_strategy_arg(p)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="set any config field, e.g. --set g_lr=2e-4 --set jit_compile=off (repeatable; "
-                        "see --help-config)")
-    p.add_argument("--config", type=Path, default=None, metavar="FILE",
-                   help="start from a config.json (e.g. another run's) instead of a preset")
+    add_strategy_option(p)
     p.add_argument("--help-config", action="store_true", help="list every config key with its range and exit")
     p.add_argument("--no-progress", action="store_true", help="print one line per sample instead of a progress bar")
 
@@ -96,11 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     budget = rs.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, default=None, metavar="N", help="new total step budget")
     budget.add_argument("--epochs", type=int, default=None, metavar="N", help="new total epoch budget")
-    _add_strategy_arg(rs)   # checkpoints restore across strategies
+    add_strategy_option(rs)   # checkpoints restore across strategies
     _add_checkpoint_arg(rs)
-    rs.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="change config fields for the rest of the run, e.g. --set g_lr=1e-4 (the adviser's "
-                         "remedies print such commands); the model's shape must stay the same")
+    add_set_option(rs, "change config fields for the rest of the run, e.g. --set g_lr=1e-4 (the adviser's "
+                       "remedies print such commands); the model's shape must stay the same")
     rs.add_argument("--no-progress", action="store_true", help="print one line per sample instead of a progress bar")
 
     sp = sub.add_parser("sample", help="write an image grid from a run's generator",
@@ -169,39 +154,6 @@ def build_parser() -> argparse.ArgumentParser:
     for p in sub.choices.values():   # also after the command; SUPPRESS: an absent flag keeps the top level's value
         p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
     return ap
-
-
-def config_from_args(args: argparse.Namespace):
-    """Preset (or --config file) + flags + --set, validated into one Config."""
-    from .config import Config  # noqa: PLC0415
-    from .core.errors import ConfigError  # noqa: PLC0415
-    from .config.presets import get_preset  # noqa: PLC0415
-
-    if args.config is not None and args.preset is not None:
-        raise ConfigError("use either --preset or --config, not both")
-    cfg = Config.load(args.config) if args.config else get_preset(args.preset or "tutorial").config()
-    updates: dict[str, object] = {}
-    for flag, key in (("dataset", "dataset"), ("steps", "steps"), ("epochs", "epochs"), ("batch_size", "batch_size"),
-                      ("seed", "seed"), ("sample_every", "sample_every"), ("strategy", "strategy")):
-        value = getattr(args, flag, None)
-        if value is not None:
-            updates[key] = value
-    if args.epochs is not None:
-        updates["steps"] = 0
-    return cfg.with_updates({**updates, **set_updates(args.set)})
-
-
-def set_updates(items: Sequence[str]) -> dict[str, str]:
-    """--set KEY=VALUE items as config updates (the config parses and checks the values)."""
-    from .core.errors import ConfigError  # noqa: PLC0415
-
-    updates: dict[str, str] = {}
-    for item in items:
-        if "=" not in item:
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set g_lr=2e-4")
-        key, value = item.split("=", 1)
-        updates[key.strip()] = value
-    return updates
 
 
 def _train(trainer, show_progress: bool) -> int:

@@ -90,8 +90,11 @@ def test_a_loss_100x_its_running_median_fires_at_once_and_silences_the_rest():
 
 
 def test_divergence_at_step_two_offers_the_presets_learning_rates():
+    from ganstudio.config.presets import adviser_expectations
+
     cfg = Config().with_updates({"lr": 1.0, "batch_size": 8})
-    mon = HealthMonitor.from_config(cfg, dataset_size=6000)
+    assert HealthMonitor.from_config(cfg)._preset_lrs() is None       # the adviser alone knows no preset
+    mon = HealthMonitor.from_config(cfg, dataset_size=6000, expectations=adviser_expectations())   # as the trainer
     assert mon.update(1, 0.68, 1.33, 0.54, 0.51, 1.0) == []
     (w,) = mon.update(2, 0.0, 1.03e6, 1.0, 1.0, 1.0)       # the lr=1 run, as measured
     assert w.kind == "divergence" and w.step == 2
@@ -201,7 +204,8 @@ def test_a_tutorial_plateau_names_the_preset_that_reaches_further(monkeypatch):
     monkeypatch.setattr(presets, "quality_table", lambda: {"budgets": {"5 min": {
         p: {"full": {"images": 60000, "fd": fd, "fd_seeds": [fd], "steps": 1}} for p, fd in rows.items()}}})
     for preset, expected in (("tutorial", "dcgan"), ("dcgan", None)):
-        mon = HealthMonitor(patience=3, config=get_preset(preset).config())
+        mon = HealthMonitor(patience=3, config=get_preset(preset).config(),
+                            expectations=presets.adviser_expectations())
         fired = [w for i, fd in enumerate((40, 25, 18, 19, 19.5, 19.2), 1) for w in mon.update_quality(500 * i, fd)]
         assert [w.kind for w in fired] == ["plateau"]
         assert ("preset reaches further" in fired[0].cause) == (expected is not None)

@@ -42,7 +42,7 @@ def test_presets_and_help(capsys):
     for flag in ("--preset", "--dataset", "--steps", "--epochs", "--batch-size", "--run-dir", "--set", "--seed",
                  "--sample-every", "--strategy"):
         assert flag in text
-    from ganstudio.cli import config_from_args
+    from ganstudio.config.options import config_from_args
     assert config_from_args(parser.parse_args(["train", "--strategy", "multiworker"])).train.strategy == "multiworker"
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "--strategy", "nccl"])   # argparse names the valid choices

@@ -8,9 +8,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .fields import Config
 from ..core.errors import ConfigError, GanStudioError
 from ..core.resources import resource_path
+from .fields import Config
 
 # docs/quality.md's equal-time table as data (written by benchmarks/quality.py, shipped in the wheel): what the
 # presets reached, per dataset size, so the guidance quotes measured numbers and never hand-copied ones.
@@ -159,6 +159,15 @@ def plateau_advice(preset: str) -> PresetAdvice | None:
                                  f"FD {best[1]:.0f} where {preset} reached {row['fd']:.0f}; start a new run with "
                                  f"--preset {best[0]} (a different network cannot resume this one)")
 
+
+def adviser_expectations() -> dict[str, dict[str, Any]]:
+    """What the adviser knows of each preset, handed to it by the trainer (metrics/ never imports this catalogue):
+    {preset: {"g_lr", "d_lr": its learning rates, "further": plateau_advice(preset)}}."""
+    table = {}
+    for name, preset in PRESETS.items():
+        optim = preset.config().optim
+        table[name] = {"g_lr": optim.g_lr, "d_lr": optim.d_lr, "further": plateau_advice(name)}
+    return table
 
 def get_preset(name: str) -> Preset:
     try:

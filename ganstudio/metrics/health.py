@@ -45,8 +45,9 @@ plateau        the quality metric (FD, lower is better) has not beaten its best 
                in steps, not evaluations: with metric_every 10 three evaluations are 30 steps of early, noisy FD,
                while docs/quality.md's runs still halve their FD between 3,000-5,000 and 13,000-26,000 steps (the
                default metric_every 500 reaches both floors with its first possible verdict, at step 2,000). For a
-               preset that docs/quality.md shows is outrun in the same time (presets.plateau_advice), the cause
-               names the one that reaches further (a new run, so no button).
+               preset that docs/quality.md shows is outrun in the same time (the `further` of the expectations the
+               trainer passes in: config.presets.adviser_expectations), the cause names the one that reaches
+               further (a new run, so no button).
 oscillation    instead of plateau when, over those evaluations, FD alternately rises and falls by > 10 % of the
                best (the same floors apply). Both re-arm at a new best.
 """
@@ -54,12 +55,11 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 from ..config import Config
-from ..config.presets import plateau_advice
 from .advice import HealthWarning, Remedy, best_quality
 
 BCE_LOSSES = ("bce_ns", "minimax", "bce")
@@ -113,7 +113,11 @@ class HealthMonitor:
     """Per-step and per-evaluation rules; see the module docstring for every threshold."""
 
     def __init__(self, window: int = 200, *, loss: str | None = None, config: Config | None = None,
-                 dataset_size: int | None = None, real_diversity: float | None = None, patience: int = 3) -> None:
+                 dataset_size: int | None = None, real_diversity: float | None = None, patience: int = 3,
+                 expectations: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        """expectations: per preset name, its "g_lr" and "d_lr" and the preset that reaches "further" when it
+        plateaus (config.presets.adviser_expectations(); the adviser never imports the preset catalogue). Without
+        it, no remedy or note names a preset."""
         if window < 4:
             raise ValueError(f"window must be >= 4 steps, got {window}")
         self.config = config or Config()       # current values, for remedies (the trainer updates it on edits)
@@ -122,6 +126,7 @@ class HealthMonitor:
         self.dataset_size = dataset_size
         self.real_diversity = real_diversity
         self.patience = patience
+        self.expectations = dict(expectations or {})
         self.best_diversity = 0.0
         self.quality: list[tuple[int, float]] = []      # (step, fd) of every evaluation
         self.history: list[HealthWarning] = []
@@ -131,8 +136,9 @@ class HealthMonitor:
         self._g, self._d, self._dr, self._df, self._rr = (deque(maxlen=window) for _ in range(5))
 
     @classmethod
-    def from_config(cls, config: Config, dataset_size: int | None = None) -> "HealthMonitor":
-        return cls(config.train.health_window, config=config, dataset_size=dataset_size)
+    def from_config(cls, config: Config, dataset_size: int | None = None,
+                    expectations: Mapping[str, Mapping[str, Any]] | None = None) -> "HealthMonitor":
+        return cls(config.train.health_window, config=config, dataset_size=dataset_size, expectations=expectations)
 
     @property
     def best(self) -> tuple[float, int] | None:
@@ -388,7 +394,7 @@ class HealthMonitor:
              f"(latest {latest:.3g})")
         cause = "training has converged for these settings" if not rising else \
             "G is drifting away from its best state (over-training, or D overfitting)"
-        if (further := plateau_advice(self.config.preset)) is not None:    # a new run, so a note, not a button
+        if (further := self.expectations.get(self.config.preset, {}).get("further")) is not None:   # a new run: a note
             cause += f"; the {further.preset} preset reaches further: {further.note}"
         return out + self._fire(
             "plateau", step, what, cause, evidence,
@@ -451,14 +457,8 @@ class HealthMonitor:
         return len(q) >= self.window and ok(_tail_mean(q, self.window)) and ok(_tail_mean(q, self.short))
 
     def _preset_lrs(self) -> dict[str, float] | None:
-        from ..core.errors import GanStudioError  # noqa: PLC0415
-        from ..config.presets import get_preset  # noqa: PLC0415
-
-        try:
-            o = get_preset(self.config.preset).config().optim
-        except GanStudioError:   # a config loaded from a file may name no known preset
-            return None
-        return {"g_lr": o.g_lr, "d_lr": o.d_lr}
+        row = self.expectations.get(self.config.preset)   # a config loaded from a file may name no known preset
+        return None if row is None else {"g_lr": row["g_lr"], "d_lr": row["d_lr"]}
 
     def _scale_lrs(self, factor: float, label: str, action: str = "") -> Remedy:
         o = self.config.optim

@@ -1,10 +1,13 @@
-"""`ganstudio sweep`: its arguments and the headless loop (cli.py hooks both in)."""
+"""`ganstudio sweep`: its arguments and the headless loop (cli.py hooks both in; the config options are
+config/options.py's, as for `train`)."""
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
 from pathlib import Path
+
+from ..config.options import add_config_options, config_from_args
 
 DESCRIPTION = """\
 Train one run per configuration, each for the same budget, measure FD/KID at 1/4, 2/4, 3/4 and the end of
@@ -22,18 +25,14 @@ examples:
 def add_parser(sub) -> None:
     sw = sub.add_parser("sweep", help="compare configs at an equal training budget, or search hyperparameters",
                         description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sw.add_argument("--preset", default=None, help="base preset (default: tutorial)")
-    sw.add_argument("--config", type=Path, default=None, metavar="FILE", help="base config.json instead of a preset")
-    sw.add_argument("--dataset", default=None, metavar="SPEC", help="dataset for every trial (default: bundled)")
-    sw.add_argument("--batch-size", type=int, default=None, metavar="N", help="images per step")
-    sw.add_argument("--seed", type=int, default=None, metavar="N", help="seed (the first one with --seeds)")
-    sw.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fixed config values")
+    add_config_options(sw)   # the base config every trial starts from
     sw.add_argument("--grid", action="append", default=[], metavar="KEY=A,B,...",
                     help="values to try (repeat for more keys: every combination runs)")
     sw.add_argument("--search", action="append", default=[], metavar="KEY=LOW..HIGH[:log]|KEY=A,B",
                     help="a range (ints for int fields) or choices for Optuna's TPE sampler")
     sw.add_argument("--trials", type=int, default=20, metavar="N", help="--search: trials in all (default 20)")
-    sw.add_argument("--seeds", type=int, default=1, metavar="N", help="--grid: run every combination with N seeds")
+    sw.add_argument("--seeds", type=int, default=1, metavar="N",
+                    help="--grid: run every combination with N seeds (--seed, --seed + 1, ...)")
     budget = sw.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, default=None, metavar="M",
                         help="training time per trial (start-up and metric evaluation not counted)")
@@ -48,11 +47,9 @@ def add_parser(sub) -> None:
     sw.add_argument("--no-prune", action="store_true", help="run every trial to the end of its budget")
     sw.add_argument("--report", type=Path, default=None, metavar="DIR",
                     help="print a sweep's table and montage path again (rewrites them from its study) and exit")
-    sw.set_defaults(epochs=None, sample_every=None, strategy=None)   # the fields config_from_args reads
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import config_from_args  # noqa: PLC0415
     from .folder import SweepDir  # noqa: PLC0415
     from .spec import make_spec  # noqa: PLC0415
 
