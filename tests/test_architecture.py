@@ -1,5 +1,6 @@
-"""The engine never imports Qt: every module outside ganstudio/qt/ imports in a fresh interpreter without
-PySide6 or pyqtgraph ending up in sys.modules; and the import contracts between the packages hold."""
+"""The architecture, held by tests: the layers of ganstudio/ (its package docstring names them) and the import
+contracts between packages, checked statically over the source tree; and at run time, that nothing outside
+ganstudio/qt/ loads Qt and that the command line and the config load no TensorFlow."""
 import ast
 import pkgutil
 import subprocess
@@ -33,8 +34,9 @@ def test_engine_never_imports_qt():
 
 def test_cli_and_config_do_not_import_tensorflow():
     """`ganstudio --help`, `presets` and the GUI's config form must not pay for TensorFlow."""
-    code = ("import sys, ganstudio.cli, ganstudio.config, ganstudio.config.presets, ganstudio.engine, ganstudio.runs, "
-            "ganstudio.data, ganstudio.core.imaging\nprint('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    code = ("import sys, ganstudio.cli, ganstudio.config, ganstudio.config.presets, ganstudio.config.options, "
+            "ganstudio.engine, ganstudio.runs, ganstudio.data, ganstudio.core.imaging\n"
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.stdout.strip() == "False False", r.stderr[-2000:]
 
@@ -42,18 +44,57 @@ def test_cli_and_config_do_not_import_tensorflow():
 # --- Import contracts (as napari's import-linter contracts): static, over the source tree, so they cost no imports.
 # Every import counts, also one inside a function: a lazy import is still a dependency.
 SRC = Path(ganstudio.__file__).parent
-QT_ONLY = ("ganstudio.qt",) + FORBIDDEN
-# (importers, forbidden imports, allowed (importer, imported) pairs)
+
+# Bottom to top. A module may import its own package and the packages of lower layers: never a higher layer, never
+# another package of its own layer. The package root `ganstudio` (its __version__) is below them all.
+LAYERS = (
+    ("ganstudio.core",),                                          # helpers that know nothing of GANs
+    ("ganstudio.config",),                                        # what a run is: fields, presets, options
+    ("ganstudio.models", "ganstudio.data", "ganstudio.runs"),     # networks, datasets, the run folder
+    ("ganstudio.metrics",),                                       # quality metric and the adviser
+    ("ganstudio.engine",),                                        # training
+    ("ganstudio.sweeps", "ganstudio.outputs"),                    # features built on training and run folders
+    ("ganstudio.studio",),                                        # the studio's Qt-free model
+    ("ganstudio.qt",),                                            # the studio's window
+    ("ganstudio.cli",),                                           # the command line
+    ("ganstudio.__main__",),                                      # python -m ganstudio
+)
+# Import contracts that layers alone do not say: (name, importers, forbidden imports, allowed (importer, imported)).
 CONTRACTS = [
-    # the CLI's `ganstudio` / `ganstudio studio` start the studio: its one way into qt/
-    (("ganstudio",), QT_ONLY, {("ganstudio.cli", "ganstudio.qt.app")}),
-    (("ganstudio.metrics", "ganstudio.data", "ganstudio.runs"), ("ganstudio.engine",), set()),
-    (("ganstudio.qt.widgets",), ("ganstudio.qt.main_window", "ganstudio.qt.app"), set()),
+    ("Qt only in qt/", ("ganstudio",), FORBIDDEN, set()),
+    ("the CLI enters qt/ only by qt.app", ("ganstudio.cli", "ganstudio.__main__"), ("ganstudio.qt",),
+     {("ganstudio.cli", "ganstudio.qt.app")}),
+    # the trainer passes the preset expectations in (HealthMonitor(..., expectations=...))
+    ("the adviser never imports the preset catalogue", ("ganstudio.metrics",), ("ganstudio.config.presets",), set()),
+    ("widgets never import the window", ("ganstudio.qt.widgets",), ("ganstudio.qt.main_window", "ganstudio.qt.app"),
+     set()),
+    # the window hands a widget what to run in the background
+    ("widgets never run jobs themselves", ("ganstudio.qt.widgets",),
+     ("ganstudio.qt.worker", "ganstudio.outputs.export", "ganstudio.outputs.archive", "ganstudio.outputs.report"),
+     set()),
 ]
+# Known breaches still to be mended, each (importer, imported) exactly. test_no_stale_exemption fails once one is
+# mended, so that its exemption goes too; any other breach fails test_import_contracts_hold.
+EXEMPT = {
+    ("ganstudio.qt.widgets.latent_explorer", "ganstudio.qt.worker"),
+    ("ganstudio.qt.widgets.latent_explorer", "ganstudio.outputs.export"),
+}
 
 
 def _under(name: str, prefixes) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def layer_of(name: str) -> int | None:
+    """The layer index of a module name (or of a name inside a module), None for the package root."""
+    for i, packages in enumerate(LAYERS):
+        if _under(name, packages):
+            return i
+    return None
+
+
+def package_of(name: str) -> str:
+    return next(p for packages in LAYERS for p in packages if _under(name, (p,)))
 
 
 def module_name(path: Path) -> str:
@@ -77,14 +118,24 @@ def imports_of(source: str, module: str, is_package: bool = False) -> set[str]:
     return out
 
 
-def contract_violations(modules: dict[str, tuple[str, bool]]) -> list[str]:
-    """modules: name -> (source, is_package). One line per import a contract forbids."""
+def breaches(modules: dict[str, tuple[str, bool]]) -> list[tuple[str, str, str]]:
+    """modules: name -> (source, is_package). (rule, importer, imported) for each import a rule forbids."""
     bad = []
     for name, (source, is_package) in sorted(modules.items()):
-        for importers, forbidden, allowed in CONTRACTS:
-            if not _under(name, importers) or (_under(name, ("ganstudio.qt",)) and "ganstudio.qt" in forbidden):
+        own = layer_of(name)
+        if own is None:
+            if name != "ganstudio":
+                bad.append(("every module has a layer", name, ""))
+            continue
+        imports = sorted(i for i in imports_of(source, name, is_package) if _under(i, ("ganstudio",) + FORBIDDEN))
+        for imp in imports:
+            theirs = layer_of(imp)
+            if theirs is not None and (theirs > own or theirs == own and package_of(imp) != package_of(name)):
+                bad.append(("layers", name, imp))
+        for rule, importers, forbidden, allowed in CONTRACTS:
+            if not _under(name, importers) or (rule == "Qt only in qt/" and _under(name, ("ganstudio.qt",))):
                 continue
-            bad += [f"{name} imports {imp}" for imp in sorted(imports_of(source, name, is_package))
+            bad += [(rule, name, imp) for imp in imports
                     if _under(imp, forbidden) and not any(name == a and _under(imp, (b,)) for a, b in allowed)]
     return bad
 
@@ -93,24 +144,60 @@ def source_modules() -> dict[str, tuple[str, bool]]:
     return {module_name(p): (p.read_text(encoding="utf-8"), p.name == "__init__.py") for p in SRC.rglob("*.py")}
 
 
+def _exempt(importer: str, imported: str) -> bool:
+    return any(importer == a and _under(imported, (b,)) for a, b in EXEMPT)
+
+
 def test_import_contracts_hold():
     mods = source_modules()
     assert {"ganstudio.engine.trainer", "ganstudio.qt.main_window", "ganstudio.metrics.fid"} <= set(mods)
-    assert contract_violations(mods) == []
+    assert [f"{rule}: {a} imports {b}" if b else f"{rule}: {a}" for rule, a, b in breaches(mods)
+            if not _exempt(a, b)] == []
 
 
-@pytest.mark.parametrize("name, source", [
-    ("ganstudio.metrics.fid", "from ..engine.trainer import Trainer\n"),
-    ("ganstudio.runs.watch", "def f():\n    import ganstudio.engine.events\n"),
-    ("ganstudio.data.folder", "from ..engine import Control\n"),
-    ("ganstudio.engine.step", "from ..qt import worker\n"),
-    ("ganstudio.outputs.export", "from PySide6.QtGui import QImage\n"),
-    ("ganstudio.cli", "from .qt.main_window import MainWindow\n"),
-    ("ganstudio.qt.widgets.loss_plot", "from ..main_window import MainWindow\n"),
-    ("ganstudio.qt.widgets", "from .. import main_window\n"),
-])
-def test_import_contracts_catch_a_forbidden_import(name, source):
-    """The checker itself: each synthetic module breaks one contract, and a harmless import does not."""
-    is_package = name == "ganstudio.qt.widgets"
-    assert len(contract_violations({name: (source, is_package)})) >= 1
-    assert contract_violations({name: ("from ..imaging import make_grid\nimport numpy\n", is_package)}) == []
+def test_no_stale_exemption():
+    used = {(a, e_b) for _, a, b in breaches(source_modules()) for e_a, e_b in EXEMPT if a == e_a and _under(b, (e_b,))}
+    assert EXEMPT - used == set(), "mended: remove these from EXEMPT"
+
+
+def test_every_package_has_a_layer():
+    packages = {module_name(p.parent) for p in SRC.rglob("__init__.py")} | {module_name(p) for p in SRC.glob("*.py")}
+    assert sorted(p for p in packages if p != "ganstudio" and layer_of(p) is None) == []
+
+
+# Each synthetic module breaks one rule; the same module with a harmless import breaks none.
+CASES = [
+    ("layers", "ganstudio.metrics.fid", False, "from ..engine.trainer import Trainer\n"),
+    ("layers", "ganstudio.runs.watch", False, "def f():\n    import ganstudio.engine.events\n"),
+    ("layers", "ganstudio.data.folder", False, "from ..engine import Control\n"),
+    ("layers", "ganstudio.core.fileio", False, "from ..config import Config\n"),
+    ("layers", "ganstudio.data.folder", False, "from ..runs import RunDir\n"),          # a peer of its layer
+    ("layers", "ganstudio.sweeps.command", False, "from ..cli import build_parser\n"),
+    ("layers", "ganstudio.engine.step", False, "from ..qt import worker\n"),
+    ("layers", "ganstudio.studio.model", False, "from ..qt.worker import TrainingSession\n"),
+    ("every module has a layer", "ganstudio.newpackage.thing", False, "import numpy\n"),
+    ("Qt only in qt/", "ganstudio.outputs.export", False, "from PySide6.QtGui import QImage\n"),
+    ("Qt only in qt/", "ganstudio.studio.model", False, "import PySide6.QtCore\n"),
+    ("the CLI enters qt/ only by qt.app", "ganstudio.cli", False, "from .qt.main_window import MainWindow\n"),
+    ("the adviser never imports the preset catalogue", "ganstudio.metrics.health", False,
+     "def f():\n    from ..config.presets import get_preset\n"),
+    ("widgets never import the window", "ganstudio.qt.widgets.loss_plot", False,
+     "from ..main_window import MainWindow\n"),
+    ("widgets never import the window", "ganstudio.qt.widgets", True, "from .. import main_window\n"),
+    ("widgets never run jobs themselves", "ganstudio.qt.widgets.sample_grid", False, "from ..worker import Task\n"),
+    ("widgets never run jobs themselves", "ganstudio.qt.widgets.checkpoints", False,
+     "def f():\n    from ...outputs import export\n"),
+]
+
+
+@pytest.mark.parametrize("rule, name, is_package, source", CASES)
+def test_each_rule_catches_a_forbidden_import(rule, name, is_package, source):
+    """The checker itself: the synthetic module breaks the rule named, and a harmless import breaks nothing."""
+    assert rule in {r for r, _, _ in breaches({name: (source, is_package)})}
+    if rule != "every module has a layer":
+        assert breaches({name: ("from ..core.imaging import make_grid\nimport numpy\n", is_package)}) == []
+
+
+def test_every_rule_is_shown_failing():
+    rules = {"layers", "every module has a layer"} | {c[0] for c in CONTRACTS}
+    assert rules == {c[0] for c in CASES}
