@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from ganstudio.engine import bf16gain, trainer
+from ganstudio.engine import bf16gain, setup
 from ganstudio.engine.trainer import resolve_precision
 
 
@@ -12,7 +12,7 @@ from ganstudio.engine.trainer import resolve_precision
     (False, 3.0, "float32"),   # emulated bf16: not even measured
 ])
 def test_auto_on_cpu_follows_the_measured_gain(monkeypatch, native, gain, expected):
-    monkeypatch.setattr(trainer, "cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr(setup, "cpu_has_native_bf16", lambda: native)
     calls = []
     assert resolve_precision("auto", "CPU", bf16_gain=lambda: calls.append(1) or gain) == expected
     assert len(calls) == (1 if native else 0)

@@ -34,6 +34,7 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from ..engine.checkpoints import list_checkpoints
 from ..engine.control import Control
+from ..engine.dispatch import dispatch
 from ..engine.events import Finished, Metric, Started, StepMetrics
 from ..core.errors import ConfigError
 from ..runs import RunDir
@@ -144,6 +145,59 @@ def _results(run: RunDir) -> dict[str, Any]:
     best_kid = min(rows, key=lambda r: r["kid"])
     return {"best_fd": best_fd["fd"], "best_fd_step": best_fd["step"], "best_kid": best_kid["kid"],
             "best_kid_step": best_kid["step"], "final_fd": rows[-1]["fd"], "final_kid": rows[-1]["kid"]}
+
+
+class _TrialWatch:
+    """What a trial does with its trainer's events: at each report point (Started too: a resumed trial past a point
+    measures it before its first step) it asks for a measurement, reports it to the study (which may prune the
+    trial), and at the end of the budget reports the final one. The events to pass on gather in take()."""
+
+    def __init__(self, sweep: Sweep, trainer, trial: optuna.Trial, points: list[float], k: int) -> None:
+        self.sweep, self.trainer, self.trial, self.points, self.k = sweep, trainer, trial, points, k
+        self.pending = False
+        self.finished: Finished | None = None
+        self.last: Metric | None = None
+        self.state = "failed"
+        self._out: list[object] = []
+        self.handlers = {Started: self.progressed, StepMetrics: self.progressed, Metric: self.measured,
+                         Finished: self.ended}
+
+    def take(self) -> list[object]:
+        out, self._out = self._out, []
+        return out
+
+    def progressed(self, ev: Started | StepMetrics) -> None:
+        if not self.pending and self.k < REPORTS - 1 and self.sweep._progress(self.trainer) >= self.points[self.k]:
+            self.sweep.control.request("metric")
+            self.pending = True
+
+    def measured(self, ev: Metric) -> None:
+        self.last = ev
+        trainer = self.trainer
+        if not self.pending or (trainer.total_steps and ev.step >= trainer.total_steps):
+            return
+        self.pending = False
+        self.k += 1
+        self.trial.report(ev.fd, self.k)
+        pruned = bool(self.trial.should_prune())
+        self._out.append(TrialReport(self.trial.number, self.k, self.sweep._progress(trainer), ev.step, ev.fd, ev.kid,
+                                     pruned))
+        if pruned:
+            self.state = "pruned"
+
+    def ended(self, ev: Finished) -> None:
+        self.finished = ev
+        if ev.reason == "completed":
+            m = self.last
+            if m is None or m.step != ev.step:   # e.g. the budget ended at a step already measured
+                m = self.trainer.record_metric()
+                self._out.append(m)
+            self.trial.report(m.fd, REPORTS)
+            self._out.append(TrialReport(self.trial.number, REPORTS, self.sweep._progress(self.trainer), m.step, m.fd,
+                                         m.kid))
+            self.state = "complete"
+        elif ev.reason == "stopped":
+            self.state = "interrupted"
 
 
 class Sweep:
@@ -279,63 +333,36 @@ class Sweep:
         trial.set_user_attr("run_dir", str(path.resolve()))   # where, on which machine: the dashboard shows both
         trial.set_user_attr("host", socket.gethostname())
         # the end-of-budget measurement is the trainer's own, so it can move the trial's best mark
+        # a NaN trial fails (nan_action 'stop'): nobody is there to press Resume between trials
         trainer = Trainer(self.spec.trial_config(params), run_dir=path, control=self.control, resume=resume,
-                          metric_at_end=True)
-        trainer.nan_action = "stop"   # a NaN trial fails; nobody is there to press Resume between trials
+                          metric_at_end=True, nan_action="stop")
         trials = study.get_trials(deepcopy=False)
         retried = self._retried(trials)
         done = sum(t.state.is_finished() and t.number not in retried and not t.user_attrs.get("duplicate")
                    for t in trials)
         yield TrialStarted(trial.number, params, text, str(path), resume, done, self.spec.total)
 
-        points = self.spec.report_points()
-        k = len(frozen.intermediate_values)     # points a resumed trial already reported
-        pending = False
-        finished: Finished | None = None
-        last: Metric | None = None
-        state = "failed"
+        # k: points a resumed trial already reported
+        watch = _TrialWatch(self, trainer, trial, self.spec.report_points(), len(frozen.intermediate_values))
         heartbeat = _Heartbeat(trial)
         events = trainer.run()
         try:
             for ev in events:
                 yield ev
-                last = ev if isinstance(ev, Metric) else last
-                # Started too: a resumed trial past a point measures it before its first step
-                if isinstance(ev, (Started, StepMetrics)) and not pending and k < REPORTS - 1 and \
-                        self._progress(trainer) >= points[k]:
-                    self.control.request("metric")
-                    pending = True
-                elif isinstance(ev, Metric) and pending and not (trainer.total_steps and
-                                                                 ev.step >= trainer.total_steps):
-                    pending = False
-                    k += 1
-                    trial.report(ev.fd, k)
-                    pruned = bool(trial.should_prune())
-                    yield TrialReport(trial.number, k, self._progress(trainer), ev.step, ev.fd, ev.kid, pruned)
-                    if pruned:
-                        state = "pruned"
-                        trainer.run_dir.save_final(trainer.sample())   # the montage shows where it stopped
-                        break
-                elif isinstance(ev, Finished):
-                    finished = ev
-                    if ev.reason == "completed":
-                        m = last
-                        if m is None or m.step != ev.step:   # e.g. the budget ended at a step already measured
-                            m = trainer.record_metric()
-                            yield m
-                        trial.report(m.fd, REPORTS)
-                        yield TrialReport(trial.number, REPORTS, self._progress(trainer), m.step, m.fd, m.kid)
-                        state = "complete"
-                    elif ev.reason == "stopped":
-                        state = "interrupted"
+                dispatch(ev, watch.handlers)
+                yield from watch.take()
+                if watch.state == "pruned":
+                    trainer.run_dir.save_final(trainer.sample())   # the montage shows where it stopped
+                    break
         except BaseException:
             self._tell(study, trial, trainer, "interrupted")
             raise
         finally:
             events.close()
             heartbeat.stop()
-            if pending:          # the trial ended before answering: don't hand the request to the next one
+            if watch.pending:          # the trial ended before answering: don't hand the request to the next one
                 self.control.take_request()
+        finished, state = watch.finished, watch.state
         if finished is not None and finished.reason == "error":
             trial.set_user_attr("error", "losses became NaN/Inf")
         res = self._tell(study, trial, trainer, state)
