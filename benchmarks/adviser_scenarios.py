@@ -63,8 +63,7 @@ def run_scenario(sc: Scenario, root: Path) -> dict[str, Any]:
     from ganstudio.config.presets import get_preset  # noqa: PLC0415
 
     cfg = get_preset(sc.preset).config().with_updates({**QUIET, **sc.updates})
-    t = Trainer(cfg, run_dir=root / sc.name.replace(" ", "_").replace("=", ""))
-    t.nan_action = "stop"
+    t = Trainer(cfg, run_dir=root / sc.name.replace(" ", "_").replace("=", ""), nan_action="stop")
     fired, rolled, last = [], [], 0
     t0 = time.perf_counter()
     for ev in t.run():
