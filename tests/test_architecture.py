@@ -165,6 +165,25 @@ def test_every_package_has_a_layer():
     assert sorted(p for p in packages if p != "ganstudio" and layer_of(p) is None) == []
 
 
+
+INIT_CODE_EXEMPT = {"ganstudio.qt.widgets"}   # the widgets' layout helpers
+
+
+def code_in_init(modules: dict[str, tuple[str, bool]]) -> list[str]:
+    """Packages whose __init__.py defines a function or class (it should hold a docstring, imports and plain names
+    such as __all__ and __version__ only)."""
+    return sorted(name for name, (source, is_package) in modules.items()
+                  if is_package and name not in INIT_CODE_EXEMPT
+                  and any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                          for n in ast.parse(source).body))
+
+
+def test_package_code_lives_in_modules():
+    assert code_in_init(source_modules()) == []
+    assert code_in_init({"ganstudio.runs": ("from .folder import RunDir\n\n\ndef helper():\n    pass\n", True),
+                         "ganstudio.data": ("from .datasets import Dataset\n__all__ = ['Dataset']\n", True)}) \
+        == ["ganstudio.runs"]
+
 # Each synthetic module breaks one rule; the same module with a harmless import breaks none.
 CASES = [
     ("layers", "ganstudio.metrics.fid", False, "from ..engine.trainer import Trainer\n"),
