@@ -1,53 +1,52 @@
 """The studio window: hyperparameters | live plots | sample grid, driven by engine events.
 
-Tabs: Training (form, plots, grid), Dataset, Runs, Latent and Sweep; a Checkpoints dock on the right. The window
-owns at most one `TrainingSession` (thread + worker + Control) plus short background `Task`s (exports, dataset
-decoding). It never imports TensorFlow: the worker and the export tasks import it inside their threads, so the
-window shows at once and watch mode never loads it.
-
-This file builds the window and drives the session (start, pause, step, stop, close). Other concerns are mixins in
-modules of their own: actions.py (actions, toolbar, menus), status.py (status bar), event_views.py (engine events
--> views), run_folder.py (new, open, load a checkpoint), run_exports.py, dataset_flow.py, watch_mode.py,
-window_settings.py; window_state.py holds the State enum.
+Tabs: Training (form, plots, grid), Dataset, Runs, Latent and Sweep; a Checkpoints dock on the right. What the
+studio is doing lives in the Qt-free studio model (ganstudio.studio.StudioModel: the state machine, the session,
+the run shown and what Start resumes, the remedy policy, recent runs, the runs root); this window builds the
+widgets, makes the training session (thread + worker + Control) and short background `Task`s (exports, dataset
+decoding), and composes the views and controllers that observe the model and call it, each given what it needs:
+event_views.RunViews (engine events -> views), status.StatusView, run_folder.RunFolder (new, open, load a
+checkpoint), watch_mode.WatchMode, run_exports.RunExports, dataset_flow.DatasetFlow, desktop.Desktop. It never
+imports TensorFlow: the worker and the export tasks import it inside their threads, so the window shows at once and
+watch mode never loads it.
 """
 from __future__ import annotations
 
-import collections
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QSettings, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QSpinBox, QSplitter,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from ..config import Config
-from ..engine.checkpoints import list_checkpoints
-from ..engine.events import StepMetrics
-from ..runs import RunDir, new_run_path, runs_root
+from ..metrics.advice import Remedy
+from ..runs import runs_root
+from ..studio import State, StudioModel
+from .actions import make_action
+from .dataset_flow import DatasetFlow
+from .event_views import RunViews
 from .gcguard import gui_thread_gc
+from .recent import SettingsStore
+from .report_action import make_report
+from .run_exports import RunExports, ask_replace_dialog
+from .run_folder import RunFolder, confirm_branch_dialog
+from .status import StatusView, fmt_duration
+from .watch_mode import WatchMode
 from .widgets.checkpoints import CheckpointPanel
-from .widgets.error_banner import ErrorBanner
 from .widgets.dataset_panel import DatasetPanel
-from .remedies import apply_remedy
+from .widgets.error_banner import ErrorBanner
 from .widgets.health_banner import HealthBanner
 from .widgets.hyperparams import HyperparamPanel
 from .widgets.latent_explorer import LatentExplorer
 from .widgets.loss_plot import LossPlot
 from .widgets.quality_plot import QualityPlot
 from .widgets.runs_panel import RunsPanel
-from .widgets.sweep_panel import install_sweep_tab
 from .widgets.sample_grid import SampleGridView
-from .window_state import State
+from .widgets.sweep_panel import install_sweep_tab
+from .window_settings import initial_config, restore_layout, save_settings
 from .worker import Task, TaskSet, TrainingSession, describe_error
-from .actions import ActionsMixin
-from .dataset_flow import DatasetFlowMixin
-from .event_views import EventViewsMixin
-from .run_exports import RunExportsMixin
-from .run_folder import RunFolderMixin
-from .status import StatusMixin, fmt_duration
-from .watch_mode import WatchModeMixin
-from .window_settings import WindowSettingsMixin
 
 DEFAULT_SIZE = (1480, 860)   # first launch, where the screen has room; benchmarks measure this size
 CLOSE_WAIT_MS = 1000      # join this long inside closeEvent (a close may block the window 3 s at most, with room
@@ -61,40 +60,44 @@ def load_engine(_progress: Callable[[int, int], None]) -> str:
     return device_summary()
 
 
-class MainWindow(ActionsMixin, StatusMixin, EventViewsMixin, RunFolderMixin, RunExportsMixin, DatasetFlowMixin,
-                 WatchModeMixin, WindowSettingsMixin, QMainWindow):
+def _model_attr(name: str) -> property:
+    """The window's view of a StudioModel attribute (read and write), kept for callers of the window."""
+    return property(lambda self: getattr(self.model, name), lambda self, value: setattr(self.model, name, value),
+                    doc=f"StudioModel.{name}")
+
+
+class MainWindow(QMainWindow):
     stateChanged = Signal(str)
     sessionFinished = Signal()
     exportFinished = Signal(object)      # the written Path, or the exception
     datasetLoaded = Signal(object)       # (spec, Dataset) or (spec, exception)
     watchPolled = Signal()
 
+    state = property(lambda self: self.model.state, doc="StudioModel.state (set it with model.set_state)")
+    session = _model_attr("session")
+    sweeping = _model_attr("sweeping")
+    run_path = _model_attr("run_path")
+    resume_path = _model_attr("resume_path")
+    resume_step = _model_attr("resume_step")
+    total_steps = _model_attr("total_steps")
+    last_metrics = _model_attr("last_metrics")
+    last_error = _model_attr("last_error")
+    finished_reason = _model_attr("finished_reason")
+    engine_ready = _model_attr("engine_ready")
+    device_info = _model_attr("device_info")
+    follower = _model_attr("follower")
+    watching = property(lambda self: self.model.watching)
+
     def __init__(self, settings: QSettings | None = None, preset: str | None = None,
                  dataset: str | None = None) -> None:
         super().__init__()
         self.setWindowTitle("ganstudio")
         self.settings = settings if settings is not None else QSettings("ganstudio", "ganstudio")
-        self.session: TrainingSession | None = None
-        self.sweeping = False                      # the session runs a sweep's trials (the Sweep tab)
-        self.state = State.IDLE
-        self.run_path: Path | None = None          # run folder of the current / opened run
-        self.resume_path: Path | None = None       # Start continues this run from its last checkpoint
-        self.total_steps = 0
-        self.last_metrics: StepMetrics | None = None
-        self.last_error = ""
-        self.finished_reason = ""
-        self.engine_ready = False
-        self.device_info = ""     # what the engine runs on (Help ▸ About): the warm-up's device, then Started's
-        self._rate = collections.deque(maxlen=64)  # (wall, step) for the ETA
-        self._status_dirty = False
+        self.model = StudioModel(SettingsStore(self.settings))
         self._close_when_done = False
         self._warmup = None
-        self.resume_step: int | None = None        # Load in the Checkpoints dock picks an older checkpoint
         self.tasks = TaskSet(self)                 # exports + dataset decoding; joined on close
-        self.tasks.changed.connect(lambda: self._update_export_actions())
         self.tasks.changed.connect(self._close_if_done)
-        self._init_watch_mode()
-        self._init_dataset_flow()
 
         # Injectable interactions: tests replace them so nothing modal ever blocks.
         self.ask_close: Callable[[], str] = self._ask_close_dialog              # 'save' | 'discard' | 'cancel'
@@ -105,31 +108,35 @@ class MainWindow(ActionsMixin, StatusMixin, EventViewsMixin, RunFolderMixin, Run
         # (title, default path, filter) -> chosen path or "" to cancel
         self.choose_save_path: Callable[[str, str, str], str] = lambda title, start, filt: \
             QFileDialog.getSaveFileName(self, title, start, filt)[0]
-        self.ask_replace: Callable[[Path], bool] = self._ask_replace_dialog
+        self.ask_replace: Callable[[Path], bool] = lambda path: ask_replace_dialog(self, path)
         # (run, step, newer steps) -> True to continue from `step`, moving the newer checkpoints aside
-        self.confirm_branch: Callable[[Path, int, list[int]], bool] = self._confirm_branch_dialog
+        self.confirm_branch: Callable[[Path, int, list[int]], bool] = \
+            lambda run, step, newer: confirm_branch_dialog(self, run, step, newer)
         self.choose_watch_dir: Callable[[], str] = lambda: QFileDialog.getExistingDirectory(
             self, "Watch run folder", str(runs_root()))
 
         self._build_widgets()
+        self._build_controllers()
         self._build_actions()
-        self._build_status_bar()
-        self._restore_settings(preset, dataset)
-        self._status_timer = QTimer(self)
-        self._status_timer.setInterval(200)   # labels at 5 Hz: cheap, and no per-step relayout
-        self._status_timer.timeout.connect(self._refresh_status)
-        self._status_timer.start()
-        self.panel.widgets["dataset"].textChanged.connect(self._dataset_field_changed)
+        self.status_view = StatusView(self.statusBar(), self.model)
+        for name in ("lbl_state", "lbl_step", "lbl_epoch", "lbl_speed", "lbl_elapsed", "lbl_eta", "lbl_quality"):
+            setattr(self, name, getattr(self.status_view, name))
+        restore_layout(self.settings, self, self.splitter)
+        self.panel.set_config(initial_config(self.settings, preset, dataset, self.report_error))
+        self.model.state_changed.connect(self._state_changed)
+        self.model.session_ended.connect(self._session_ended)
+        self.model.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
+        self.model.error.connect(self._show_error)
         self.setAcceptDrops(True)
-        self._set_state(State.IDLE)
+        self.model.set_state(State.IDLE)
         from .desktop import install_desktop  # noqa: PLC0415 - Help, Open Recent, theme, archives, runs root
 
-        self.desktop = install_desktop(self)
+        self.desktop = install_desktop(self, self.model, self.exports.selected_checkpoint_step)
 
     # ------------------------------------------------------------------------------------------------ layout
     def _build_widgets(self) -> None:
         self.panel = HyperparamPanel()
-        self.panel.liveEdit.connect(self._send_live_edit)
+        self.panel.liveEdit.connect(self.model.live_edit)
         scroll = QScrollArea()
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
@@ -138,14 +145,13 @@ class MainWindow(ActionsMixin, StatusMixin, EventViewsMixin, RunFolderMixin, Run
         self.plot = LossPlot()
         self.quality_plot = QualityPlot()
         self.health_banner = HealthBanner()
-        self.health_banner.remedyRequested.connect(lambda remedy: apply_remedy(self, remedy))
+        self.health_banner.remedyRequested.connect(self.apply_remedy)
         self.plot_splitter = QSplitter(Qt.Vertical)     # losses above, quality (FD / KID) below
         self.plot_splitter.addWidget(self.plot)
         self.plot_splitter.addWidget(self.quality_plot)
         self.plot_splitter.setStretchFactor(0, 3)
         self.plot_splitter.setStretchFactor(1, 1)
         self.plot_splitter.setSizes([560, 220])
-        self.quality_plot.collapsedChanged.connect(self._quality_collapsed)
         self.plot_area = QWidget()
         plot_lay = QVBoxLayout(self.plot_area)
         plot_lay.setContentsMargins(0, 0, 0, 0)
@@ -165,9 +171,8 @@ class MainWindow(ActionsMixin, StatusMixin, EventViewsMixin, RunFolderMixin, Run
         self.splitter.setSizes([330, 700, 420])
 
         self.dataset_panel = DatasetPanel()
-        self.dataset_panel.reloadRequested.connect(lambda: self.load_dataset_preview(force=True))
         self.runs_panel = RunsPanel()
-        self.runs_panel.openRequested.connect(self._open_from_runs)
+        self.runs_panel.openRequested.connect(lambda path: self.run_folder.open_from_runs(path))
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.splitter, "Training")
@@ -175,18 +180,21 @@ class MainWindow(ActionsMixin, StatusMixin, EventViewsMixin, RunFolderMixin, Run
         self.tabs.addTab(self.runs_panel, "Runs")
         self.latent = LatentExplorer(self.tasks)
         self.latent.choose_save_path = lambda title, start, filt: self.choose_save_path(title, start, filt)
-        self.latent.checkpoint_step = lambda: self._selected_checkpoint_step()
+        self.latent.checkpoint_step = lambda: self.exports.selected_checkpoint_step()
         self.latent.failed.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.latent.exported.connect(lambda p: self.statusBar().showMessage(f"Exported {p}", 10000))
         self.tabs.addTab(self.latent, "Latent")
-        self.sweep_panel = install_sweep_tab(self)   # trials run through start_training(source=...)
-        self.tabs.currentChanged.connect(self._tab_changed)
+        # trials run through start_training(source=...): the toolbar's Pause, Step and Stop act on them
+        self.sweep_panel = install_sweep_tab(
+            self.tabs, self.panel.validate,
+            start=lambda folder, source: self.model.session if self.start_training(folder, source=source) else None,
+            clear_views=self._clear_training_views, use_config=self._use_config, show_message=self._show_message,
+            state_changed=self.model.state_changed)
         self.setCentralWidget(self.tabs)
-        self.grid_view.currentChanged.connect(self._grid_changed)
 
         self.ckpt_panel = CheckpointPanel()
         self.ckpt_panel.loadRequested.connect(self.load_checkpoint)
-        self.ckpt_panel.errorOccurred.connect(self._error)
+        self.ckpt_panel.errorOccurred.connect(self.report_error)
         self.ckpt_dock = QDockWidget("Checkpoints", self)
         self.ckpt_dock.setObjectName("checkpoints_dock")
         self.ckpt_dock.setWidget(self.ckpt_panel)
@@ -198,15 +206,109 @@ class MainWindow(ActionsMixin, StatusMixin, EventViewsMixin, RunFolderMixin, Run
         self.resize(min(w, int(avail.width() * 0.95)), min(h, int(avail.height() * 0.92)))
         self.resizeDocks([self.ckpt_dock], [250], Qt.Horizontal)
 
-    # ------------------------------------------------------------------------------------------------ state
-    def _set_state(self, state: State) -> None:
-        self.state = state = State(state)
+    def _build_controllers(self) -> None:
+        model, show = self.model, self._show_message
+        self.views = RunViews(model, plot=self.plot, quality_plot=self.quality_plot, plot_splitter=self.plot_splitter,
+                              grid_view=self.grid_view, health_banner=self.health_banner,
+                              error_banner=self.error_banner, ckpt_panel=self.ckpt_panel, latent=self.latent,
+                              form=self.panel, show_message=show,
+                              show_quality=lambda text: self.lbl_quality.setText(text),
+                              grid_shown=lambda: self.act_export.setEnabled(True))
+        self.exports = RunExports(model, self.grid_view, self.ckpt_panel, self.tasks, self, show_message=show,
+                                  choose_save_path=lambda *a: self.choose_save_path(*a),
+                                  export_chooser=lambda: self.choose_export_path,
+                                  ask_replace=lambda path: self.ask_replace(path), finished=self.exportFinished.emit)
+        self.run_folder = RunFolder(model, self.views, self.panel, set_title=self.setWindowTitle, show_message=show,
+                                    confirm_branch=lambda *a: self.confirm_branch(*a),
+                                    show_training=lambda: self.tabs.setCurrentIndex(0))
+        self.watch = WatchMode(model, self.views, self.panel, set_title=self.setWindowTitle, show_message=show,
+                               grid_shown=lambda: self.act_export.setEnabled(True), polled=self.watchPolled.emit,
+                               parent=self)
+        self.dataset_flow = DatasetFlow(model, self.panel, self.dataset_panel, self.tabs, self.tasks,
+                                        show_message=show, open_run=self.open_run, loaded=self.datasetLoaded.emit,
+                                        parent=self)
+        self.grid_view.currentChanged.connect(self.dataset_flow.grid_changed)
+        # the exports' actions and menu, as the window's (tests and the desktop menus use them)
+        self.act_export = self.exports.act_export
+        self.run_export_actions = self.exports.run_export_actions
+        self.act_sample = self.exports.act_sample
+
+    def _build_actions(self) -> None:
+        """The actions, the toolbar and the File, Run and View menus (Help and Open Recent come from desktop.py)."""
+        def action(*args, **kwargs) -> QAction:
+            return make_action(self, *args, **kwargs)
+
+        self.act_start = action("Start", self.start_training, "Ctrl+R", "Start training (or resume the run)")
+        self.act_pause = action("Pause", self.toggle_pause, Qt.Key_Space, "Pause / resume after this step")
+        self.act_step = action("Step", lambda: self.step_training(1), "F10", "Run exactly one step, then pause")
+        self.act_step_n = action("Step N", lambda: self.step_training(self.step_n.value()), "Shift+F10",
+                                 "Run the number of steps in the box, then pause")
+        self.act_stop = action("Stop", self.stop_training, "Ctrl+.", "Stop after this step (saves a checkpoint)")
+        self.act_save = action("Save checkpoint", self.save_checkpoint, QKeySequence.Save,
+                               "Save a checkpoint now (works while paused)")
+        self.act_open = action("Open run…", self.open_run_dialog, QKeySequence.Open, "Open a run folder")
+        self.act_new = action("New run", self.new_run, QKeySequence.New, "Forget the current run; start fresh")
+        self.act_watch = action("Watch run…", self.watch_run_dialog, "Ctrl+Shift+W",
+                                "Follow a run another process is training (read-only)")
+        self.act_quit = action("Quit", self.close, QKeySequence.Quit)
+        self.act_quality = action("Compute quality now", self.compute_quality, "Ctrl+M",
+                                  "Measure FD / KID now on the training thread (works while paused)")
+        self.step_n = QSpinBox()
+        self.step_n.setRange(1, 1_000_000)
+        self.step_n.setValue(10)
+        self.step_n.setToolTip("Steps for 'Step N'")
+        self.step_n.setPrefix("N = ")
+
+        tb = self.addToolBar("Training")
+        tb.setObjectName("training_toolbar")
+        tb.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        for a in (self.act_start, self.act_pause, self.act_step):
+            tb.addAction(a)
+        tb.addWidget(self.step_n)
+        for a in (self.act_step_n, self.act_stop):
+            tb.addAction(a)
+        tb.addSeparator()
+        for a in (self.act_save, self.act_quality, self.act_export):
+            tb.addAction(a)
+        tb.addSeparator()
+        for a in (self.act_new, self.act_open):
+            tb.addAction(a)
+
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        for a in (self.act_new, self.act_open, self.act_watch):
+            m.addAction(a)
+        m.addSeparator()
+        self.export_menu = self.exports.build_menu(m)
+        self.act_export_best, self.act_export_latest = self.exports.act_export_best, self.exports.act_export_latest
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        m = mb.addMenu("&Run")
+        for a in (self.act_start, self.act_pause, self.act_step, self.act_step_n, self.act_stop):
+            m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_save)
+        m.addAction(self.act_quality)
+        self.act_report = action("Report…", lambda: make_report(self.model, self.tasks, self._show_message, self),
+                                 tip="Write the run's one-page HTML report (RUN/report.html) and open it")
+        m.addAction(self.act_report)
+        m = mb.addMenu("&View")
+        follow = QAction("Follow latest", self, checkable=True, checked=True)
+        follow.toggled.connect(self.plot.follow_box.setChecked)
+        self.plot.follow_box.toggled.connect(follow.setChecked)
+        smooth = QAction("Smoothed curves", self, checkable=True, checked=True)
+        smooth.toggled.connect(self.plot.smooth_box.setChecked)
+        self.plot.smooth_box.toggled.connect(smooth.setChecked)
+        m.addAction(follow)
+        m.addAction(smooth)
+        m.addSeparator()
+        m.addAction(self.ckpt_dock.toggleViewAction())
+
+    # ------------------------------------------------------------------------------------------------ model -> window
+    def _state_changed(self, state: State) -> None:
         active, live, watching = state.active, state.live, state is State.WATCHING
         self.act_start.setEnabled(not active and not watching)
-        if not active and self.resume_path and self.resume_step is not None:
-            self.act_start.setText(f"Resume from step {self.resume_step:,}")
-        else:
-            self.act_start.setText("Resume run" if (not active and self.resume_path) else "Start")
+        self.act_start.setText(self.model.start_text())
         self.act_pause.setEnabled(live)
         self.act_pause.setText("Resume" if state is State.PAUSED else "Pause")
         self.act_step.setEnabled(live)
@@ -219,164 +321,46 @@ class MainWindow(ActionsMixin, StatusMixin, EventViewsMixin, RunFolderMixin, Run
         self.act_new.setEnabled(not active)
         self.act_watch.setEnabled(not active)
         self.act_export.setEnabled(self.grid_view.current() is not None)
-        self.ckpt_panel.set_busy(active or watching, self._route_checkpoint_change if live else None)
+        # pin/unpin/delete from the dock while this window trains the run: done by the trainer between steps
+        # (a CheckpointsChanged event answers), so it never races a save or retention
+        self.ckpt_panel.set_busy(active or watching,
+                                 (lambda what, step: self.model.request(what, step=step)) if live else None)
         if state is State.RUNNING:
             self.error_banner.clear()
-        self._update_export_actions()
-        self.lbl_state.setText(state.capitalize())
-        self._status_dirty = True
         self._update_latent_source()
         self.stateChanged.emit(str(state))
 
-    # ------------------------------------------------------------------------------------------------ commands
-    def _reset_views(self) -> None:
-        """Empty every view of a run (plots, grids, banner, status numbers) before showing another."""
-        self.plot.clear()
-        self.quality_plot.clear()
-        self.health_banner.reset()
-        self.grid_view.clear()
-        self.last_metrics = None
-        self.total_steps = 0
-        self._rate.clear()
-        self._status_dirty = True
-
-    def start_training(self, run_dir: str | Path | None = None, source=None) -> bool:
-        """Start a new run (or continue `resume_path`). Returns False, with the reason shown, if it cannot.
-        `source(control)`, a sweep's event generator, replaces the single Trainer (widgets/sweep_panel.py)."""
-        if self.session is not None:
-            return False
-        cfg = self.panel.validate()
-        if cfg is None:
-            self._error(f"Cannot start: {self.panel.error_text}")
-            return False
-        if self.latent.busy:
-            self._error("The latent explorer is generating; start training when it has finished")
-            return False
-        for prefix, what in (("export", "an export"), ("dataset", "the dataset preview's decode")):
-            if self.tasks.busy(prefix):   # it may write the same files (dataset cache, run folder) as the trainer
-                self._error(f"Cannot start while {what} is running; press Start again when it has finished")
-                return False
-        resume = self.resume_path is not None and run_dir is None and source is None
-        self.sweeping = source is not None
-        if resume:
-            path = self.resume_path
-            ckpts = list_checkpoints(RunDir(path).checkpoints)
-            step = self.resume_step if self.resume_step is not None else (ckpts[-1].step if ckpts else 0)
-            # The trainer drops metrics rows after the checkpoint; show the same history.
-            self.plot.set_history(RunDir(path).read_metrics(step))
-            self.quality_plot.set_history([r for r in RunDir(path).read_quality() if r.get("step", 0) <= step])
-        else:
-            path = Path(run_dir) if run_dir else new_run_path(cfg.preset)
-            self._reset_views()
-        self.health_banner.reset()
-        self.latent.forget_model()    # the trainer builds its own models; never keep a second one around
-        self.run_path = path
-        self.last_metrics = None
-        self.last_error = ""
-        self.finished_reason = ""
-        self._rate.clear()
-        self.session = TrainingSession(cfg, path, resume=resume, resume_step=self.resume_step if resume else None,
-                                       parent=self, source=source)
-        self.session.engineEvent.connect(self._on_event)
-        self.session.errored.connect(self._on_errored)
-        self.session.finished.connect(self._on_session_finished)
-        self.session.start()
-        self.panel.set_active(True)
-        self.ckpt_panel.set_run(path)
-        self._set_state(State.RUNNING)
-        self.statusBar().showMessage(f"Starting {'resumed ' if resume else ''}run in {path} …")
-        self.setWindowTitle(f"ganstudio — {path.name}")
-        return True
-
-    def toggle_pause(self) -> None:
-        if self.session is None:
-            return
-        if self.state is State.RUNNING:
-            self.session.control.pause()
-            self._set_state(State.PAUSED)
-        elif self.state is State.PAUSED:
-            self.session.control.resume()
-            self._set_state(State.RUNNING)
-
-    def step_training(self, n: int = 1) -> None:
-        """Pause (if running) and allow exactly n more steps."""
-        if self.session is None or not self.state.live:
-            return
-        self.session.control.step(n)
-        self._set_state(State.PAUSED)
-
-    def stop_training(self) -> None:
-        if self.session is None or self.state is State.STOPPING:
-            return
-        self.session.stop()
-        self._set_state(State.STOPPING)
-        self.statusBar().showMessage("Stopping after the current step (saving a checkpoint)…")
-
-    def _route_checkpoint_change(self, what: str, step: int) -> None:
-        """Pin/unpin/delete from the Checkpoints dock while this window trains the run: done by the trainer between
-        steps (a CheckpointsChanged event answers), so it never races a save or retention."""
-        if self.session is not None and self.state.live:
-            self.session.control.request(what, step=step)
-
-    def save_checkpoint(self) -> None:
-        if self.session is not None and self.state.live:
-            self.session.control.request("checkpoint")
-
-    def compute_quality(self) -> bool:
-        """Ask the trainer for FD / KID now (between steps, also while paused); a Metric event answers."""
-        if self.session is None or not self.state.live:
-            return False
-        self.session.control.request("metric")
-        self.statusBar().showMessage("Computing the quality metric on the training thread…", 8000)
-        return True
-
     def _update_latent_source(self) -> None:
-        live = None
-        if self.session is not None and self.state.live:
-            # The trainer generates between steps on its own thread: no second model, no need to stop.
-            control, reason = self.session.control, ""
-            live = lambda **kw: control.request("generate", **kw)  # noqa: E731
-        elif self.session is not None or self.state is State.STOPPING:
+        model = self.model
+        # while live, the trainer generates between steps on its own thread: no second model, no need to stop
+        live = model.generator()
+        if live is not None:
+            reason = ""
+        elif model.session is not None or model.state is State.STOPPING:
             reason = "the run is stopping; the explorer reads its last checkpoint once it has stopped."
-        elif self.run_path is None:
+        elif model.run_path is None:
             reason = "open a run (File ▸ Open run…) or train one first."
         else:
             reason = ""
-        self.latent.set_source(self.run_path, reason, live=live, ema=bool(self.panel.value("ema_decay")))
+        self.latent.set_source(model.run_path, reason, live=live, ema=bool(self.panel.value("ema_decay")))
 
-    @Slot(object)
-    def _on_errored(self, exc: object) -> None:
-        self.last_error = describe_error(exc)  # type: ignore[arg-type]
-        self._error(self.last_error)
-
-    @Slot()
-    def _on_session_finished(self) -> None:
-        self.session = None  # only now: the QThread has really finished
+    def _session_ended(self) -> None:
         self.panel.set_active(False)
-        if self.last_error or self.finished_reason == "error":
-            self._set_state(State.ERROR)
-        else:
-            self._set_state(State.FINISHED)
-        # A stopped run can be continued with Start (a stopped sweep from its tab); a completed one stays viewable.
-        self.resume_path = self.run_path if self.finished_reason == "stopped" and self.run_path and \
-            not self.sweeping else None
-        self.resume_step = None
-        self.ckpt_panel.set_run(self.run_path)
+        self.ckpt_panel.set_run(self.model.run_path)
         if self.runs_panel.isVisible():
             self.runs_panel.refresh()
-        self._set_state(self.state)
         self.sessionFinished.emit()
         if self._close_when_done:
             self.close()
 
-    @Slot(str, object)
-    def _send_live_edit(self, name: str, value: object) -> None:
-        # a sweep's trials keep their own values: the form is the base of the next sweep, not a live edit
-        if self.session is not None and self.state.live and not self.sweeping:
-            self.session.control.edit(**{name: value})
+    def _show_message(self, text: str, timeout_ms: int = 0) -> None:
+        self.statusBar().showMessage(text, timeout_ms)
 
-    def _error(self, text: str) -> None:
-        self.last_error = text
+    def report_error(self, text: str) -> None:
+        """Tell the user what failed: the status bar and the error dialog (show_error)."""
+        self.model.report_error(text)
+
+    def _show_error(self, text: str) -> None:
         self.statusBar().showMessage(text, 15000)
         self.show_error(text)
 
@@ -384,6 +368,152 @@ class MainWindow(ActionsMixin, StatusMixin, EventViewsMixin, RunFolderMixin, Run
         box = QMessageBox(QMessageBox.Critical, "ganstudio", text, QMessageBox.Ok, self)
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()  # non-blocking: the window stays usable and tests never hang
+
+    # ------------------------------------------------------------------------------------------------ commands
+    def start_training(self, run_dir: str | Path | None = None, source=None) -> bool:
+        """Start a new run (or continue the run the model resumes). Returns False, with the reason shown, if it
+        cannot. `source(control)`, a sweep's event generator, replaces the single Trainer (the Sweep tab)."""
+        if self.model.session is not None:
+            return False
+        cfg = self.panel.validate()
+        if cfg is None:
+            self.report_error(f"Cannot start: {self.panel.error_text}")
+            return False
+        if self.latent.busy:
+            self.report_error("The latent explorer is generating; start training when it has finished")
+            return False
+        for prefix, what in (("export", "an export"), ("dataset", "the dataset preview's decode")):
+            if self.tasks.busy(prefix):   # it may write the same files (dataset cache, run folder) as the trainer
+                self.report_error(f"Cannot start while {what} is running; press Start again when it has finished")
+                return False
+        plan = self.model.start_plan(cfg.preset, run_dir, source)
+        if plan.resume:
+            self.views.show_resume_history(plan.path, plan.history_step)
+        else:
+            self.views.reset()
+        self.health_banner.reset()
+        self.latent.forget_model()    # the trainer builds its own models; never keep a second one around
+        session = TrainingSession(cfg, plan.path, resume=plan.resume, resume_step=plan.resume_step, parent=self,
+                                  source=source)
+        session.engineEvent.connect(self.on_engine_event)
+        session.errored.connect(self._on_errored)
+        session.finished.connect(self.model.end_session)
+        session.start()
+        self.panel.set_active(True)
+        self.ckpt_panel.set_run(plan.path)
+        self.model.begin(session, plan, sweeping=source is not None)
+        self.setWindowTitle(f"ganstudio — {plan.path.name}")
+        return True
+
+    def toggle_pause(self) -> None:
+        self.model.toggle_pause()
+
+    def step_training(self, n: int = 1) -> None:
+        """Pause (if running) and allow exactly n more steps."""
+        self.model.step(n)
+
+    def stop_training(self) -> None:
+        self.model.stop()
+
+    def save_checkpoint(self) -> None:
+        self.model.request("checkpoint")
+
+    def compute_quality(self) -> bool:
+        """Ask the trainer for FD / KID now (between steps, also while paused); a Metric event answers."""
+        return self.model.compute_quality()
+
+    def apply_remedy(self, remedy: Remedy) -> str:
+        """One click on an adviser's remedy (the policy: studio.remedy); returns what was done."""
+        return self.model.apply_remedy(remedy, set_form=self.panel.set_value, start=self.start_training,
+                                       export_best=lambda: self.export_run("keras", step="best")).text
+
+    @Slot(object)
+    def on_engine_event(self, ev: object) -> None:
+        """An engine event: the views draw their part, then the model takes its own (state, status numbers)."""
+        self.views.on_event(ev)
+        self.model.handle_event(ev)
+
+    @Slot(object)
+    def _on_errored(self, exc: object) -> None:
+        self.report_error(describe_error(exc))  # type: ignore[arg-type]
+
+    def _clear_training_views(self) -> None:
+        self.plot.clear()
+        self.quality_plot.clear()
+        self.grid_view.clear()
+
+    def _use_config(self, cfg: Config) -> None:
+        self.panel.set_config(cfg)
+        self.tabs.setCurrentIndex(0)
+
+    # ------------------------------------------------------------------------------------------------ run folders
+    def new_run(self) -> None:
+        self.run_folder.new_run()
+
+    def open_run_dialog(self) -> None:
+        path = self.choose_run_dir()
+        if path:
+            self.open_run(path)
+
+    def open_run(self, path: str | Path) -> bool:
+        return self.run_folder.open_run(path)
+
+    def load_checkpoint(self, step: int) -> bool:
+        return self.run_folder.load_checkpoint(step)
+
+    def watch_run_dialog(self) -> None:
+        path = self.choose_watch_dir()
+        if path:
+            self.watch_run(path)
+
+    def watch_run(self, path: str | Path) -> bool:
+        return self.watch.watch_run(path)
+
+    def stop_watching(self) -> None:
+        self.model.stop_watching()
+
+    def poll_watch(self) -> None:
+        self.watch.poll_watch()
+
+    # ------------------------------------------------------------------------------------------------ exports, data
+    def export_run(self, fmt: str, out: str | Path | None = None, **kwargs) -> Task | None:
+        return self.exports.export_run(fmt, out, **kwargs)
+
+    def export_grid(self, path: str | Path | None = None, rows: int = 0, scale: int = 1) -> Path | None:
+        return self.exports.export_grid(path, rows, scale)
+
+    def export_step(self) -> int | None:
+        return self.exports.export_step()
+
+    def default_export_target(self, fmt: str, n: int = 64) -> Path:
+        return self.exports.default_export_target(fmt, n)
+
+    def open_export_dialog(self):
+        return self.exports.open_export_dialog()
+
+    def open_sample_dialog(self):
+        return self.exports.open_sample_dialog()
+
+    def load_dataset_preview(self, spec: str | None = None, *, from_drop: bool = False, force: bool = False) -> bool:
+        return self.dataset_flow.load_dataset_preview(spec, from_drop=from_drop, force=force)
+
+    def drop_path(self, path: str | Path) -> bool:
+        return self.dataset_flow.drop_path(path)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        md = event.mimeData()
+        if md.hasUrls() and any(u.isLocalFile() for u in md.urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.drop_path(paths[0])
 
     # ------------------------------------------------------------------------------------------------ engine warm-up
     def warm_up_engine(self) -> None:
@@ -402,17 +532,18 @@ class MainWindow(ActionsMixin, StatusMixin, EventViewsMixin, RunFolderMixin, Run
         if isinstance(result, BaseException):
             self.statusBar().showMessage(f"Engine failed to load: {describe_error(result)}")
         else:
-            self.engine_ready = True
-            self.device_info = self.device_info or str(result)
+            self.model.engine_ready = True
+            self.model.device_info = self.model.device_info or str(result)
             self.statusBar().showMessage(f"Engine ready ({result})", 0)
 
     # ------------------------------------------------------------------------------------------------ shutdown
     def shutdown(self, wait_ms: int = QUIT_WAIT_MS) -> bool:
         """Stop training and join every thread this window started. Returns False on a timeout."""
         ok = True
-        if self.session is not None:
-            self.session.stop()
-            ok = self.session.shutdown(wait_ms)
+        session = self.model.session
+        if session is not None:
+            session.stop()
+            ok = session.shutdown(wait_ms)
             if not ok:
                 print(f"ganstudio: the training thread did not stop within {wait_ms / 1000:.0f} s")
         return self._join_background(wait_ms, wait_ms) and ok
@@ -420,9 +551,8 @@ class MainWindow(ActionsMixin, StatusMixin, EventViewsMixin, RunFolderMixin, Run
     def _join_background(self, warmup_ms: int, tasks_ms: int) -> bool:
         """Stop the timers that start background work, then join the engine warm-up and the background tasks
         (the trainer's thread is its session's). False if one of them is still running after its wait."""
-        self._watch_timer.stop()
-        self._ds_debounced.cancel()
-        self._ds_request = None
+        self.watch.timer.stop()
+        self.dataset_flow.cancel()
         ok = True
         if self._warmup is not None:
             ok = self._warmup.wait(warmup_ms)
@@ -432,7 +562,7 @@ class MainWindow(ActionsMixin, StatusMixin, EventViewsMixin, RunFolderMixin, Run
 
     def _close_if_done(self) -> None:
         """A deferred close (see closeEvent) happens once the trainer and every background task have ended."""
-        if self._close_when_done and self.session is None and not self.tasks.tasks:
+        if self._close_when_done and self.model.session is None and not self.tasks.tasks:
             self.close()
 
     def _ask_close_dialog(self) -> str:
@@ -445,16 +575,17 @@ class MainWindow(ActionsMixin, StatusMixin, EventViewsMixin, RunFolderMixin, Run
                                                                                "cancel")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        if self.session is not None:
+        model = self.model
+        if model.session is not None:
             if not self._close_when_done:
                 choice = self.ask_close()
                 if choice == "cancel":
                     event.ignore()
                     return
-                if self.session is not None:   # the run may have finished while the dialog was open
-                    self.session.stop(save=choice == "save")   # Discard: no final checkpoint or grid
-                    self._set_state(State.STOPPING)
-            if self.session is not None and not self.session.shutdown(CLOSE_WAIT_MS):
+                if model.session is not None:   # the run may have finished while the dialog was open
+                    model.session.stop(save=choice == "save")   # Discard: no final checkpoint or grid
+                    model.set_state(State.STOPPING)
+            if model.session is not None and not model.session.shutdown(CLOSE_WAIT_MS):
                 # Still inside a step or TF setup: close as soon as the thread ends, never kill it.
                 self._close_when_done = True
                 self.statusBar().showMessage("Waiting for the trainer to finish its step…")
@@ -467,7 +598,8 @@ class MainWindow(ActionsMixin, StatusMixin, EventViewsMixin, RunFolderMixin, Run
             self.statusBar().showMessage("Waiting for a background task to finish…")
             event.ignore()
             return
-        self._save_settings()
+        save_settings(self.settings, self, self.splitter, self.panel.preset_combo.currentData(),
+                      self.panel.value("dataset"))
         super().closeEvent(event)
 
     def current_config(self) -> Config:

@@ -57,6 +57,7 @@ class StudioModel:
         self.metrics_changed = Signal()   # () last_metrics / total_steps / rate changed: the status numbers
         self.message = Signal()           # (text, timeout_ms) for the status bar; 0: until the next one
         self.error = Signal()             # (text) a failure to show the user (status bar and a dialog)
+        self.watch_stopped = Signal()     # () watch mode ended (the follower is gone)
         # -- state ----------------------------------------------------------------------------------------
         self.state = State.IDLE
         self.session: Session | None = None
@@ -287,6 +288,7 @@ class StudioModel:
         self.last_metrics = None
         self.total_steps = 0
         self.metrics_changed.emit()
+        self.set_state(State.IDLE)
 
     def branch_from(self, step: int) -> None:
         """Load of an older checkpoint of the opened run: Start resumes from `step` (moving newer ones aside)."""
@@ -319,6 +321,7 @@ class StudioModel:
         if self.follower is None:
             return False
         self.follower = None
+        self.watch_stopped.emit()
         if self.state is State.WATCHING:
             self.set_state(State.IDLE)
         return True

@@ -24,13 +24,13 @@ def metrics_row(step):
 def fake_session(win, state="paused"):
     """A stand-in session: only its Control is used by the slots under test."""
     win.session = SimpleNamespace(control=Control(), stop=lambda save=True: None, shutdown=lambda ms=0: True)
-    win._set_state(state)
+    win.model.set_state(state)
     return win.session.control
 
 
 def end_fake_session(win):
     win.session = None
-    win._set_state("idle")
+    win.model.set_state("idle")
 
 
 # -- quality curve -------------------------------------------------------------------------------------------------
@@ -45,7 +45,7 @@ def test_quality_plots_collapse_until_the_first_measurement(make_main_window, qt
     assert qp.collapsed and not qp.glw.isVisible() and "no measurement yet" in qp.title.text()
     assert qp.height() <= 3 * qp.title.fontMetrics().lineSpacing()   # the title only: the losses get the room
     empty_loss_h = win.plot.height()
-    win._on_event(Metric(10, 42.5, 0.031, 1.2, 100, 0.4, "bundled", 0.97))
+    win.on_engine_event(Metric(10, 42.5, 0.031, 1.2, 100, 0.4, "bundled", 0.97))
     qtbot.waitUntil(lambda: qp.glw.isVisible())
     assert not qp.collapsed and qp.height() >= 150 and win.plot.height() < empty_loss_h
     qp.clear()                               # a new run: empty again
@@ -58,8 +58,8 @@ def test_quality_curve_from_events_request_and_files(make_main_window, tiny_conf
     win = make_main_window(preset="tiny")
     assert "no measurement yet" in win.quality_plot.title.text()
     assert not win.act_quality.isEnabled()
-    win._on_event(Metric(10, 42.5, 0.031, 1.2, 100, 0.4, "bundled", 0.97))
-    win._on_event(Metric(20, 30.25, 0.021, 1.3, 100, 0.4, "bundled", 0.97))
+    win.on_engine_event(Metric(10, 42.5, 0.031, 1.2, 100, 0.4, "bundled", 0.97))
+    win.on_engine_event(Metric(20, 30.25, 0.021, 1.3, 100, 0.4, "bundled", 0.97))
     qp = win.quality_plot
     x, y = qp.curves["fd"].getData()
     np.testing.assert_array_equal(x, [10, 20])
@@ -106,8 +106,8 @@ def test_health_banner_stacks_rolls_back_and_halves_lrs(make_main_window, qtbot)
     qtbot.waitExposed(win)
     banner = win.health_banner
     assert banner.isHidden()
-    win._on_event(Health("d_dominance", 50, "D(real) 0.99 and D(fake) 0.01 for 200 steps", "D learns faster than G",
-                         {}, (Remedy("Set d_lr to g_lr (0.0001)", {"d_lr": 1e-4}),)))
+    win.on_engine_event(Health("d_dominance", 50, "D(real) 0.99 and D(fake) 0.01 for 200 steps",
+                               "D learns faster than G", {}, (Remedy("Set d_lr to g_lr (0.0001)", {"d_lr": 1e-4}),)))
     assert banner.isVisible() and [b.text() for b in banner.remedy_buttons] == ["Set d_lr to g_lr (0.0001)"]
     text = banner.plain_text()
     assert "Discriminator dominates" in text and "D learns faster than G" in text and "step 50" in text
@@ -118,21 +118,21 @@ def test_health_banner_stacks_rolls_back_and_halves_lrs(make_main_window, qtbot)
     assert c.red() > c.blue() + 20 and c.green() > c.blue()      # amber
     assert not win.errors
 
-    win._on_event(Health("mode_collapse", 60, "sample diversity fell", "G stopped exploring"))
+    win.on_engine_event(Health("mode_collapse", 60, "sample diversity fell", "G stopped exploring"))
     assert banner.counter.text() == "2 warnings" and "mode collapse" in banner.plain_text().lower()
 
     # NaN: plots were at step 6, the trainer rolled back to 4 and paused
     for s in range(1, 7):
         win.plot.append(metrics_row(s))
-    win._on_event(Metric(3, 50.0, 0.05, 1.0, 100, 0.1, "bundled", 0.9))
-    win._on_event(Metric(6, 40.0, 0.04, 1.0, 100, 0.1, "bundled", 0.9))
+    win.on_engine_event(Metric(3, 50.0, 0.05, 1.0, 100, 0.1, "bundled", 0.9))
+    win.on_engine_event(Metric(6, 40.0, 0.04, 1.0, 100, 0.1, "bundled", 0.9))
     control = fake_session(win, "running")
     win.panel.set_value("g_lr", 2e-4)
     win.panel.set_value("d_lr", 4e-4)
-    win._on_event(Health("nan", 6, "losses are NaN/Inf", "a learning rate too high", {},
-                         (Remedy("Halve both learning rates", {"g_lr": 1e-4, "d_lr": 2e-4}),)))
-    win._on_event(RolledBack(4, 6))
-    win._on_event(Paused(4))
+    win.on_engine_event(Health("nan", 6, "losses are NaN/Inf", "a learning rate too high", {},
+                               (Remedy("Halve both learning rates", {"g_lr": 1e-4, "d_lr": 2e-4}),)))
+    win.on_engine_event(RolledBack(4, 6))
+    win.on_engine_event(Paused(4))
     assert win.state == "paused"
     text = banner.plain_text()
     assert "rolled back to step 4 and paused; apply a fix, then resume" in text.lower()

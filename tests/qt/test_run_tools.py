@@ -132,9 +132,9 @@ def test_checkpoints_dock_pins_deletes_and_loads(make_main_window, run_copy, qtb
     win.act_export_best.trigger()
     # a new best while training: the event moves the star; a user's restore is no NaN warning
     CheckpointStore(None, run_copy / "checkpoints").set_best(3, 4.0)
-    win._on_event(BestCheckpoint(3, 4.0, str(run_copy / "checkpoints" / "step_000003")))
+    win.on_engine_event(BestCheckpoint(3, 4.0, str(run_copy / "checkpoints" / "step_000003")))
     assert [panel.tree.topLevelItem(i).text(2) for i in range(2)] == ["★ best", ""]
-    win._on_event(RolledBack(3, 3, "restore"))
+    win.on_engine_event(RolledBack(3, 3, "restore"))
     assert win.health_banner.warnings == []
 
     # Load = Start resumes from that checkpoint: history and button follow it; the newer one is moved aside at

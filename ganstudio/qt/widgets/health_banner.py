@@ -2,8 +2,8 @@
 
 The latest warning replaces the shown one (title, message with its numbers, likely cause) and a counter says how
 many arrived since the last dismiss. Each of its remedies is a button; clicking one emits `remedyRequested(Remedy)`
-and the window applies it (qt/remedies.py). A NaN warning that the trainer answered with a rollback (RolledBack +
-Paused) turns the banner red.
+and the window applies it (the policy: studio/remedy.py). A NaN warning that the trainer answered with a rollback
+(RolledBack + Paused) turns the banner red.
 """
 from __future__ import annotations
 

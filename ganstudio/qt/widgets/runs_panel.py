@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
                                QVBoxLayout, QWidget)
 
 from . import fill_with_panes
-from ...imaging import load_png
+from ...core.imaging import load_png
 from ...runs import RunDir, runs_root
 from ...runs.watch import RunSummary, scan_runs
 from ...sweeps.folder import SweepDir
@@ -139,6 +139,14 @@ class RunsPanel(QWidget):
         self._update_root_label()
         if self._scanned:          # otherwise the first show scans it
             self.refresh()
+
+    def show_root(self, root: str | Path, note: str) -> None:
+        """The runs root and where it came from (`note`, rich text shown after it)."""
+        self.root_note = note
+        if self.root != Path(root):
+            self.set_root(root)
+        else:
+            self._update_root_label()
 
     def _choose_root(self) -> None:
         d = self.choose_folder()

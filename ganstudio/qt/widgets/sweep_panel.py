@@ -14,12 +14,13 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox,
                                QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from ...config import ALIASES, FIELDS, Config
+from ...engine.dispatch import dispatch
 from ...engine.events import SampleGrid, StepMetrics
-from ...errors import GanStudioError
-from ...imaging import load_png, make_grid
+from ...core.errors import GanStudioError
+from ...core.imaging import load_png, make_grid
 from ...runs import RunDir
 from ...sweeps import SweepFinished, TrialFinished, TrialReport, TrialStarted, make_spec
 from ...sweeps.report import final_grid, trial_rows
@@ -45,6 +46,9 @@ class SweepPanel(QWidget):
         self.results: dict[str, dict[str, Any]] = {}   # run folder -> params, final FD, state
         self.curves: dict[str, tuple[pg.PlotDataItem, list[float], list[float]]] = {}
         self._current = ""                # the running trial's run folder
+        self._handlers = {TrialStarted: self._trial_started, StepMetrics: self._step, SampleGrid: self._sample_grid,
+                          TrialReport: self._trial_report, TrialFinished: self._trial_finished,
+                          SweepFinished: self._sweep_finished}
 
         # -- what to sweep ----------------------------------------------------------------------------------
         self.fields = QTableWidget(0, 2)
@@ -270,32 +274,41 @@ class SweepPanel(QWidget):
         self._set(row, 6, "—" if best_fd is None else f"{best_fd:.2f}")
         self.results[key] = {"params": params, "final_fd": final_fd, "state": state}
 
-    def on_event(self, ev: object) -> None:
-        if isinstance(ev, TrialStarted):
-            self._current = ev.run_dir
-            row = self._row(ev.run_dir, ev.number, ev.label, "resuming" if ev.resumed else "running")
-            self.table.selectRow(row)
-            self.status.setText(f"Trial {ev.index + 1} of {ev.total}: {ev.label}")
-        elif isinstance(ev, StepMetrics) and self._current in self.rows:
+    def on_event(self, ev: object) -> bool:
+        return dispatch(ev, self._handlers)
+
+    def _trial_started(self, ev: TrialStarted) -> None:
+        self._current = ev.run_dir
+        row = self._row(ev.run_dir, ev.number, ev.label, "resuming" if ev.resumed else "running")
+        self.table.selectRow(row)
+        self.status.setText(f"Trial {ev.index + 1} of {ev.total}: {ev.label}")
+
+    def _step(self, ev: StepMetrics) -> None:
+        if self._current in self.rows:
             self._set(self.rows[self._current], 3, f"{ev.step:,}")
-        elif isinstance(ev, SampleGrid) and self._current in self.rows:
+
+    def _sample_grid(self, ev: SampleGrid) -> None:
+        if self._current in self.rows:
             self._set_grid(self.rows[self._current], to_qimage(make_grid(ev.images)))
-        elif isinstance(ev, TrialReport):
-            key = self._current
-            row = self.rows.get(key)
-            if row is not None:
-                self._set(row, 5, f"{ev.fd:.2f}")
-                self._point(key, self.table.item(row, 1).text(), ev.progress, ev.fd)
-                if ev.pruned:
-                    self._set(row, 2, "pruned")
-        elif isinstance(ev, TrialFinished):
-            self._row(ev.run_dir, ev.number, ev.label, ev.state)
-            self._finish(ev.run_dir, ev.state, ev.steps, ev.train_seconds, ev.final_fd, ev.best_fd, ev.params)
-            self.best_btn.setEnabled(self.best() is not None)
-        elif isinstance(ev, SweepFinished):
-            self.status.setText(f"Sweep {ev.reason}: table in {Path(ev.folder) / 'summary.md'}"
-                                + ("; Start again continues it" if ev.reason == "stopped" else ""))
-            self.sweepFinished.emit(ev)
+
+    def _trial_report(self, ev: TrialReport) -> None:
+        key = self._current
+        row = self.rows.get(key)
+        if row is not None:
+            self._set(row, 5, f"{ev.fd:.2f}")
+            self._point(key, self.table.item(row, 1).text(), ev.progress, ev.fd)
+            if ev.pruned:
+                self._set(row, 2, "pruned")
+
+    def _trial_finished(self, ev: TrialFinished) -> None:
+        self._row(ev.run_dir, ev.number, ev.label, ev.state)
+        self._finish(ev.run_dir, ev.state, ev.steps, ev.train_seconds, ev.final_fd, ev.best_fd, ev.params)
+        self.best_btn.setEnabled(self.best() is not None)
+
+    def _sweep_finished(self, ev: SweepFinished) -> None:
+        self.status.setText(f"Sweep {ev.reason}: table in {Path(ev.folder) / 'summary.md'}"
+                            + ("; Start again continues it" if ev.reason == "stopped" else ""))
+        self.sweepFinished.emit(ev)
 
     def _set_grid(self, row: int, image) -> None:
         item = self.table.item(row, 0)
@@ -330,29 +343,34 @@ class SweepPanel(QWidget):
             self.useConfigRequested.emit(cfg)
 
 
-def install_sweep_tab(win) -> SweepPanel:
-    """Add the Sweep tab to a MainWindow and route its sweeps through the window's one training session."""
-    panel = SweepPanel(win.panel.validate)
-    win.tabs.addTab(panel, "Sweep")
+def install_sweep_tab(tabs: QTabWidget, base_config: Callable[[], Config | None], *,
+                      start: Callable[[Path, Callable], Any], clear_views: Callable[[], None],
+                      use_config: Callable[[Config], None], show_message: Callable[[str, int], None],
+                      state_changed) -> SweepPanel:
+    """Add the Sweep tab to `tabs`; its sweeps run through the window's one training session:
+    `start(folder, source)` starts it (the session, or None if it cannot); `clear_views()` empties the Training
+    tab for each new trial; `use_config(cfg)` loads the best config into the form; `state_changed` is a signal
+    with the studio's state (a str): Start sweep waits while a session is active."""
+    panel = SweepPanel(base_config)
+    tabs.addTab(panel, "Sweep")
+    # the Training tab follows the current trial; the panel draws the sweep
+    training_tab = {TrialStarted: lambda _ev: clear_views()}
 
     def on_event(ev: object) -> None:
-        if isinstance(ev, TrialStarted):   # the Training tab follows the current trial
-            win.plot.clear()
-            win.quality_plot.clear()
-            win.grid_view.clear()
+        dispatch(ev, training_tab)
         panel.on_event(ev)
 
-    def start(sweep) -> None:
-        if win.start_training(sweep.folder.path, source=sweep.run):
-            win.session.engineEvent.connect(on_event)
-            win.statusBar().showMessage(f"Sweep in {sweep.folder.path}: the Training tab shows the current trial")
+    def start_sweep(sweep) -> None:
+        session = start(sweep.folder.path, sweep.run)
+        if session is not None:
+            session.engineEvent.connect(on_event)
+            show_message(f"Sweep in {sweep.folder.path}: the Training tab shows the current trial", 0)
 
     def use(cfg: Config) -> None:
-        win.panel.set_config(cfg)
-        win.tabs.setCurrentIndex(0)
-        win.statusBar().showMessage("The sweep's best config is in the Training form", 8000)
+        use_config(cfg)
+        show_message("The sweep's best config is in the Training form", 8000)
 
-    panel.startRequested.connect(start)
+    panel.startRequested.connect(start_sweep)
     panel.useConfigRequested.connect(use)
-    win.stateChanged.connect(lambda state: panel.set_busy(state in ("running", "paused", "stopping")))
+    state_changed.connect(lambda state: panel.set_busy(state in ("running", "paused", "stopping")))
     return panel
