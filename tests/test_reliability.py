@@ -15,6 +15,7 @@ from PIL import Image
 
 from ganstudio.config import Config
 from ganstudio.core.errors import ConfigError, DataError
+from tests.helpers import disk_full
 
 
 # -- 5. the run folder name ---------------------------------------------------------------------------------------
@@ -250,30 +251,19 @@ def _fail_checkpoint_write(monkeypatch, steps: set[int]):
 
 
 def test_studio_trainer_pauses_on_failed_writes_and_continues_once_fixed(tiny_config, tmp_path, monkeypatch):
-    import errno
-
     from ganstudio.engine.checkpoints import list_checkpoints
     from ganstudio.engine.events import Finished, Paused, WriteFailed
     from ganstudio.engine.trainer import Trainer
-    from ganstudio.core.fileio import write_error
     from ganstudio.runs import RunDir
 
-    full = {"disk": True}
-    real_append = RunDir.append_metrics
-
-    def append(self, row):
-        if full["disk"]:
-            raise write_error(self.metrics_file, OSError(errno.ENOSPC, "No space left on device"))
-        return real_append(self, row)
-
-    monkeypatch.setattr(RunDir, "append_metrics", append)
+    full = disk_full(monkeypatch)
     _fail_checkpoint_write(monkeypatch, {3})
     trainer = Trainer(tiny_config.with_updates({"steps": 4, "checkpoint_every": 1}), run_dir=tmp_path / "run")
     events = []
     for ev in trainer.run():
         events.append(ev)
         if isinstance(ev, Paused):       # the user frees space and presses Resume
-            full["disk"] = False
+            full["on"] = False
             trainer.control.resume()
     failed = [e for e in events if isinstance(e, WriteFailed)]
     assert [e.step for e in failed] == [1, 3], failed

@@ -1,8 +1,6 @@
 """The studio model without Qt (ganstudio/studio): the run state machine, what the commands mean, the remedy
 policy, recent runs and the runs root. A stub session with a real engine Control stands in for the training
 thread; the Qt window only draws this model and calls it (tests/qt check the window end to end)."""
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,6 +12,7 @@ from ganstudio.engine.events import Finished, Message, Paused, Resumed, RolledBa
 from ganstudio.metrics.advice import Remedy
 from ganstudio.runs import RunDir
 from ganstudio.studio import MemoryStore, RecentRuns, RunsRoot, Signal, State, StudioModel, plan_remedy
+from tests.helpers import modules_loaded
 
 
 class StubSession:
@@ -60,11 +59,8 @@ def test_signal_calls_slots_in_order_once_and_disconnects():
 
 
 def test_the_model_never_imports_qt():
-    code = ("import sys, ganstudio.studio\n"
-            "print([m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'superqt', 'shiboken6', "
-            "'tensorflow')])")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert r.stdout.strip() == "[]", r.stderr[-2000:]
+    assert modules_loaded(["ganstudio.studio"], ("PySide6", "pyqtgraph", "superqt", "shiboken6", "tensorflow"),
+                          timeout=120) == []
 
 
 # -- the state machine ------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ Delete go through the training thread while a run is live; a run finishing while
 while a background task runs; the Runs tab and grid view with bad run folders."""
 from __future__ import annotations
 
-import errno
 import threading
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from ganstudio.config import Config
+from tests.helpers import disk_full
 
 TIMEOUT = 90_000   # the first TensorFlow step on 2 busy cores can take a while
 
@@ -24,18 +24,8 @@ def _tiny(win, values, **more):
 def test_failed_write_pauses_behind_a_banner_and_pin_delete_run_on_the_training_thread(
         make_main_window, tiny_form_values, qtbot, monkeypatch, trainer_step):
     import ganstudio.engine.checkpoints as checkpoints
-    from ganstudio.core.fileio import write_error
-    from ganstudio.runs import RunDir
 
-    disk_full = {"on": True}
-    real_append = RunDir.append_metrics
-
-    def append(self, row):
-        if disk_full["on"]:
-            raise write_error(self.metrics_file, OSError(errno.ENOSPC, "No space left on device"))
-        return real_append(self, row)
-
-    monkeypatch.setattr(RunDir, "append_metrics", append)
+    full = disk_full(monkeypatch)
     threads = []
     real_pin = checkpoints.set_pinned
     monkeypatch.setattr(checkpoints, "set_pinned",
@@ -53,7 +43,7 @@ def test_failed_write_pauses_behind_a_banner_and_pin_delete_run_on_the_training_
     assert trainer_step(win.session) == step                    # really paused
     assert win.last_metrics.step == step
 
-    disk_full["on"] = False                                     # the user frees space
+    full["on"] = False                                          # the user frees space
     win.error_banner.resume_button.click()
     assert win.state == "running" and win.error_banner.isHidden()
     ckpts = win.run_path / "checkpoints"
