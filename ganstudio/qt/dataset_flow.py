@@ -109,8 +109,8 @@ class DatasetFlow(QObject):
 
     def _fit_network_to(self, ds) -> None:
         """A dropped or typed dataset the form's network cannot take switches the form to one that can, with a
-        visible note (the same rule as the CLI without --preset: engine.trainer.adapt_arch_to_data)."""
-        from ..engine.trainer import adapt_arch_to_data  # noqa: PLC0415 - TensorFlow is imported lazily there
+        visible note (the same rule as the CLI without --preset: engine.setup.adapt_arch_to_data)."""
+        from ..engine.setup import adapt_arch_to_data  # noqa: PLC0415 - numpy only, loaded on the first dataset
 
         cfg = self.form.validate() if self.model.session is None and not self.model.watching else None
         note = ""

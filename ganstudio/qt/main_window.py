@@ -2,37 +2,37 @@
 
 Tabs: Training (form, plots, grid), Dataset, Runs, Latent and Sweep; a Checkpoints dock on the right. What the
 studio is doing lives in the Qt-free studio model (ganstudio.studio.StudioModel: the state machine, the session,
-the run shown and what Start resumes, the remedy policy, recent runs, the runs root); this window builds the
-widgets, makes the training session (thread + worker + Control) and short background `Task`s (exports, dataset
-decoding), and composes the views and controllers that observe the model and call it, each given what it needs:
-event_views.RunViews (engine events -> views), status.StatusView, run_folder.RunFolder (new, open, load a
-checkpoint), watch_mode.WatchMode, run_exports.RunExports, dataset_flow.DatasetFlow, desktop.Desktop. It never
-imports TensorFlow: the worker and the export tasks import it inside their threads, so the window shows at once and
-watch mode never loads it.
+the run shown and what Start resumes, the remedy policy, recent runs, the runs root). This window builds the
+widgets, the actions and menus, and composes the views and controllers that observe the model and call it, each
+given the model and the widgets it needs: training.Training (Start, the session's signals, remedies, the engine
+warm-up), event_views.RunViews (engine events -> views), status.StatusView, run_folder.RunFolder (new, open, load
+a checkpoint), watch_mode.WatchMode, run_exports.RunExports, dataset_flow.DatasetFlow and desktop.Desktop. Its
+public methods (start_training, open_run, export_run, …) are the studio's commands for the app, tests and
+benchmarks. It never imports TensorFlow: the worker and the export tasks import it inside their threads, so the
+window shows at once and watch mode never loads it.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QMessageBox, QScrollArea, QSpinBox, QSplitter,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from ..config import Config
-from ..metrics.advice import Remedy
 from ..runs import runs_root
 from ..studio import State, StudioModel
 from .actions import make_action
 from .dataset_flow import DatasetFlow
 from .event_views import RunViews
-from .gcguard import gui_thread_gc
 from .recent import SettingsStore
 from .report_action import make_report
 from .run_exports import RunExports, ask_replace_dialog
 from .run_folder import RunFolder, confirm_branch_dialog
 from .status import StatusView, fmt_duration
+from .training import Training, load_engine
 from .watch_mode import WatchMode
 from .widgets.checkpoints import CheckpointPanel
 from .widgets.dataset_panel import DatasetPanel
@@ -46,18 +46,12 @@ from .widgets.runs_panel import RunsPanel
 from .widgets.sample_grid import SampleGridView
 from .widgets.sweep_panel import install_sweep_tab
 from .window_settings import initial_config, restore_layout, save_settings
-from .worker import Task, TaskSet, TrainingSession, describe_error
+from .worker import Task, TaskSet
 
 DEFAULT_SIZE = (1480, 860)   # first launch, where the screen has room; benchmarks measure this size
 CLOSE_WAIT_MS = 1000      # join this long inside closeEvent (a close may block the window 3 s at most, with room
                           # for the rest of it on a busy machine); beyond it the window closes when the thread ends
 QUIT_WAIT_MS = 120_000    # at application exit we must join: a running QThread at exit is a qFatal
-
-
-def load_engine(_progress: Callable[[int, int], None]) -> str:
-    from ..core.tfsetup import device_summary  # noqa: PLC0415 - imports TensorFlow, in the warm-up thread
-
-    return device_summary()
 
 
 def _model_attr(name: str) -> property:
@@ -95,7 +89,6 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings("ganstudio", "ganstudio")
         self.model = StudioModel(SettingsStore(self.settings))
         self._close_when_done = False
-        self._warmup = None
         self.tasks = TaskSet(self)                 # exports + dataset decoding; joined on close
         self.tasks.changed.connect(self._close_if_done)
 
@@ -145,7 +138,7 @@ class MainWindow(QMainWindow):
         self.plot = LossPlot()
         self.quality_plot = QualityPlot()
         self.health_banner = HealthBanner()
-        self.health_banner.remedyRequested.connect(self.apply_remedy)
+        self.health_banner.remedyRequested.connect(lambda remedy: self.training.apply_remedy(remedy))
         self.plot_splitter = QSplitter(Qt.Vertical)     # losses above, quality (FD / KID) below
         self.plot_splitter.addWidget(self.plot)
         self.plot_splitter.addWidget(self.quality_plot)
@@ -214,6 +207,9 @@ class MainWindow(QMainWindow):
                               form=self.panel, show_message=show,
                               show_quality=lambda text: self.lbl_quality.setText(text),
                               grid_shown=lambda: self.act_export.setEnabled(True))
+        self.training = Training(model, self.panel, self.views, self.latent, self.tasks, set_title=self.setWindowTitle,
+                                 show_message=show, export_best=lambda: self.export_run("keras", step="best"),
+                                 parent=self)
         self.exports = RunExports(model, self.grid_view, self.ckpt_panel, self.tasks, self, show_message=show,
                                   choose_save_path=lambda *a: self.choose_save_path(*a),
                                   export_chooser=lambda: self.choose_export_path,
@@ -371,39 +367,11 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------------------------ commands
     def start_training(self, run_dir: str | Path | None = None, source=None) -> bool:
-        """Start a new run (or continue the run the model resumes). Returns False, with the reason shown, if it
-        cannot. `source(control)`, a sweep's event generator, replaces the single Trainer (the Sweep tab)."""
-        if self.model.session is not None:
-            return False
-        cfg = self.panel.validate()
-        if cfg is None:
-            self.report_error(f"Cannot start: {self.panel.error_text}")
-            return False
-        if self.latent.busy:
-            self.report_error("The latent explorer is generating; start training when it has finished")
-            return False
-        for prefix, what in (("export", "an export"), ("dataset", "the dataset preview's decode")):
-            if self.tasks.busy(prefix):   # it may write the same files (dataset cache, run folder) as the trainer
-                self.report_error(f"Cannot start while {what} is running; press Start again when it has finished")
-                return False
-        plan = self.model.start_plan(cfg.preset, run_dir, source)
-        if plan.resume:
-            self.views.show_resume_history(plan.path, plan.history_step)
-        else:
-            self.views.reset()
-        self.health_banner.reset()
-        self.latent.forget_model()    # the trainer builds its own models; never keep a second one around
-        session = TrainingSession(cfg, plan.path, resume=plan.resume, resume_step=plan.resume_step, parent=self,
-                                  source=source)
-        session.engineEvent.connect(self.on_engine_event)
-        session.errored.connect(self._on_errored)
-        session.finished.connect(self.model.end_session)
-        session.start()
-        self.panel.set_active(True)
-        self.ckpt_panel.set_run(plan.path)
-        self.model.begin(session, plan, sweeping=source is not None)
-        self.setWindowTitle(f"ganstudio — {plan.path.name}")
-        return True
+        """Start a new run (or resume the opened / stopped one); False, with the reason shown, if it cannot."""
+        return self.training.start(run_dir, source)
+
+    def on_engine_event(self, ev: object) -> None:
+        self.training.on_event(ev)
 
     def toggle_pause(self) -> None:
         self.model.toggle_pause()
@@ -421,21 +389,6 @@ class MainWindow(QMainWindow):
     def compute_quality(self) -> bool:
         """Ask the trainer for FD / KID now (between steps, also while paused); a Metric event answers."""
         return self.model.compute_quality()
-
-    def apply_remedy(self, remedy: Remedy) -> str:
-        """One click on an adviser's remedy (the policy: studio.remedy); returns what was done."""
-        return self.model.apply_remedy(remedy, set_form=self.panel.set_value, start=self.start_training,
-                                       export_best=lambda: self.export_run("keras", step="best")).text
-
-    @Slot(object)
-    def on_engine_event(self, ev: object) -> None:
-        """An engine event: the views draw their part, then the model takes its own (state, status numbers)."""
-        self.views.on_event(ev)
-        self.model.handle_event(ev)
-
-    @Slot(object)
-    def _on_errored(self, exc: object) -> None:
-        self.report_error(describe_error(exc))  # type: ignore[arg-type]
 
     def _clear_training_views(self) -> None:
         self.plot.clear()
@@ -515,37 +468,14 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
         self.drop_path(paths[0])
 
-    # ------------------------------------------------------------------------------------------------ engine warm-up
     def warm_up_engine(self) -> None:
         """Import TensorFlow in the background after the window is shown, so Start responds quickly."""
-        if self._warmup is not None:
-            return
-        # A Task (a QThread) rather than a daemon thread: it is joined on exit, so the interpreter never tears down
-        # while TF's extension modules are half-imported; its thread runs at background priority, so TF's pools do.
-        self._warmup = Task(load_engine, "warmup")
-        self._warmup.done.connect(self._on_warm)
-        self._warmup.failed.connect(self._on_warm)
-        gui_thread_gc().start(self._warmup)
-
-    @Slot(object)
-    def _on_warm(self, result: object) -> None:
-        if isinstance(result, BaseException):
-            self.statusBar().showMessage(f"Engine failed to load: {describe_error(result)}")
-        else:
-            self.model.engine_ready = True
-            self.model.device_info = self.model.device_info or str(result)
-            self.statusBar().showMessage(f"Engine ready ({result})", 0)
+        self.training.warm_up()
 
     # ------------------------------------------------------------------------------------------------ shutdown
     def shutdown(self, wait_ms: int = QUIT_WAIT_MS) -> bool:
         """Stop training and join every thread this window started. Returns False on a timeout."""
-        ok = True
-        session = self.model.session
-        if session is not None:
-            session.stop()
-            ok = session.shutdown(wait_ms)
-            if not ok:
-                print(f"ganstudio: the training thread did not stop within {wait_ms / 1000:.0f} s")
+        ok = self.training.shutdown(wait_ms)
         return self._join_background(wait_ms, wait_ms) and ok
 
     def _join_background(self, warmup_ms: int, tasks_ms: int) -> bool:
@@ -553,11 +483,7 @@ class MainWindow(QMainWindow):
         (the trainer's thread is its session's). False if one of them is still running after its wait."""
         self.watch.timer.stop()
         self.dataset_flow.cancel()
-        ok = True
-        if self._warmup is not None:
-            ok = self._warmup.wait(warmup_ms)
-            if ok:
-                self._warmup = None
+        ok = self.training.join_warmup(warmup_ms)
         return self.tasks.wait_all(tasks_ms) and ok
 
     def _close_if_done(self) -> None:
@@ -606,4 +532,4 @@ class MainWindow(QMainWindow):
         return self.panel.current_config()
 
 
-__all__ = ["MainWindow", "State", "fmt_duration"]
+__all__ = ["MainWindow", "State", "fmt_duration", "load_engine"]

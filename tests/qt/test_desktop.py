@@ -19,13 +19,14 @@ def is_(kind):
 
 @pytest.mark.slow
 def test_latent_explorer_on_a_paused_run(make_main_window, start_paused, qtbot, tmp_path):
-    """Paused, with no checkpoint on disk: every view comes from the trainer's own generator."""
+    """Paused, with no checkpoint of the paused step on disk (only the new run's step-0 state): every view comes
+    from the trainer's own generator."""
     win = make_main_window(preset="tiny")
     step = start_paused(win, 2)
     session = win.session
     lat = win.latent
     assert lat.available and lat.live is not None and lat.btn_generate.isEnabled()
-    assert list_checkpoints(win.run_path / "checkpoints") == []
+    assert [c.step for c in list_checkpoints(win.run_path / "checkpoints")] == [0] and step > 0
     win.tabs.setCurrentWidget(lat)
     lat.steps.setValue(6)
     with qtbot.waitSignal(lat.generated, timeout=TIMEOUT) as blocker:

@@ -7,7 +7,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from ganstudio.engine.control import Control
-from ganstudio.engine.events import ConfigChanged, Health, Metric, Paused, RolledBack, StepMetrics
+from ganstudio.engine.events import ConfigChanged, HealthWarning, Metric, Paused, RolledBack, StepMetrics
 from ganstudio.metrics.advice import Remedy
 
 TIMEOUT = 90_000
@@ -106,8 +106,9 @@ def test_health_banner_stacks_rolls_back_and_halves_lrs(make_main_window, qtbot)
     qtbot.waitExposed(win)
     banner = win.health_banner
     assert banner.isHidden()
-    win.on_engine_event(Health("d_dominance", 50, "D(real) 0.99 and D(fake) 0.01 for 200 steps",
-                               "D learns faster than G", {}, (Remedy("Set d_lr to g_lr (0.0001)", {"d_lr": 1e-4}),)))
+    win.on_engine_event(HealthWarning("d_dominance", 50, "D(real) 0.99 and D(fake) 0.01 for 200 steps",
+                                      "D learns faster than G", {},
+                                      (Remedy("Set d_lr to g_lr (0.0001)", {"d_lr": 1e-4}),)))
     assert banner.isVisible() and [b.text() for b in banner.remedy_buttons] == ["Set d_lr to g_lr (0.0001)"]
     text = banner.plain_text()
     assert "Discriminator dominates" in text and "D learns faster than G" in text and "step 50" in text
@@ -118,7 +119,7 @@ def test_health_banner_stacks_rolls_back_and_halves_lrs(make_main_window, qtbot)
     assert c.red() > c.blue() + 20 and c.green() > c.blue()      # amber
     assert not win.errors
 
-    win.on_engine_event(Health("mode_collapse", 60, "sample diversity fell", "G stopped exploring"))
+    win.on_engine_event(HealthWarning("mode_collapse", 60, "sample diversity fell", "G stopped exploring"))
     assert banner.counter.text() == "2 warnings" and "mode collapse" in banner.plain_text().lower()
 
     # NaN: plots were at step 6, the trainer rolled back to 4 and paused
@@ -129,8 +130,8 @@ def test_health_banner_stacks_rolls_back_and_halves_lrs(make_main_window, qtbot)
     control = fake_session(win, "running")
     win.panel.set_value("g_lr", 2e-4)
     win.panel.set_value("d_lr", 4e-4)
-    win.on_engine_event(Health("nan", 6, "losses are NaN/Inf", "a learning rate too high", {},
-                               (Remedy("Halve both learning rates", {"g_lr": 1e-4, "d_lr": 2e-4}),)))
+    win.on_engine_event(HealthWarning("nan", 6, "losses are NaN/Inf", "a learning rate too high", {},
+                                      (Remedy("Halve both learning rates", {"g_lr": 1e-4, "d_lr": 2e-4}),)))
     win.on_engine_event(RolledBack(4, 6))
     win.on_engine_event(Paused(4))
     assert win.state == "paused"

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from ganstudio.engine.checkpoints import best_record
-from ganstudio.engine.events import ConfigChanged, Health, Paused, RolledBack
+from ganstudio.engine.events import ConfigChanged, HealthWarning, Paused, RolledBack
 from ganstudio.metrics.advice import Remedy
 
 TIMEOUT = 120_000
@@ -26,7 +26,7 @@ def test_remedy_buttons_reach_the_trainer(make_main_window, tiny_form_values, qt
         win.act_pause.trigger()
     trainer = session.trainer
     g_lr, d_lr = trainer.config.optim.g_lr, trainer.config.optim.d_lr
-    win.on_engine_event(Health("plateau", win.last_metrics.step, "FD has not improved", "converged", {}, (
+    win.on_engine_event(HealthWarning("plateau", win.last_metrics.step, "FD has not improved", "converged", {}, (
         Remedy("Halve both learning rates", {"g_lr": g_lr / 2, "d_lr": d_lr / 2}),
         Remedy("Roll back to the best checkpoint", {}, "rollback_best"),
         Remedy("Enable DiffAugment (translation, cutout)", {"diffaugment": "translation,cutout"}, "resume"))))

@@ -98,7 +98,9 @@ def test_checkpoints_dock_pins_deletes_and_loads(make_main_window, run_copy, qtb
     panel = win.ckpt_panel
     assert panel.tree.topLevelItemCount() == 0 and not panel.btn_delete.isEnabled()
     win.open_run(run_copy)
-    assert [panel.tree.topLevelItem(i).text(0) for i in range(panel.tree.topLevelItemCount())] == ["3", "2", "1"]
+    # a new run saves its step-0 state, so the run has four checkpoints
+    assert [panel.tree.topLevelItem(i).text(0) for i in range(panel.tree.topLevelItemCount())] == ["3", "2", "1",
+                                                                                                  "0"]
 
     panel.select_step(2)
     assert panel.btn_pin.text() == "Pin"
@@ -116,7 +118,7 @@ def test_checkpoints_dock_pins_deletes_and_loads(make_main_window, run_copy, qtb
     panel.confirm_delete = lambda info: asked.append(info.step) or True
     panel.btn_delete.click()
     assert asked == [1] and not (run_copy / "checkpoints" / "step_000001").exists()
-    assert panel.tree.topLevelItemCount() == 2
+    assert panel.tree.topLevelItemCount() == 3
 
     # the best checkpoint is marked, and exports use it unless told otherwise
     CheckpointStore(None, run_copy / "checkpoints").set_best(2, 5.0)
@@ -160,21 +162,22 @@ def test_loading_an_older_checkpoint_asks_then_moves_the_newer_ones_aside(make_m
     monkeypatch.setattr(mw.QMessageBox, "question", lambda *a: asked.append(a[2]) or mw.QMessageBox.Cancel)
     assert not win.load_checkpoint(1)                                    # Cancel keeps everything
     assert "newer checkpoints (2, 3) will be moved aside to run-a/abandoned/step-3-from-1/" in asked[0]
-    assert win.resume_step is None and [c.step for c in list_checkpoints(run_copy / "checkpoints")] == [1, 2, 3]
+    assert win.resume_step is None and [c.step for c in list_checkpoints(run_copy / "checkpoints")] == [0, 1, 2, 3]
     monkeypatch.setattr(mw.QMessageBox, "question", lambda *a: mw.QMessageBox.Ok)
     assert win.load_checkpoint(1) and win.act_start.text() == "Resume from step 1"
     win.panel.set_value("steps", 0)
     win.panel.set_value("checkpoint_every", 0)
     win.act_start.trigger()
     qtbot.waitUntil(lambda: win.last_metrics is not None and win.last_metrics.step >= 2, timeout=TIMEOUT)
-    assert win.ckpt_panel.tree.topLevelItemCount() == 1                 # 2 and 3 are gone from the dock at Start
+    assert win.ckpt_panel.tree.topLevelItemCount() == 2                 # 2 and 3 are gone from the dock at Start
     win.act_stop.trigger()
     qtbot.waitUntil(lambda: win.session is None, timeout=TIMEOUT)
     stopped = win.last_metrics.step
-    assert [c.step for c in list_checkpoints(run_copy / "checkpoints")] == [1, stopped]
+    assert [c.step for c in list_checkpoints(run_copy / "checkpoints")] == [0, 1, stopped]
     assert [c.step for c in list_checkpoints(run_copy / "abandoned" / "step-3-from-1" / "checkpoints")] == [2, 3]
     assert [panel_step.text(0) for panel_step in
-            map(win.ckpt_panel.tree.topLevelItem, range(win.ckpt_panel.tree.topLevelItemCount()))] == [str(stopped), "1"]
+            map(win.ckpt_panel.tree.topLevelItem, range(win.ckpt_panel.tree.topLevelItemCount()))] == [str(stopped), "1",
+                                                                                               "0"]
 
     assert win.act_start.text() == "Resume run"
     win.act_start.trigger()
