@@ -66,9 +66,9 @@ def test_idx_gz_that_inflates_past_its_header_is_refused_without_reading_it(tmp_
 
 
 def test_idx_header_claiming_more_than_memory_is_refused_before_allocating(tmp_path, monkeypatch):
-    import ganstudio.data.datasets as data
+    import ganstudio.data as data
 
-    monkeypatch.setattr(data, "memory_budget", lambda: 1 << 20)
+    monkeypatch.setattr(data.arrays, "memory_budget", lambda: 1 << 20)
     path = tmp_path / "x-images-idx3-ubyte"
     path.write_bytes(_idx_header((60000, 28, 28)) + bytes(100))
     peak, err = _peak_bytes(lambda: data.read_idx(path))
@@ -93,10 +93,10 @@ def test_npz_with_a_forged_header_is_refused_before_numpy_allocates(tmp_path):
 
 
 def test_npz_larger_than_the_memory_budget_is_refused(tmp_path, monkeypatch):
-    import ganstudio.data.datasets as data
+    import ganstudio.data as data
 
     np.savez(tmp_path / "d.npz", x=np.zeros((64, 28, 28), np.uint8))
-    monkeypatch.setattr(data, "memory_budget", lambda: 1000)
+    monkeypatch.setattr(data.arrays, "memory_budget", lambda: 1000)
     with pytest.raises(DataError, match="d.npz: needs .* GiB, more than"):
         data.load_dataset(str(tmp_path / "d.npz"))
     monkeypatch.undo()
@@ -116,7 +116,7 @@ def test_folder_with_too_many_files_is_refused_while_scanning(tmp_path, monkeypa
 
 
 def test_folder_whose_decoded_size_exceeds_memory_is_refused_before_the_cache_is_written(tmp_path, monkeypatch):
-    import ganstudio.data.datasets as data
+    import ganstudio.data as data
     from ganstudio.data import load_dataset
 
     root = tmp_path / "imgs"
@@ -124,7 +124,7 @@ def test_folder_whose_decoded_size_exceeds_memory_is_refused_before_the_cache_is
     for i in range(4):
         Image.fromarray(np.full((28, 28), i * 40, np.uint8)).save(root / f"{i}.png")
     monkeypatch.setenv("GANSTUDIO_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(data, "memory_budget", lambda: 4 * 28 * 28 - 1)
+    monkeypatch.setattr(data.arrays, "memory_budget", lambda: 4 * 28 * 28 - 1)
     with pytest.raises(DataError, match="imgs: needs .*lower the resolution"):
         load_dataset(str(root))
     assert not (tmp_path / "cache").exists()

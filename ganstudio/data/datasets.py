@@ -9,13 +9,13 @@ import math
 import os
 import zipfile
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..core.errors import DataError
 from ..core.resources import resource_path
+from .arrays import Dataset, check_claim
 
 BUILTIN = ("bundled", "mnist", "fashion_mnist", "cifar10")
 CLASS_NAMES = {
@@ -24,31 +24,6 @@ CLASS_NAMES = {
     "mnist": tuple(str(i) for i in range(10)),
     "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
 }
-
-
-@dataclass
-class Dataset:
-    """Images as uint8 [0, 255], shape (N, H, W, C); labels (N,) int or None."""
-    name: str
-    images: np.ndarray
-    labels: np.ndarray | None = None
-    class_names: tuple[str, ...] = ()
-    notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)   # e.g. skipped files; shown to the user, not fatal
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return tuple(self.images.shape[1:])  # type: ignore[return-value]
-
-    def __len__(self) -> int:
-        return int(self.images.shape[0])
-
-    def summary(self) -> str:
-        h, w, c = self.shape
-        return f"{self.name}: {len(self):,} images, {h}x{w}x{c}, uint8 [0, 255]"
-
-    def class_counts(self) -> np.ndarray:
-        return np.bincount(self.labels) if self.labels is not None and len(self.labels) else np.zeros(0, int)
 
 
 def load_dataset(spec: str, limit: int = 0, *, size: int = 28, color: str = "auto", resize: str = "crop",
@@ -158,22 +133,6 @@ def _load_idx(path: Path) -> Dataset:
             y = read_idx(cand)
             labels = y.astype(np.int64) if y.shape == (len(x),) else None
     return Dataset(path.name, x[..., None], labels, (), [f"IDX file {path}"])
-
-
-def memory_budget() -> int:
-    """Bytes one dataset may take: half the machine's physical memory (the trainer keeps a second copy as a tensor).
-    Headers that claim more are refused before anything is allocated."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
-    except (AttributeError, OSError, ValueError):   # no sysconf (Windows): assume a 32 GiB machine
-        return 16 << 30
-
-
-def check_claim(where: str, nbytes: int, fix: str) -> None:
-    budget = memory_budget()
-    if nbytes > budget:
-        raise DataError(f"{where}: needs {nbytes / 2**30:,.1f} GiB, more than the {budget / 2**30:,.1f} GiB a dataset "
-                        f"may use on this machine (half its memory); {fix}")
 
 
 IDX_CHUNK = 1 << 20

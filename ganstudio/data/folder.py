@@ -19,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 from ..core.errors import DataError
 from ..core.fileio import atomic_write_text
 from ..core.imaging import open_image
+from .arrays import Dataset, check_claim
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 MIN_SIDE = 4
@@ -100,7 +101,6 @@ def _wants_rgb(files: list[Path]) -> bool:
 
 def load_folder(root: Path, size: int, color: str = "auto", resize: str = "crop", bad_images: str = "skip",
                 progress: Progress | None = None):
-    from .datasets import Dataset, check_claim  # noqa: PLC0415 - circular at import time
 
     files, problems = scan(root)
     if not files:
