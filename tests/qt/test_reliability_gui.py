@@ -24,12 +24,15 @@ def _tiny(win, values, **more):
 def test_failed_write_pauses_behind_a_banner_and_pin_delete_run_on_the_training_thread(
         make_main_window, tiny_form_values, qtbot, monkeypatch, trainer_step):
     import ganstudio.engine.checkpoints as checkpoints
+    import ganstudio.engine.keeper as keeper
+    import ganstudio.qt.widgets.checkpoints as dock
 
     full = disk_full(monkeypatch)
     threads = []
     real_pin = checkpoints.set_pinned
-    monkeypatch.setattr(checkpoints, "set_pinned",
-                        lambda info, pinned: threads.append(threading.get_ident()) or real_pin(info, pinned))
+    for module in (checkpoints, keeper, dock):   # wherever it is bound: the trainer's keeper, the dock's own Pin
+        monkeypatch.setattr(module, "set_pinned",
+                            lambda info, pinned: threads.append(threading.get_ident()) or real_pin(info, pinned))
 
     win = make_main_window(preset="tiny")
     _tiny(win, tiny_form_values, checkpoint_every=1)
