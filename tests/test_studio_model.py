@@ -204,8 +204,14 @@ def test_remedy_policy():
 
 
 def test_applying_remedies_live_and_by_stop_and_resume(model, tmp_path):
-    form, calls = {}, []
-    hooks = {"set_form": form.__setitem__, "start": lambda: calls.append(("start", dict(form))),
+    form, calls, order = {}, [], []
+
+    def start() -> None:   # Start with nothing given resumes the stopped run
+        plan = model.start_plan("tiny")
+        calls.append(("start", dict(form), plan.resume, plan.path))
+        order.append("start")
+
+    hooks = {"set_form": form.__setitem__, "start": start,
              "export_best": lambda: calls.append(("export", model.session))}
     model.apply_remedy(HALVE, **hooks)                  # nothing runs: the form only
     assert form == {"g_lr": 1e-4, "d_lr": 2e-4} and model.messages[-1].startswith("Set ")
@@ -221,15 +227,15 @@ def test_applying_remedies_live_and_by_stop_and_resume(model, tmp_path):
     model.apply_remedy(ROLLBACK, **hooks)
     assert session.control.take_request() == ("restore", {"which": "best"})
 
-    order = []
     model.session_ended.connect(lambda: order.append("window"))
     model.apply_remedy(AUGMENT, **hooks)               # stop, then Start with the form changed
     assert session.stopped == [True] and model.state is State.STOPPING and calls == []
     model.handle_event(Finished(5, "stopped", str(tmp_path / "run")))
     model.session_ended.connect(lambda: order.append("after"))
     model.end_session()
-    # the window's own observer first, then Start (connected by the remedy before "after" was)
-    assert calls == [("start", {"diffaugment": "translation"})] and order == ["window", "after"]
+    # the observers connected before the remedy (the window's) first, then Start, resuming the stopped run
+    assert calls == [("start", {"diffaugment": "translation"}, True, tmp_path / "run")]
+    assert order == ["window", "start", "after"]
     model.end_session()                                 # the one-shot does not run again
     assert len(calls) == 1
 
