@@ -159,6 +159,44 @@ def test_every_package_has_a_layer():
 
 
 
+def cycles(modules: dict[str, tuple[str, bool]]) -> list[list[str]]:
+    """Groups of modules that import each other in a loop (strongly connected components of the import graph)."""
+    graph = {name: sorted(i for i in imports_of(source, name, is_package) if i in modules and i != name)
+             for name, (source, is_package) in modules.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = stack[stack.index(v):]
+            del stack[stack.index(v):]
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycles():
+    """Also a lazy import closes a loop: two modules that need each other belong in one, or share a third."""
+    assert cycles(source_modules()) == []
+    assert cycles({"ganstudio.data.datasets": ("def f():\n    from .folder import load_folder\n", False),
+                   "ganstudio.data.folder": ("def g():\n    from .datasets import Dataset\n", False),
+                   "ganstudio.data.arrays": ("import numpy\n", False)}) == [["ganstudio.data.datasets",
+                                                                            "ganstudio.data.folder"]]
+
 INIT_CODE_EXEMPT = {"ganstudio.qt.widgets"}   # the widgets' layout helpers
 
 
