@@ -50,8 +50,8 @@ def tiny_images():
 def trained_run_template(tmp_path_factory):
     """One tiny run trained once per session (3 steps, a grid and a checkpoint at each, float32: exports compute
     in float32, so grids compare exactly). Tests use `trained_run`, a copy, so nothing one writes leaks."""
-    from ganstudio.engine.trainer import Trainer, run_to_end
     from ganstudio.config.presets import get_preset
+    from ganstudio.engine.trainer import Trainer, run_to_end
 
     cfg = get_preset("tiny").config().with_updates(
         {"limit": 64, "batch_size": 16, "steps": 3, "sample_every": 1, "jit_compile": "off", "num_samples": 4,

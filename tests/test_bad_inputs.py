@@ -407,8 +407,8 @@ ROWS = [
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from ganstudio.engine.trainer import Trainer, run_to_end
     from ganstudio.config.presets import get_preset
+    from ganstudio.engine.trainer import Trainer, run_to_end
 
     cfg = get_preset("tiny").config().with_updates({"limit": 64, "batch_size": 16, "steps": 2, "sample_every": 1,
                                                     "jit_compile": "off", "num_samples": 4})

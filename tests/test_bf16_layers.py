@@ -100,8 +100,8 @@ def test_a_bf16_generator_checkpoint_restores_into_the_float32_one(tmp_path):
     """sample/export rebuild the generator in float32 (stock batch norm) from a bf16 run's checkpoint."""
     import tensorflow as tf
 
-    from ganstudio.models import build_generator
     from ganstudio.config.presets import get_preset
+    from ganstudio.models import build_generator
 
     cfg = get_preset("tiny").config().model
     keras.config.set_dtype_policy("mixed_bfloat16")

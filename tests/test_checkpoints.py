@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import ganstudio.engine.checkpoints as ck
+from ganstudio.core.errors import CheckpointError
 from ganstudio.engine.checkpoints import (CheckpointStore, find_checkpoint, list_checkpoints, parse_which,
                                           scan_checkpoints)
-from ganstudio.core.errors import CheckpointError
 
 
 class FakeCkpt:

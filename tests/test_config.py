@@ -3,8 +3,8 @@ import json
 import pytest
 
 from ganstudio.config import FIELDS, LIVE_FIELDS, Config, describe_fields
-from ganstudio.core.errors import ConfigError
 from ganstudio.config.presets import PRESETS, get_preset
+from ganstudio.core.errors import ConfigError
 
 
 def test_defaults_are_the_tutorial():

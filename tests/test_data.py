@@ -3,8 +3,8 @@ import gzip
 import numpy as np
 import pytest
 
-from ganstudio.data import load_dataset, read_idx
 from ganstudio.core.errors import DataError
+from ganstudio.data import load_dataset, read_idx
 
 
 def test_bundled_is_a_balanced_fashion_mnist_subset():

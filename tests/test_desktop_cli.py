@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from ganstudio.cli import main
-from ganstudio.engine.trainer import adapt_arch_to_data
 from ganstudio.config.presets import get_preset
+from ganstudio.engine.trainer import adapt_arch_to_data
 
 SMALL = ["--batch-size", "16", "--steps", "1", "--set", "width=8", "--set", "noise_dim=16", "--set", "jit_compile=off",
          "--set", "num_samples=4", "--set", "precision=float32", "--no-progress"]

@@ -12,9 +12,9 @@ import pytest
 MIRRORED = textwrap.dedent("""
     import json, os, sys
     os.environ["GANSTUDIO_CPU_DEVICES"] = "2"
+    from ganstudio.config.presets import get_preset
     from ganstudio.engine import StepMetrics
     from ganstudio.engine.trainer import Trainer, run_to_end
-    from ganstudio.config.presets import get_preset
     out = {}
     def run(strategy, steps, name, resume=False):
         cfg = get_preset("tiny").config().with_updates({"limit": 64, "batch_size": 16, "steps": steps,

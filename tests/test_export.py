@@ -5,8 +5,8 @@ import pytest
 from PIL import Image
 
 from ganstudio.cli import main
-from ganstudio.outputs.export import generate, load_generator
 from ganstudio.core.imaging import load_png
+from ganstudio.outputs.export import generate, load_generator
 
 
 def test_sample_grid_and_individual(trained_run, tmp_path, capsys):

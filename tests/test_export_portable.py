@@ -66,9 +66,9 @@ def max_difference(images, expected):
 def test_onnx_and_litert_match_the_keras_generator(preset, updates, shape, tmp_path):
     import keras
 
-    from ganstudio.outputs.export import export_portable
-    from ganstudio.models import build_generator
     from ganstudio.config.presets import get_preset
+    from ganstudio.models import build_generator
+    from ganstudio.outputs.export import export_portable
 
     keras.config.set_dtype_policy("float32")
     m = get_preset(preset).config().with_updates(updates).model

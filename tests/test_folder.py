@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganstudio.data import load_dataset
 from ganstudio.core.errors import DataError
+from ganstudio.data import load_dataset
 
 
 @pytest.fixture(autouse=True)
@@ -75,9 +75,9 @@ def test_symlink_loop_is_not_followed_forever(tmp_path):
 
 
 def test_folder_trains_with_dcgan(tmp_path):
+    from ganstudio.config.presets import get_preset
     from ganstudio.engine import StepMetrics
     from ganstudio.engine.trainer import Trainer, run_to_end
-    from ganstudio.config.presets import get_preset
 
     root = tmp_path / "imgs"
     rng = np.random.default_rng(0)

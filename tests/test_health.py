@@ -116,11 +116,11 @@ def test_sample_diversity_and_weights_finite_by_hand():
 
 @pytest.mark.slow
 def test_silent_on_a_real_short_healthy_run(tmp_path):
+    from ganstudio.config.presets import get_preset
     from ganstudio.data import load_dataset
     from ganstudio.engine import SampleGrid, StepMetrics
     from ganstudio.engine.trainer import Trainer, run_to_end
     from ganstudio.metrics.classifier import get_classifier
-    from ganstudio.config.presets import get_preset
 
     cfg = get_preset("tiny").config().with_updates(
         {"limit": 128, "batch_size": 16, "steps": 30, "jit_compile": "off", "num_samples": 8, "sample_every": 10,

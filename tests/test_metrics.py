@@ -4,11 +4,11 @@ import sys
 import numpy as np
 import pytest
 
+from ganstudio.core.resources import resource_path
 from ganstudio.data import Dataset, load_dataset
 from ganstudio.metrics import (QualityMetric, frechet_distance, frechet_distance_from_stats,
                                kernel_inception_distance, measure_cost)
 from ganstudio.metrics.fid import _mmd2_unbiased, memorization_split, nearest_distances, polynomial_kernel
-from ganstudio.core.resources import resource_path
 
 # ---- pure numpy: hand-checkable values -------------------------------------------------------------------------
 

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
+from ganstudio.config.presets import PRESETS, get_preset
 from ganstudio.data import Dataset
 from ganstudio.engine import SampleGrid, StepMetrics
 from ganstudio.engine.trainer import Trainer, run_to_end
-from ganstudio.config.presets import PRESETS, get_preset
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -51,8 +51,8 @@ def test_ema_generator_lags_the_raw_one(tmp_path, tiny_config):
 
 
 def test_diffaugment_changes_images_but_keeps_shape():
-    from ganstudio.engine.augment import diff_augment
     from ganstudio.core.tfsetup import import_tf
+    from ganstudio.engine.augment import diff_augment
 
     tf = import_tf()
     x = tf.ones([4, 28, 28, 1]) * 0.5

@@ -15,8 +15,8 @@ from ganstudio.config.presets import get_preset
 def test_r_real_uses_the_loss_familys_boundary(loss, d_score, expected):
     import keras
 
-    from ganstudio.engine.step import build_train_step
     from ganstudio.core.tfsetup import import_tf
+    from ganstudio.engine.step import build_train_step
 
     tf = import_tf()
     cfg = get_preset("tiny").config().with_updates({"loss": loss, "precision": "float32", "d_steps": 1,

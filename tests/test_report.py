@@ -8,9 +8,9 @@ import numpy as np
 from PIL import Image
 
 from ganstudio.cli import main
+from ganstudio.config.presets import get_preset
 from ganstudio.engine.events import StepMetrics
 from ganstudio.metrics.advice import HealthWarning, Remedy
-from ganstudio.config.presets import get_preset
 from ganstudio.outputs.report import build_report
 from ganstudio.runs import RunDir
 

@@ -10,10 +10,10 @@ import time
 import numpy as np
 import pytest
 
+from ganstudio.core.errors import CheckpointError
 from ganstudio.engine import Control, StepMetrics
 from ganstudio.engine.checkpoints import find_checkpoint, list_checkpoints, set_pinned
 from ganstudio.engine.trainer import Trainer, run_to_end
-from ganstudio.core.errors import CheckpointError
 from ganstudio.runs import RunDir
 
 
@@ -76,9 +76,9 @@ def test_mismatched_or_damaged_checkpoint_is_explained_and_nothing_changes(tiny_
 
 SAVER = textwrap.dedent("""
     import sys, numpy as np
+    from ganstudio.config.presets import get_preset
     from ganstudio.engine import StepMetrics
     from ganstudio.engine.trainer import Trainer
-    from ganstudio.config.presets import get_preset
     cfg = get_preset("tiny").config().with_updates({"limit": 64, "batch_size": 16, "jit_compile": "off",
         "checkpoint_every": 1, "keep_checkpoints": 3, "steps": 0, "sample_every": 1000, "tensorboard": False})
     for ev in Trainer(cfg, run_dir=sys.argv[1]).run():

@@ -49,10 +49,10 @@ import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from ganstudio.cli import main as cli_main  # noqa: E402
+from ganstudio.config.presets import get_preset  # noqa: E402
+from ganstudio.core.errors import ConfigError  # noqa: E402
 from ganstudio.engine.control import Control  # noqa: E402
 from ganstudio.engine.events import StepMetrics  # noqa: E402
-from ganstudio.core.errors import ConfigError  # noqa: E402
-from ganstudio.config.presets import get_preset  # noqa: E402
 from ganstudio.runs import RunDir  # noqa: E402
 from ganstudio.sweeps import SweepFinished, TrialFinished, TrialReport, TrialStarted, make_spec  # noqa: E402
 from ganstudio.sweeps.runner import Sweep, make_pruner  # noqa: E402

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from ganstudio.config import Config
+from ganstudio.core.errors import DataError
+from ganstudio.core.imaging import load_png
 from ganstudio.data import Dataset
 from ganstudio.engine import (CheckpointSaved, ConfigChanged, Control, Finished, Message, Paused, SampleGrid, Started,
                               StepMetrics)
 from ganstudio.engine.trainer import Trainer, run_to_end
-from ganstudio.core.errors import DataError
-from ganstudio.core.imaging import load_png
 from ganstudio.runs import RunDir
 
 

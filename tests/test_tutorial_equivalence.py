@@ -2,9 +2,9 @@
 dropout seeds -> the same losses and the same weights after a step, to float rounding."""
 import numpy as np
 
+from ganstudio.config.presets import get_preset
 from ganstudio.data import Dataset
 from ganstudio.engine.trainer import Trainer
-from ganstudio.config.presets import get_preset
 from ganstudio.models.tutorial_reference import make_tutorial
 
 

@@ -18,9 +18,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..data import Dataset
 from ..core.errors import GanStudioError
 from ..core.resources import resource_path
+from ..data import Dataset
 
 ARCH_VERSION = "cnn-v1"                 # part of the cache key: change it when build_classifier changes
 BUNDLED_RESOURCE = "classifier_bundled.keras"

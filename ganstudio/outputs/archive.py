@@ -37,9 +37,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from .. import __version__
-from ..engine.checkpoints import BEST, best_record, find_checkpoint, missing_parts, step_dir
 from ..core.errors import GanStudioError, RunDirError
 from ..core.fileio import dir_mode, new_temp_file
+from ..engine.checkpoints import BEST, best_record, find_checkpoint, missing_parts, step_dir
 from ..runs.folder import RunDir, _read_jsonl, runs_root
 
 FORMAT = "ganstudio-checkpoint/1"

@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 
 from ..config import FIELD_BY_NAME
-from ..engine.checkpoints import CheckpointInfo, find_checkpoint
+from ..config.sampling import fixed_grid_size, grid_labels, metric_inputs
 from ..core.errors import GanStudioError, RunDirError
 from ..core.fileio import atomic_write_bytes, dir_mode
 from ..core.imaging import gif_bytes, load_png, png_bytes, save_grid, to_pil, to_uint8
+from ..engine.checkpoints import CheckpointInfo, find_checkpoint
 from ..runs import RunDir
-from ..config.sampling import fixed_grid_size, grid_labels, metric_inputs
 
 
 

@@ -216,8 +216,8 @@ def _value(v: Any) -> str:
 
 
 def _config_section(cfg: Config, edits: list[dict], points: list[tuple[float, int]]) -> str:
-    from ..core.errors import GanStudioError  # noqa: PLC0415
     from ..config.presets import get_preset  # noqa: PLC0415
+    from ..core.errors import GanStudioError  # noqa: PLC0415
 
     try:
         base = get_preset(cfg.preset).config()

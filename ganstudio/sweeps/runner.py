@@ -32,17 +32,17 @@ import optuna
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState, create_trial
 
+from ..core.errors import ConfigError
 from ..engine.checkpoints import list_checkpoints
 from ..engine.control import Control
 from ..engine.dispatch import dispatch
 from ..engine.events import Finished, Metric, Started, StepMetrics
-from ..core.errors import ConfigError
 from ..runs import RunDir
 from .events import SweepFinished, TrialFinished, TrialReport, TrialStarted
 from .folder import SweepDir
 from .report import STUDY_ATTR, write_report
-from .storage import check_driver, connect_url, masked
 from .spec import REPORTS, SweepSpec, label
+from .storage import check_driver, connect_url, masked
 
 SQLITE_TIMEOUT_S = 60     # Optuna's FAQ for parallel SQLite: a connect timeout, so a locked database waits
 OPEN_TRIES = 5            # processes starting together race to create the schema: the loser retries
