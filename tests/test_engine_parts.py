@@ -37,7 +37,13 @@ def test_engine_exports_every_event_type():
     for cls in EVENT_TYPES:
         assert cls.__name__ in engine.__all__, cls
         assert getattr(engine, cls.__name__) is cls
-    assert engine.Health is HealthWarning                      # deprecated alias, one class
+    import pytest
+
+    with pytest.deprecated_call():
+        assert engine.Health is HealthWarning                  # the old name: a deprecated alias, one class
+    with pytest.deprecated_call():
+        from ganstudio.engine.events import Health
+    assert Health is HealthWarning and "Health" not in engine.__all__
 
 
 def test_row_schemas_are_the_event_fields():
@@ -293,3 +299,53 @@ def test_keeper_pin_delete_and_failed_saves(tiny_config, tmp_path, monkeypatch):
     monkeypatch.setattr(keeper.store, "save", full)
     with pytest.raises(WriteError, match="step_000005"):
         keeper.save(5, {}, keep=5)
+
+
+# --- sampler, budget extension, out-of-memory -------------------------------------------------------------------
+def test_sampler_grids_and_generate_requests(tiny_config):
+    import keras
+
+    from ganstudio.engine import Generated
+    from ganstudio.engine.sampler import Sampler
+    from ganstudio.engine.setup import build_state
+
+    keras.utils.set_random_seed(0)
+    s = build_state(tiny_config, "float32", 1)
+    sampler = Sampler(s.G, None, s.fixed_noise, None)
+    grid = sampler.sample()
+    assert grid.dtype == np.uint8 and grid.shape[0] == tiny_config.sample.num_samples
+    np.testing.assert_array_equal(sampler.sample(s.fixed_noise.numpy()), grid)     # the fixed noise by default
+    assert sampler.sample(np.zeros((7, tiny_config.model.noise_dim), np.float32)).shape[0] == 7
+    answer = sampler.generate(5, np.ones((2, tiny_config.model.noise_dim), np.float32), tag="q")
+    assert isinstance(answer, Generated) and (answer.step, answer.tag, answer.images.shape[0]) == (5, "q", 2)
+    bad = sampler.generate(5, np.ones((2, 3), np.float32))
+    assert bad.level == "error" and f"(N, {tiny_config.model.noise_dim})" in bad.text
+
+
+def test_extend_budget(tiny_config):
+    from ganstudio.engine.setup import extend_budget
+
+    cfg = tiny_config.with_updates({"steps": 10})
+    assert extend_budget(cfg, 4, 10, 0.0) == (cfg, 10, [])                        # room left: unchanged
+    new, total, notes = extend_budget(cfg, 10, 10, 0.0)
+    assert (new.train.steps, total) == (20, 20) and "10 more, to step 20" in notes[0]
+    timed = tiny_config.with_updates({"steps": 0, "train_minutes": 1.0})
+    new, total, notes = extend_budget(timed, 50, 0, 61.0)
+    assert new.train.train_minutes == round(61 / 60 + 1, 2) and total == 0 and "1 more" in notes[0]
+
+
+def test_run_call_names_the_setting_that_does_not_fit():
+    import pytest
+    import tensorflow as tf
+
+    from ganstudio.core.errors import ConfigError
+    from ganstudio.engine.step import run_call
+
+    def oom(images, labels):
+        raise tf.errors.ResourceExhaustedError(None, None, "OOM")
+
+    assert run_call(lambda x, y: x + y, 1, 2, steps=1, batch_size=8, device="CPU") == 3
+    with pytest.raises(ConfigError, match=r"^batch_size: 8 images per step .* \(e.g. --batch-size 4\)$"):
+        run_call(oom, 0, 0, steps=1, batch_size=8, device="CPU")
+    with pytest.raises(ConfigError, match=r"^steps_per_call: 4 steps of batch_size 8 in one call do not fit in the GPU"):
+        run_call(oom, 0, 0, steps=4, batch_size=8, device="GPU")

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ganstudio.engine import Control, Finished, Message, Paused, SampleGrid
+from ganstudio.engine import CheckpointSaved, Control, Finished, Message, Paused, SampleGrid
 from ganstudio.engine.events import Generated
 from ganstudio.engine.trainer import Trainer
 from ganstudio.outputs.latent import interpolate, orthonormal_directions, reroll_noise, slerp, split_views, view_batch
@@ -48,7 +48,7 @@ def test_generate_request_on_a_paused_run(tiny_config, tmp_path):
     trainer = Trainer(tiny_config.with_updates({"steps": 2}), run_dir=tmp_path / "run", control=control)
     gen = trainer.run()
     first_grid = next(e for e in gen if isinstance(e, SampleGrid))
-    assert isinstance(next(gen), Paused)
+    assert isinstance(next(gen), CheckpointSaved) and isinstance(next(gen), Paused)   # a new run saves step 0 first
     control.request("generate", tag="fixed")
     fixed = next(gen)
     assert isinstance(fixed, Generated) and fixed.tag == "fixed" and fixed.step == 0 and fixed.labels is None

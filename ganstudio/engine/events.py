@@ -12,7 +12,15 @@ import numpy as np
 # in the Qt-free metrics package, which never imports the engine. Its one name is HealthWarning.
 from ..metrics.advice import HealthWarning
 
-Health = HealthWarning   # deprecated alias of HealthWarning, kept for old imports; ganstudio itself does not use it
+
+def __getattr__(name: str):
+    if name == "Health":   # the old second name of HealthWarning: still importable, with a DeprecationWarning
+        import warnings  # noqa: PLC0415
+
+        warnings.warn("ganstudio.engine.events.Health is deprecated; use HealthWarning", DeprecationWarning,
+                      stacklevel=2)
+        return HealthWarning
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)

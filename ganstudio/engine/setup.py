@@ -86,6 +86,26 @@ def fit_config_to_data(config: Config, ds: Dataset) -> Config:
     return config.with_updates({"image_size": h, "channels": c})
 
 
+def extend_budget(config: Config, step: int, total_steps: int, train_seconds: float
+                  ) -> tuple[Config, int, list[str]]:
+    """A resumed run that has used its whole budget trains as much again: (the config with the budget (steps /
+    epochs, train_minutes) extended from `step`, the new total steps, a note for each extension). A budget with
+    room left is unchanged."""
+    updates: dict[str, Any] = {}
+    notes = []
+    if total_steps and step >= total_steps:
+        updates["steps"] = step + total_steps
+        notes.append(f"the run had used its budget of {total_steps:,} steps; training {total_steps:,} more, to "
+                     f"step {step + total_steps:,} (--steps sets another total)")
+        total_steps = step + total_steps
+    minutes = config.train.train_minutes
+    if minutes and train_seconds >= 60 * minutes:
+        updates["train_minutes"] = round(train_seconds / 60 + minutes, 2)
+        notes.append(f"the run had used its budget of {minutes:g} training minutes; training {minutes:g} more "
+                     f"(--set train_minutes=M sets another total)")
+    return (config.with_updates(updates) if updates else config), total_steps, notes
+
+
 @dataclass
 class TrainState:
     """Everything a checkpoint saves: the models (G_ema: the generator's moving average, or None), their

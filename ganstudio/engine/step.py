@@ -170,3 +170,20 @@ def build_train_step(cfg, G, D, g_opt, d_opt, rng, *, jit: bool, loss_scaling: b
         return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
     return tf.function(distributed_step)
+
+
+def run_call(fn, images, labels, *, steps: int, batch_size: int, device: str):
+    """Run a compiled step call (`steps` steps of `batch_size`); running out of memory raises the ConfigError that
+    names the setting to lower instead of a traceback."""
+    from ..core.errors import ConfigError  # noqa: PLC0415
+
+    tf = import_tf()
+    try:
+        return fn(images, labels)
+    except (tf.errors.ResourceExhaustedError, MemoryError):
+        bs = batch_size
+        if steps > 1:
+            raise ConfigError(f"steps_per_call: {steps} steps of batch_size {bs} in one call do not fit in the "
+                              f"{device}'s memory; lower it (e.g. --set steps_per_call=1) or batch_size") from None
+        raise ConfigError(f"batch_size: {bs} images per step do not fit in the {device}'s memory; lower it "
+                          f"(e.g. --batch-size {max(1, bs // 2)})") from None

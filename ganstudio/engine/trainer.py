@@ -25,7 +25,6 @@ import numpy as np
 from ..config import Config
 from ..data import Dataset, load_config_dataset
 from ..core.errors import CheckpointError, ConfigError, DataError, GanStudioError, WriteError
-from ..core.imaging import to_uint8
 from ..runs import RunDir, new_run_path
 from ..config.sampling import fixed_grid_size, grid_labels
 from ..core.tfsetup import import_tf, is_chief, is_tpu, make_strategy
@@ -33,13 +32,13 @@ from .augment import ada_step
 from .checkpoints import CheckpointInfo, CheckpointStore, find_checkpoint
 from .control import Control
 from .edits import apply_to_training, check_edits, handle_request
-from .events import (BestCheckpoint, CheckpointSaved, ConfigChanged, Event, Finished, Generated, HealthWarning, Message,
+from .events import (BestCheckpoint, CheckpointSaved, ConfigChanged, Event, Finished, HealthWarning, Message,
                      Metric, Paused, Resumed, RolledBack, SampleGrid, Started, StepMetrics, WriteFailed)
 from .keeper import CheckpointKeeper
 from .pipeline import batches_from
 from .quality import QualityKeeper
-from .setup import (adapt_arch_to_data, build_state, cpu_has_native_bf16, fit_config_to_data,  # noqa: F401
-                    resolve_jit, resolve_precision)
+from .sampler import Sampler
+from .setup import adapt_arch_to_data, build_state, extend_budget, fit_config_to_data, resolve_jit, resolve_precision
 from .tboard import NoBoard, open_board
 
 
@@ -49,17 +48,30 @@ class Trainer:
                  resume_step: int | str | None = None, extend_budget: bool = False,
                  metric_at_end: bool | None = None, *, progress: Callable[[int, int], None] | None = None,
                  nan_action: str = "pause", write_errors: str = "pause", adapt_arch: bool = False) -> None:
-        """config: the run's settings; run_dir: its folder (default: a new one under runs/); control: the front end's
-        commands (default: a fresh Control); dataset: the images (default: the config's dataset, loaded at setup).
-        resume: continue the run in run_dir from its checkpoint `resume_step` (best | latest | a step; None =
-        latest). extend_budget: on resume, a run that has used its whole budget (steps, epochs or train_minutes)
-        trains as much again instead of 0 steps (the CLI's `resume` without a new budget). metric_at_end: measure FD
-        when the budget is complete (default: whenever metric_every is on), which can move the best mark like every
-        other measurement. progress: callable(done, total) while a folder dataset is decoded. nan_action: after a
-        NaN/divergence rollback, 'pause' (the studio: the user applies a fix and resumes) or 'stop' (the CLI, a
-        sweep). write_errors: a failed run-folder write 'pause's the run with a WriteFailed event (the studio) or
-        'raise's the WriteError (the CLI). adapt_arch: no network was pinned, so adapt_arch_to_data may switch to
-        one that fits the data (a new run only)."""
+        """A run, trained by iterating run(). Everything a front end decides is an argument here:
+
+        config         the run's settings
+        run_dir        its folder (default: a new one under the runs root)
+        control        the front end's commands between steps (default: a fresh Control)
+        dataset        the images (default: the config's dataset, loaded at setup)
+        resume         continue the run in run_dir from its checkpoint `resume_step` (best | latest | a step;
+                       None = latest)
+        extend_budget  on resume, a run that has used its whole budget (steps, epochs or train_minutes) trains as
+                       much again instead of 0 steps (the CLI's `resume` without a new budget)
+        metric_at_end  measure FD when the budget is complete (None: whenever metric_every is on); it can move the
+                       best mark like every other measurement (a sweep: True)
+        progress       callable(done, total) while a folder dataset is decoded (the CLI's progress bar)
+        nan_action     after a NaN/divergence rollback: 'pause' (the studio: apply a fix, then Resume) or 'stop'
+                       (the CLI, a sweep's trial: nobody is there to press Resume)
+        write_errors   a failed run-folder write (disk full, read-only): 'pause' the run with a WriteFailed event
+                       (the studio) or 'raise' the WriteError (the CLI: one line, exit 2)
+        adapt_arch     no network was pinned (no --preset/--config/--set arch), so a new run may switch to one that
+                       fits the data (setup.adapt_arch_to_data)
+
+        The same names are attributes, readable after construction."""
+        if nan_action not in ("pause", "stop") or write_errors not in ("pause", "raise"):
+            raise ValueError(f"nan_action must be 'pause' or 'stop' (got {nan_action!r}), write_errors 'pause' or "
+                             f"'raise' (got {write_errors!r})")
         self.config = config
         self._metric_at_end = metric_at_end
         self._extend_budget = extend_budget
@@ -76,7 +88,6 @@ class Trainer:
         self.step = 0
         self._step_fn = None
         self._multi_fn = None
-        self._sample_fns: dict[bool, Any] = {}   # ema? -> traced inference call
         self._write_failures: list[Event] = []
         self._lock = None
         self.arch_note = ""
@@ -113,6 +124,7 @@ class Trainer:
         self.rng, self.fixed_noise, self.step_var, self.ada_p, self.ckpt = \
             s.rng, s.fixed_noise, s.step_var, s.ada_p, s.ckpt
         self.fixed_labels = grid_labels(cfg, fixed_grid_size(cfg))
+        self.sampler = Sampler(self.G, self.G_ema, self.fixed_noise, self.fixed_labels)
         self.batches_per_epoch = len(ds) // cfg.data.batch_size
         # One training step consumes d_steps batches (one per critic update).
         self.steps_per_epoch = max(1, self.batches_per_epoch // cfg.optim.d_steps)
@@ -176,7 +188,9 @@ class Trainer:
         cfg = self.config
         step = int(self.step_var.numpy())
         if self._extend_budget:
-            cfg = self.config = self._extended(cfg, step)
+            cfg, self.total_steps, notes = extend_budget(cfg, step, self.total_steps, self.train_seconds)
+            self.config = cfg
+            self._branch_notes += [Message(text, "info") for text in notes]
         if self.chief:
             self._branch_notes += self.keeper.branch_off(step)
             changes = self.run_dir.config().diff(cfg)
@@ -191,23 +205,6 @@ class Trainer:
         return Started(run_dir=str(self.run_dir.path), config=self.config.to_dict(), step=self.step,
                        total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch, dataset=self._ds.summary(),
                        device=device, g_params=self.G.count_params(), d_params=self.D.count_params())
-
-    def _extended(self, cfg: Config, step: int) -> Config:
-        """The budget (steps / epochs, train_minutes) again, from `step`, where the run has used it all."""
-        updates: dict[str, Any] = {}
-        if self.total_steps and step >= self.total_steps:
-            updates["steps"] = step + self.total_steps
-            self._branch_notes.append(Message(
-                f"the run had used its budget of {self.total_steps:,} steps; training {self.total_steps:,} more, to "
-                f"step {step + self.total_steps:,} (--steps sets another total)", "info"))
-            self.total_steps = step + self.total_steps
-        minutes = cfg.train.train_minutes
-        if minutes and self.train_seconds >= 60 * minutes:
-            updates["train_minutes"] = round(self.train_seconds / 60 + minutes, 2)
-            self._branch_notes.append(Message(
-                f"the run had used its budget of {minutes:g} training minutes; training {minutes:g} more "
-                f"(--set train_minutes=M sets another total)", "info"))
-        return cfg.with_updates(updates) if updates else cfg
 
     # -- data and steps -------------------------------------------------------------------------------------
     def _dataset_from(self, start_step: int):
@@ -235,56 +232,29 @@ class Trainer:
             if self._step_fn is None:
                 self._step_fn = self._make_step_fn()
             images, labels = next(data)
-            return np.asarray(self._fits_in_memory(self._step_fn, images, labels, 1)).reshape(1, 5)
+            return np.asarray(self._call(self._step_fn, images, labels, 1)).reshape(1, 5)
         if self._multi_fn is None:
             self._multi_fn = self._make_step_fn(s)
         batches = [next(data) for _ in range(s)]
-        return np.asarray(self._fits_in_memory(self._multi_fn, tf.stack([b[0] for b in batches]),
-                                               tf.stack([b[1] for b in batches]), s))
+        return np.asarray(self._call(self._multi_fn, tf.stack([b[0] for b in batches]),
+                                     tf.stack([b[1] for b in batches]), s))
 
-    def _fits_in_memory(self, fn, images, labels, steps: int):
-        """Run a compiled step call; running out of memory names the setting to lower instead of a traceback."""
-        tf = import_tf()
-        try:
-            return fn(images, labels)
-        except (tf.errors.ResourceExhaustedError, MemoryError):
-            bs = self.config.data.batch_size
-            if steps > 1:
-                raise ConfigError(f"steps_per_call: {steps} steps of batch_size {bs} in one call do not fit in the "
-                                  f"{self.device}'s memory; lower it (e.g. --set steps_per_call=1) or batch_size") \
-                    from None
-            raise ConfigError(f"batch_size: {bs} images per step do not fit in the {self.device}'s memory; lower it "
-                              f"(e.g. --batch-size {max(1, bs // 2)})") from None
+    def _call(self, fn, images, labels, steps: int):
+        from .step import run_call  # noqa: PLC0415 - step.py loads Keras
+
+        return run_call(fn, images, labels, steps=steps, batch_size=self.config.data.batch_size, device=self.device)
 
     def sample(self, noise: np.ndarray | None = None, labels: np.ndarray | None = None, ema: bool = True
                ) -> np.ndarray:
         """uint8 images from the generator (its EMA if any and `ema`) in inference mode (fixed noise by default).
         Training thread only."""
-        tf = import_tf()
-        ema = ema and self.G_ema is not None
-        G = self.G_ema if ema else self.G
-        if ema not in self._sample_fns:   # reduce_retracing: grid, metric and explorer batches differ in size
-            self._sample_fns[ema] = tf.function(
-                lambda z, y: tf.cast(G([z, y] if y is not None else z, training=False), tf.float32),
-                reduce_retracing=True)
-        z = self.fixed_noise if noise is None else tf.constant(noise, tf.float32)
-        y = None
-        if self.fixed_labels is not None:
-            y = tf.constant(np.resize(self.fixed_labels if labels is None else labels, int(z.shape[0])), tf.int32)
-        return to_uint8(self._sample_fns[ema](z, y).numpy())
+        return self.sampler.sample(noise, labels, ema)
 
     def generate(self, noise: np.ndarray | None = None, labels: np.ndarray | None = None, ema: bool = True,
                  tag: str = "") -> Event:
         """Answer a 'generate' request (the studio's latent explorer): images for the given noise (default: the
         fixed noise) from the live generator, between steps. Bad noise is an error message, not a crash."""
-        z = self.fixed_noise.numpy() if noise is None else np.asarray(noise, np.float32)
-        dim = self.config.model.noise_dim
-        if z.ndim != 2 or z.shape[1] != dim or not len(z):
-            return Message(f"generate: noise must have shape (N, {dim}) for this run, got {z.shape}", "error")
-        y = None
-        if self.fixed_labels is not None:
-            y = np.resize(self.fixed_labels if labels is None else labels, len(z)).astype(np.int32)
-        return Generated(self.step, self.sample(z, y, ema=ema), z, y, tag)
+        return self.sampler.generate(self.step, noise, labels, ema, tag)
 
     def _grid(self) -> SampleGrid:
         """A sample grid of the fixed noise, saved into the run folder."""
