@@ -260,7 +260,10 @@ class HealthMonitor:
         o = self.config.optim
         if o.d_lr > o.g_lr:
             cause = f"D learns faster than G: d_lr {o.d_lr:g} is {o.d_lr / o.g_lr:.3g}x g_lr {o.g_lr:g}"
-            remedies = [Remedy(f"Set d_lr to g_lr ({o.g_lr:g})", {"d_lr": o.g_lr})]
+            # G catching up beat D slowing down when applied (benchmarks/adviser_scenarios.py, README: FD 124
+            # against 162 for d_lr halved and 167 unchanged); lowering d_lr stays the second choice.
+            remedies = [Remedy(f"Raise g_lr to d_lr ({o.d_lr:g})", {"g_lr": o.d_lr}),
+                        Remedy(f"Set d_lr to g_lr ({o.g_lr:g})", {"d_lr": o.g_lr})]
         else:
             cause = "D is too strong for G (capacity, no regularisation)"
             remedies = [Remedy("Halve d_lr", {"d_lr": o.d_lr / 2})]
