@@ -2,7 +2,6 @@
 policy, recent runs and the runs root. A stub session with a real engine Control stands in for the training
 thread; the Qt window only draws this model and calls it (tests/qt check the window end to end)."""
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 

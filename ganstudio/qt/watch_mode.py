@@ -9,12 +9,11 @@ from PySide6.QtCore import QObject, QTimer, Slot
 
 from ..core.errors import GanStudioError
 from ..studio import State, StudioModel
-from ..studio.model import metrics_from_row
 from .event_views import RunViews
 
 WATCH_MS = 500            # watch mode polls the run folder at 2 Hz
 
-__all__ = ["WATCH_MS", "WatchMode", "metrics_from_row"]
+__all__ = ["WATCH_MS", "WatchMode"]
 
 
 class WatchMode(QObject):
