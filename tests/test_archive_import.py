@@ -12,12 +12,12 @@ from html import escape
 
 import pytest
 
-from ganstudio import archive as archive_mod
-from ganstudio import fileio
 from ganstudio.cli import main
+from ganstudio.core import fileio
 from ganstudio.core.errors import CheckpointError
 from ganstudio.core.fileio import atomic_write_bytes, atomic_write_text
 from ganstudio.engine.checkpoints import CheckpointStore, find_checkpoint
+from ganstudio.outputs import archive as archive_mod
 from ganstudio.outputs.archive import export_checkpoint, import_checkpoint
 from ganstudio.runs import RunDir
 
