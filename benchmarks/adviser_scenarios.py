@@ -46,9 +46,6 @@ SCENARIOS = [
     Scenario("64 images, dropout 0", "d_overfitting", 400, "dcgan", {"limit": 64, "batch_size": 32, "dropout": 0.0,
                                                                     "steps": 600, "metric_every": 0},
              "dcgan on the first 64 bundled images, long"),
-    Scenario("tiny, 3,000 steps", "plateau", 3000, "tiny", {"limit": 2000, "steps": 3000, "metric_every": 250,
-                                                              "metric_n": 500},
-             "tiny DCGAN on 2,000 bundled images, FD every 250 steps: its capacity runs out"),
     Scenario("healthy dcgan", "", 1000, "dcgan", {"steps": 1000, "metric_every": 500, "metric_n": 500},
              "dcgan preset on the bundled data, quality metric every 500 steps"),
 ]
@@ -153,7 +150,11 @@ def close_loop(sc: Scenario, root: Path, metric_n: int = 1000) -> dict[str, Any]
             "ok": fix_code == 0 and not again_fix and fd_fix["fd"] < fd_same["fd"], "run_dir": str(run)}
 
 
-LOOPS = ("lr=1", "d_lr 20x g_lr", "64 images, dropout 0", "tiny, 3,000 steps")   # the diagnoses whose remedies change the training
+# The diagnoses whose remedies change the training. No scenario here makes plateau (tiny still improved at step
+# 4,000 with FD every 250) or mode collapse fire, so they have no row.
+# The diagnoses whose remedies change the training. No scenario here makes plateau (tiny still improved at step
+# 4,000 with FD every 250) or mode collapse fire, so they have no row.
+LOOPS = ("lr=1", "d_lr 20x g_lr", "64 images, dropout 0")
 
 
 def main(names: list[str]) -> int:
