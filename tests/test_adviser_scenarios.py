@@ -93,3 +93,13 @@ def test_resume_set_reaches_the_optimizers(tiny_config, tmp_path):
     run_to_end(t)   # the checkpoint holds the optimizers' old learning-rate variables; the config wins
     assert float(t.g_opt.learning_rate.numpy()) == pytest.approx(1e-5)
     assert float(t.d_opt.learning_rate.numpy()) == pytest.approx(tiny_config.optim.d_lr)
+
+
+@pytest.mark.slow
+def test_d_dominance_remedy_as_printed_beats_continuing_unchanged(tmp_path):
+    """Issue 30.2: the first printed fix for D dominance, run as printed on the finished run, clears the diagnosis
+    and ends at a better FD than the same number of steps unchanged (measured 124 against 167 with 2,000 samples)."""
+    r = scenarios.close_loop(BY_NAME["d_lr 20x g_lr"], tmp_path)
+    assert r["fix"].endswith("--set g_lr=0.002") and r["fix_code"] == 0 and r["same_code"] == 0, r
+    assert r["step_fix"] == r["step_same"] == 1200
+    assert not r["again_fix"] and r["fd_fix"] < r["fd_same"], r

@@ -8,7 +8,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ganstudio.engine import Health  # noqa: E402
+from ganstudio.engine import HealthWarning  # noqa: E402
 from ganstudio.engine.trainer import Trainer  # noqa: E402
 from ganstudio.config.presets import get_preset  # noqa: E402
 
@@ -17,5 +17,5 @@ cfg = get_preset("tiny").config().with_updates(
      "checkpoint_every": 200, "jit_compile": "off", "tensorboard": False})
 t = Trainer(cfg, run_dir=sys.argv[1])
 for ev in t.run():
-    if isinstance(ev, Health) and ev.remedies and not ev.remedies[0].action:
+    if isinstance(ev, HealthWarning) and ev.remedies and not ev.remedies[0].action:
         t.control.edit(**ev.remedies[0].edits)
