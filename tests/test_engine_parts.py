@@ -349,3 +349,42 @@ def test_run_call_names_the_setting_that_does_not_fit():
         run_call(oom, 0, 0, steps=1, batch_size=8, device="CPU")
     with pytest.raises(ConfigError, match=r"^steps_per_call: 4 steps of batch_size 8 in one call do not fit in the GPU"):
         run_call(oom, 0, 0, steps=4, batch_size=8, device="GPU")
+
+
+# --- the loop routes requests to its parts ------------------------------------------------------------------------
+def test_requests_on_a_paused_run_reach_the_keeper(tiny_config, tmp_path):
+    from ganstudio.engine import CheckpointSaved, CheckpointsChanged, Control, Finished, Paused
+    from ganstudio.engine.checkpoints import list_checkpoints
+    from ganstudio.engine.trainer import Trainer
+
+    control = Control()
+    control.pause()
+    trainer = Trainer(tiny_config.with_updates({"steps": 1}), run_dir=tmp_path / "run", control=control,
+                      nan_action="stop", write_errors="raise")
+    assert (trainer.nan_action, trainer.write_errors, trainer.adapt_arch, trainer.progress) == \
+        ("stop", "raise", False, None)
+    gen = trainer.run()
+    assert isinstance(next(e for e in gen if isinstance(e, (CheckpointSaved, Paused))), CheckpointSaved)
+    assert isinstance(next(gen), Paused)
+    control.request("pin", step=0)
+    assert next(gen) == CheckpointsChanged(0, "Pinned the checkpoint at step 0")
+    assert list_checkpoints(tmp_path / "run" / "checkpoints")[0].pinned
+    control.request("unpin", step=0)
+    assert next(gen).text == "Unpinned the checkpoint at step 0"
+    control.request("pin", step=7)
+    assert next(gen).level == "error"
+    control.request("fly")
+    assert next(gen) == Message("unknown request 'fly'", "error")
+    control.request("sample")
+    assert next(gen).step == 0
+    control.resume()
+    assert next(e for e in gen if isinstance(e, Finished)).step == 1
+
+
+def test_front_end_choices_are_checked():
+    import pytest
+
+    from ganstudio.engine.trainer import Trainer
+
+    with pytest.raises(ValueError, match="nan_action"):
+        Trainer(None, run_dir="x", nan_action="ignore")

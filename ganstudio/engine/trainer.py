@@ -313,8 +313,9 @@ class Trainer:
             "sample": lambda **_: [SampleGrid(self.step, self.sample())],
             "metric": lambda **_: self._metric_events(),
             "checkpoint": lambda **_: [self.save_checkpoint()],
-            **{what: lambda step, _what=what, **_: [self.keeper.change(_what, int(step))]
-               for what in ("pin", "unpin", "delete")},
+            "pin": lambda step, **_: [self.keeper.change("pin", int(step))],
+            "unpin": lambda step, **_: [self.keeper.change("unpin", int(step))],
+            "delete": lambda step, **_: [self.keeper.change("delete", int(step))],
             "generate": lambda **kw: [self.generate(**kw)],
             "restore": lambda which="latest", **_: self._restore(which)})
 
