@@ -121,3 +121,20 @@ def test_smoothing_is_a_centred_mean_that_skips_nan_and_thins_long_runs():
     y[12_345] = 1e9                                        # one spike in 100,000 steps
     xd, yd = _decimate(x, y)
     assert len(xd) <= MAX_POINTS and yd.max() == 1e9 and 12_345 in xd   # min/max decimation keeps it
+
+
+def test_report_throughput_is_over_training_time_not_wall_time(tiny_config, tmp_path):
+    """Issue 30.3: 'images / s (mean) 98' beside a curve at ~1,500 -- the card divided by wall time with start-up.
+    It now uses the trainer's own clock inside training steps, kept with each checkpoint."""
+    import json
+
+    from ganstudio.engine.checkpoints import list_checkpoints
+    from ganstudio.engine.trainer import Trainer, run_to_end
+
+    run = tmp_path / "r"
+    run_to_end(Trainer(tiny_config.with_updates({"steps": 4}), run_dir=run))
+    last = list_checkpoints(run / "checkpoints")[-1]
+    seconds = json.loads((last.path / "meta.json").read_text())["train_seconds"]
+    assert last.step == 4 and seconds > 0
+    html = build_report(run)
+    assert f"<b>{4 * tiny_config.data.batch_size / seconds:,.0f}</b><span>images / s (training time)" in html

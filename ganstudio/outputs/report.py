@@ -177,18 +177,24 @@ def _train_time(rows: list[dict]) -> float:
     return total + last
 
 
-def _step_seconds(rows: list[dict], batch_size: int) -> float:
-    """Seconds inside training steps: each logged row's images over its images/s, times the steps it stands for
-    (log_every). Start-up, tracing, metric and checkpoint time are not in it, so images / s over it matches the
-    throughput curve."""
-    total, prev = 0.0, 0
-    for r in rows:
-        step, ips = r.get("step"), r.get("images_per_sec")
-        if isinstance(step, (int, float)) and isinstance(ips, (int, float)) and math.isfinite(ips) and ips > 0:
-            if step > prev:
-                total += (step - prev) * batch_size / ips
-            prev = step
-    return total
+def _throughput(run: RunDir, rows: list[dict], batch_size: int) -> float:
+    """Images / s over training time: the trainer's own clock inside training steps (train_seconds, kept with each
+    checkpoint; start-up, tracing, grids, metric and checkpoint writes are not in it), so the figure matches the
+    throughput curve. Without a checkpoint past step 0, the median of the logged rows."""
+    import json  # noqa: PLC0415
+
+    from ..engine.checkpoints import list_checkpoints  # noqa: PLC0415  (no TensorFlow import)
+
+    for info in reversed(list_checkpoints(run.checkpoints)):
+        try:
+            seconds = float(json.loads((info.path / "meta.json").read_text()).get("train_seconds", 0.0))
+        except (OSError, ValueError, TypeError):
+            continue
+        if info.step > 0 and seconds > 0:
+            return info.step * batch_size / seconds
+    ips = _column(rows, "images_per_sec")
+    ips = ips[np.isfinite(ips)]
+    return float(np.median(ips)) if ips.size else math.nan
 
 
 def branch_points(sessions: list[dict]) -> list[tuple[float, int]]:
@@ -330,8 +336,7 @@ def build_report(run_dir: str | Path) -> str:
     last_step = int(rows[-1]["step"]) if rows else 0
     seconds = _train_time(rows)
     bs = cfg.data.batch_size
-    step_seconds = _step_seconds(rows, bs)
-    ips = last_step * bs / step_seconds if step_seconds > 0 else math.nan
+    ips = _throughput(run, rows, bs)
     best = best_quality(quality)
     starts_only = [x for x in sessions if x.get("kind", "start") != "rollback"]
     s = starts_only[-1] if starts_only else {}
