@@ -156,20 +156,23 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _train(trainer, show_progress: bool) -> int:
-    """Drive a Trainer with a progress bar; the first Ctrl-C stops cleanly after the current step."""
+def _train(config, show_progress: bool, **options) -> int:
+    """Train `config` (options: the Trainer's run_dir, resume, ...) with a progress bar; the first Ctrl-C stops cleanly
+    after the current step."""
     from tqdm import tqdm  # noqa: PLC0415
 
-    from .engine import (CheckpointSaved, Finished, Health, Message, Metric, RolledBack, SampleGrid,  # noqa: PLC0415
-                         Started, StepMetrics)
+    from .engine import (CheckpointSaved, Control, Finished, HealthWarning, Message, Metric,  # noqa: PLC0415
+                         RolledBack, SampleGrid, Started, StepMetrics, dispatch)
+    from .engine.trainer import Trainer  # noqa: PLC0415
     from .metrics.advice import best_text  # noqa: PLC0415
 
+    control = Control()
+
     def on_sigint(signum, frame):
-        trainer.control.stop()
+        control.stop()
         print("\nstopping after the current step (Ctrl-C again to abort)...", file=sys.stderr)
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
     bar = None
     scan_bar = None
 
@@ -181,55 +184,78 @@ def _train(trainer, show_progress: bool) -> int:
         if done == total:
             scan_bar.close()
 
-    trainer.progress = on_progress
-    trainer.nan_action = "stop"   # headless: after a NaN rollback there is nobody to press Resume
-    trainer.write_errors = "raise"   # disk full etc.: one line, exit 2; the last checkpoint resumes once fixed
+    # headless: after a NaN rollback there is nobody to press Resume; a failed write (disk full etc.) is one line,
+    # exit 2, and the last checkpoint resumes once fixed
+    trainer = Trainer(config, control=control, progress=on_progress, nan_action="stop", write_errors="raise",
+                      **options)
     code = 0
     run_dir, best = "RUN", ""         # for the remedies' commands; "best FD .. @ step .." once measured
+
+    def write(line: str) -> None:
+        (bar.write if bar else print)(line)
+
+    def started(ev: Started) -> None:
+        nonlocal run_dir, bar
+        run_dir = os.path.abspath(ev.run_dir)   # commands printed below work from any folder
+        print(f"run folder: {ev.run_dir}\ndataset:    {ev.dataset}\ndevice:     {ev.device}\n"
+              f"params:     G {ev.g_params:,}  D {ev.d_params:,}", file=sys.stderr)
+        if show_progress:
+            bar = tqdm(total=ev.total_steps or None, initial=ev.step, unit="step", dynamic_ncols=True, file=sys.stderr)
+
+    def step_metrics(ev: StepMetrics) -> None:
+        if bar is not None:
+            bar.set_postfix_str(f"G {ev.g_loss:.3f}  D {ev.d_loss:.3f}  {ev.images_per_sec:,.0f} img/s"
+                                + (f"  {best}" if best else ""), refresh=False)
+            bar.update(ev.step - bar.n)
+
+    def sample_grid(ev: SampleGrid) -> None:
+        if bar is None and ev.path:
+            print(f"step {ev.step}: {ev.path}", file=sys.stderr)
+
+    def checkpoint_saved(ev: CheckpointSaved) -> None:
+        if bar is None:
+            print(f"checkpoint: {ev.path}", file=sys.stderr)
+
+    def metric(ev: Metric) -> None:
+        nonlocal best
+        best = best_text(trainer.health.best)
+        write(f"step {ev.step}: FD {ev.fd:.2f}  KID {max(ev.kid, 0.0):.3f}  diversity {ev.diversity:.2f}  "
+              f"memorization {ev.memorization:.2f}  ({ev.n} samples, {ev.seconds:.1f} s)  {best}")
+
+    def health_warning(ev: HealthWarning) -> None:
+        for line in ev.cli_lines(run_dir):   # the remedies as exact commands
+            write(line)
+
+    def rolled_back(ev: RolledBack) -> None:
+        if bar is not None:
+            bar.n = ev.step
+
+    def message(ev: Message) -> None:
+        nonlocal code
+        write(f"{ev.level}: {ev.text}")
+        if ev.level == "error":
+            code = 1
+
+    def finished(ev: Finished) -> None:
+        nonlocal bar, code
+        if bar is not None:
+            bar.close()
+            bar = None
+        print(f"{ev.reason} at step {ev.step}; final grid: {ev.final_grid or '-'}\nrun folder: {ev.run_dir}",
+              file=sys.stderr)
+        if ev.reason == "error":
+            code = 1      # NaN or divergence: rolled back and stopped; the fix printed above resumes it
+        else:
+            print(f"report: ganstudio report {shlex.quote(run_dir)}\ntrain on: ganstudio resume "
+                  f"{shlex.quote(run_dir)}", file=sys.stderr)
+
+    handlers = {Started: started, StepMetrics: step_metrics, SampleGrid: sample_grid,
+                CheckpointSaved: checkpoint_saved, Metric: metric, HealthWarning: health_warning,
+                RolledBack: rolled_back, Message: message, Finished: finished}
+    previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         for ev in trainer.run():
-            if isinstance(ev, Started):
-                run_dir = os.path.abspath(ev.run_dir)   # commands printed below work from any folder
-                print(f"run folder: {ev.run_dir}\ndataset:    {ev.dataset}\ndevice:     {ev.device}\n"
-                      f"params:     G {ev.g_params:,}  D {ev.d_params:,}", file=sys.stderr)
-                if show_progress:
-                    bar = tqdm(total=ev.total_steps or None, initial=ev.step, unit="step", dynamic_ncols=True,
-                               file=sys.stderr)
-            elif isinstance(ev, StepMetrics):
-                if bar is not None:
-                    bar.set_postfix_str(f"G {ev.g_loss:.3f}  D {ev.d_loss:.3f}  {ev.images_per_sec:,.0f} img/s"
-                                        + (f"  {best}" if best else ""), refresh=False)
-                    bar.update(ev.step - bar.n)
-            elif isinstance(ev, SampleGrid) and bar is None and ev.path:
-                print(f"step {ev.step}: {ev.path}", file=sys.stderr)
-            elif isinstance(ev, CheckpointSaved) and bar is None:
-                print(f"checkpoint: {ev.path}", file=sys.stderr)
-            elif isinstance(ev, Metric):
-                best = best_text(trainer.health.best)
-                (bar.write if bar else print)(f"step {ev.step}: FD {ev.fd:.2f}  KID {max(ev.kid, 0.0):.3f}  "
-                                              f"diversity {ev.diversity:.2f}  memorization {ev.memorization:.2f}  "
-                                              f"({ev.n} samples, {ev.seconds:.1f} s)  {best}")
-            elif isinstance(ev, Health):
-                for line in ev.cli_lines(run_dir):   # the remedies as exact commands
-                    (bar.write if bar else print)(line)
-            elif isinstance(ev, RolledBack):
-                if bar is not None:
-                    bar.n = ev.step
-            elif isinstance(ev, Message):
-                (bar.write if bar else print)(f"{ev.level}: {ev.text}")
-                if ev.level == "error":
-                    code = 1
-            elif isinstance(ev, Finished):
-                if bar is not None:
-                    bar.close()
-                    bar = None
-                print(f"{ev.reason} at step {ev.step}; final grid: {ev.final_grid or '-'}\nrun folder: {ev.run_dir}",
-                      file=sys.stderr)
-                if ev.reason == "error":
-                    code = 1      # NaN or divergence: rolled back and stopped; the fix printed above resumes it
-                else:
-                    print(f"report: ganstudio report {shlex.quote(run_dir)}\ntrain on: ganstudio resume "
-                          f"{shlex.quote(run_dir)}", file=sys.stderr)
+            dispatch(ev, handlers)
     finally:
         if bar is not None:
             bar.close()
@@ -306,14 +332,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"{'':<{width}}  {p.expect}")
             return 0
         if args.command == "train":
-            from .engine.trainer import Trainer  # noqa: PLC0415
-
             cfg = config_from_args(args)
-            trainer = Trainer(cfg, run_dir=args.run_dir)
             # Without a pinned network (--preset, --config, --set arch) the data's shape picks one (issue 16.3).
-            trainer.adapt_arch = args.preset is None and args.config is None and \
+            adapt = args.preset is None and args.config is None and \
                 not any(s.split("=", 1)[0].strip().split(".")[-1] == "arch" for s in args.set)
-            return _train(trainer, not args.no_progress)
+            return _train(cfg, not args.no_progress, run_dir=args.run_dir, adapt_arch=adapt)
         if args.command == "sample":
             from .outputs.export import sample  # noqa: PLC0415
 
@@ -328,7 +351,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                          duration_ms=args.duration, start=args.start, end=args.end))
             return 0
         if args.command == "resume":
-            from .engine.trainer import Trainer  # noqa: PLC0415
             from .runs import RunDir  # noqa: PLC0415
 
             run = RunDir.open(args.run_dir)
@@ -343,8 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # unless the command gives a new one.
             extend = args.steps is None and args.epochs is None and \
                 not any(k.split(".")[-1] in ("steps", "epochs", "train_minutes") for k in sets)
-            return _train(Trainer(cfg, run_dir=args.run_dir, resume=True, resume_step=args.checkpoint,
-                                  extend_budget=extend), not args.no_progress)
+            return _train(cfg, not args.no_progress, run_dir=args.run_dir, resume=True, resume_step=args.checkpoint,
+                          extend_budget=extend)
     except GanStudioError as e:
         print(f"ganstudio: error: {e}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
     from optuna.pruners import NopPruner  # noqa: PLC0415
 
+    from ..engine.dispatch import dispatch  # noqa: PLC0415
     from ..engine.events import Message  # noqa: PLC0415
     from .events import SweepFinished, TrialFinished, TrialReport, TrialStarted  # noqa: PLC0415
     from .runner import Sweep  # noqa: PLC0415
@@ -84,28 +85,37 @@ def run(args: argparse.Namespace) -> int:
               "(Ctrl-C again to abort)", file=sys.stderr)
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
+    def trial_started(ev: TrialStarted) -> None:
+        print(f"trial {ev.index + 1}/{ev.total} (#{ev.number}) {ev.label}{' (resuming)' if ev.resumed else ''}: "
+              f"{ev.run_dir}", file=sys.stderr)
+
+    def trial_report(ev: TrialReport) -> None:
+        at = f"{ev.progress:,.0f} s, " if spec.minutes else ""
+        print(f"  {at}step {ev.step:,}: FD {ev.fd:.2f}  KID {max(ev.kid, 0.0):.4f}"
+              f"{'  -> pruned (clearly behind)' if ev.pruned else ''}", file=sys.stderr)
+
+    def message(ev: Message) -> None:
+        if ev.level != "info":
+            print(f"  {ev.level}: {ev.text}", file=sys.stderr)
+
+    def trial_finished(ev: TrialFinished) -> None:
+        fd = "-" if ev.final_fd is None else f"{ev.final_fd:.2f}"
+        print(f"  {ev.state}: {ev.steps:,} steps in {ev.train_seconds:.0f} s of training; final FD {fd}",
+              file=sys.stderr)
+
+    def sweep_finished(ev: SweepFinished) -> None:
+        print(ev.summary)
+        print(f"table: {sweep.folder.summary_md}\nmontage: {ev.montage or '-'}")
+        if ev.reason == "stopped":
+            print("stopped: run the same command again to continue (the interrupted trial resumes from its "
+                  "checkpoint)", file=sys.stderr)
+
+    handlers = {TrialStarted: trial_started, TrialReport: trial_report, Message: message,
+                TrialFinished: trial_finished, SweepFinished: sweep_finished}
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         for ev in sweep.run():
-            if isinstance(ev, TrialStarted):
-                print(f"trial {ev.index + 1}/{ev.total} (#{ev.number}) {ev.label}"
-                      f"{' (resuming)' if ev.resumed else ''}: {ev.run_dir}", file=sys.stderr)
-            elif isinstance(ev, TrialReport):
-                at = f"{ev.progress:,.0f} s, " if spec.minutes else ""
-                print(f"  {at}step {ev.step:,}: FD {ev.fd:.2f}  KID {max(ev.kid, 0.0):.4f}"
-                      f"{'  -> pruned (clearly behind)' if ev.pruned else ''}", file=sys.stderr)
-            elif isinstance(ev, Message) and ev.level != "info":
-                print(f"  {ev.level}: {ev.text}", file=sys.stderr)
-            elif isinstance(ev, TrialFinished):
-                fd = "-" if ev.final_fd is None else f"{ev.final_fd:.2f}"
-                print(f"  {ev.state}: {ev.steps:,} steps in {ev.train_seconds:.0f} s of training; final FD {fd}",
-                      file=sys.stderr)
-            elif isinstance(ev, SweepFinished):
-                print(ev.summary)
-                print(f"table: {sweep.folder.summary_md}\nmontage: {ev.montage or '-'}")
-                if ev.reason == "stopped":
-                    print("stopped: run the same command again to continue (the interrupted trial resumes from its "
-                          "checkpoint)", file=sys.stderr)
+            dispatch(ev, handlers)
     finally:
         signal.signal(signal.SIGINT, previous)
     return 0
