@@ -131,14 +131,15 @@ def _arch_mismatch(tmp, mp, trained):
 
 def _truncated_ckpt(tmp, mp, trained):
     run = copy_run(tmp, trained)
-    data = next((run / "checkpoints").glob("step_*/ckpt.data-*"))
+    data = sorted((run / "checkpoints").glob("step_*/ckpt.data-*"))[-1]    # the latest: the one resume restores
     data.write_bytes(data.read_bytes()[:64])
     return ["resume", str(run), "--steps", "5", "--no-progress"]
 
 
 def _incomplete_ckpt(tmp, mp, trained):
     run = copy_run(tmp, trained)
-    next((run / "checkpoints").glob("step_*/ckpt.data-*")).unlink()    # meta.json there, the data gone
+    shutil.rmtree(run / "checkpoints" / "step_000000")     # step 2's is the run's only checkpoint ...
+    next((run / "checkpoints").glob("step_*/ckpt.data-*")).unlink()    # ... meta.json there, the data gone
     return ["resume", str(run), "--steps", "5", "--no-progress"]
 
 
@@ -177,7 +178,7 @@ def _fail_tf_checkpoint_write(tmp, mp, trained):
 
     def write(self, prefix, *a, **kw):
         calls["n"] += 1
-        if calls["n"] > 1:   # the first checkpoint is written; the second hits a full disk inside TensorFlow
+        if calls["n"] > 2:   # step 0's and step 1's checkpoints are written; step 2's hits a full disk in TensorFlow
             open(prefix + ".data-00000-of-00001", "wb").close()    # as SaveV2 leaves a partial shard behind
             raise tf.errors.ResourceExhaustedError(None, None, f"{prefix}_temp/part-00000-of-00001.data-00000-of-00001"
                                                    f"; No space left on device [Op:SaveV2]")
@@ -377,12 +378,13 @@ ROWS = [
         "written by a different architecture/config or is damaged (nothing was changed)"),
     Row("checkpoint-truncated", "checkpoint", _truncated_ckpt, "cannot restore"),
     Row("checkpoint-missing-step", "checkpoint", lambda t, m, r: ["sample", str(copy_run(t, r)), "--checkpoint", "7"],
-        "no checkpoint at step 7; available: 2"),
+        "no checkpoint at step 7; available: 0, 2"),
     Row("no-checkpoint-yet", "checkpoint", lambda t, m, r: (shutil.rmtree(copy_run(t, r) / "checkpoints") or
                                                             ["resume", str(t / "run")]), "no checkpoint yet"),
     Row("checkpoint-incomplete", "checkpoint", _incomplete_ckpt,
         "no checkpoint yet (step_000002 is incomplete: data files are missing)"),
-    Row("checkpoint-no-best-yet", "checkpoint", lambda t, m, r: ["sample", str(copy_run(t, r)), "--checkpoint", "best"],
+    Row("checkpoint-no-best-yet", "checkpoint", lambda t, m, r: (copy_run(t, r) / "checkpoints" / "best.json").unlink(
+        missing_ok=True) or ["sample", str(t / "run"), "--checkpoint", "best"],
         "no best checkpoint yet (it is kept when the quality metric runs"),
     Row("checkpoint-spec-invalid", "checkpoint", lambda t, m, r: ["eval", str(copy_run(t, r)), "--checkpoint",
                                                                    "newest"],

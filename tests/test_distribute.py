@@ -78,7 +78,8 @@ def test_multiworker_two_processes_write_one_run_folder(tmp_path):
     assert [r["step"] for r in rows] == [1, 2, 3]
     assert json.loads((run / "config.json").read_text())["train"]["strategy"] == "multiworker"
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["final.png", "step_000000.png", "step_000002.png"]
-    assert [p.name for p in (run / "checkpoints").iterdir()] == ["step_000003"]
+    # a new run's step-0 state, the end, and the best mark the end-of-run measurement set
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.json", "step_000000", "step_000003"]
     assert "CollectiveAllReduceStrategy x2" in outs[0][1]   # MultiWorkerMirroredStrategy's class name
 
 

@@ -21,7 +21,7 @@ def test_sample_grid_and_individual(trained_run, tmp_path, capsys):
     assert main(["sample", str(trained_run), "-n", "4", "--out", str(tmp_path / "fixed.png")]) == 0
     assert np.array_equal(load_png(tmp_path / "fixed.png"), load_png(trained_run / "samples" / "final.png"))
     assert main(["sample", str(trained_run), "--checkpoint", "7"]) == 2
-    assert "no checkpoint at step 7; available: 1, 2, 3" in capsys.readouterr().err
+    assert "no checkpoint at step 7; available: 0, 1, 2, 3" in capsys.readouterr().err
 
 
 def test_keras_export_round_trip(trained_run, tmp_path):
