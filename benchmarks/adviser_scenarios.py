@@ -44,7 +44,7 @@ SCENARIOS = [
                                                           "metric_every": 0},
              "tiny DCGAN on the bundled data, D's learning rate 20x G's"),
     Scenario("64 images, dropout 0", "d_overfitting", 400, "dcgan", {"limit": 64, "batch_size": 32, "dropout": 0.0,
-                                                                    "steps": 600, "metric_every": 0},
+                                                                    "steps": 1200, "metric_every": 0},
              "dcgan on the first 64 bundled images, long"),
     Scenario("healthy dcgan", "", 1000, "dcgan", {"steps": 1000, "metric_every": 500, "metric_n": 500},
              "dcgan preset on the bundled data, quality metric every 500 steps"),

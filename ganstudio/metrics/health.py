@@ -341,11 +341,13 @@ class HealthMonitor:
         r, df = _tail_mean(rr, n), _tail_mean(self._df, n)
         o, d = self.config.optim, self.config.data
         remedies = []
-        if not d.ada_target:     # live: ADA raises the augmentation probability while r_real stays above 0.6
-            remedies.append(Remedy("Enable adaptive augmentation (ADA, target 0.6)", {"ada_target": 0.6}))
+        # DiffAugment first: applied to the 64-image scenario it cleared the diagnosis, which ADA did not, and ended
+        # level or better after 1,800 more steps (README, benchmarks/adviser_scenarios.py)
         if not d.ada_target and not d.diffaugment:
             remedies.append(Remedy("Enable DiffAugment (translation, cutout)", {"diffaugment": "translation,cutout"},
                                    "resume"))
+        if not d.ada_target:     # live: ADA raises the augmentation probability while r_real stays above 0.6
+            remedies.append(Remedy("Enable adaptive augmentation (ADA, target 0.6)", {"ada_target": 0.6}))
         if self.best is not None:
             remedies.append(Remedy(f"Roll back to the best checkpoint (step {self.best[1]:,})", {}, "rollback_best"))
         if not o.r1_gamma:
