@@ -115,8 +115,8 @@ def test_overfitting_needs_a_small_dataset_seen_many_times():
     w = feed(HealthMonitor(window=100, config=cfg, dataset_size=64), rows)
     # 64 images, 32 per step: each seen 100 times at step 200; the short window is already saturated
     assert [x.kind for x in w] == ["d_overfitting"] and w[0].step == 200 and w[0].evidence["epochs"] == 100
-    assert [(r.edits, r.action) for r in w[0].remedies] == [({"ada_target": 0.6}, ""),   # a live edit
-                                                            ({"diffaugment": "translation,cutout"}, "resume"),
+    assert [(r.edits, r.action) for r in w[0].remedies] == [({"diffaugment": "translation,cutout"}, "resume"),
+                                                            ({"ada_target": 0.6}, ""),   # a live edit
                                                             ({"r1_gamma": 1.0}, "resume")]
     assert feed(HealthMonitor(window=100, config=cfg, dataset_size=60000), rows) == []     # a big dataset: no
     # a WGAN critic has no real/fake boundary: its r_real (reals above the fakes' mean) is no overfitting vote
