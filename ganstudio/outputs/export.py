@@ -140,8 +140,11 @@ def sample(run_dir: str | Path, n: int = 64, seed: int | None = None, rows: int 
     return written
 
 
-def evaluate(run_dir: str | Path, step: int | str | None = None, n: int = 1000) -> dict[str, Any]:
-    """FD/KID of n generated images vs the run's dataset, as the trainer's live metric computes them."""
+def evaluate(run_dir: str | Path, step: int | str | None = None, n: int = 1000, whole_dataset: bool = False
+             ) -> dict[str, Any]:
+    """FD/KID of n generated images vs the run's dataset, as the trainer's live metric computes them.
+    whole_dataset: against all of the source's images, not the run's `limit` (a run on 64 images is judged on
+    the distribution they came from: against the 64 themselves a copier scores best)."""
     if n < EVAL_MIN_N:
         raise GanStudioError(f"-n {n}: the quality metric needs at least {EVAL_MIN_N} generated images (with fewer, "
                              f"KID, an unbiased estimate, can come out negative and FD is mostly small-sample bias); "
@@ -150,7 +153,7 @@ def evaluate(run_dir: str | Path, step: int | str | None = None, n: int = 1000) 
     from ..metrics import QualityMetric, get_classifier  # noqa: PLC0415
 
     r = load_generator(run_dir, step)
-    ds = load_config_dataset(r.config)
+    ds = load_config_dataset(r.config.with_updates({"limit": 0}) if whole_dataset else r.config)
     fn, acc, source = get_classifier(ds)
     metric = QualityMetric(fn, ds.images, n=min(n, len(ds)))
     noise, labels = metric_inputs(r.config, n)
