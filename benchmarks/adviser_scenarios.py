@@ -56,7 +56,7 @@ def run_scenario(sc: Scenario, root: Path) -> dict[str, Any]:
     """Train the scenario; returns the warnings as (kind, step) pairs, rollbacks, the last step and seconds."""
     import numpy as np  # noqa: PLC0415
 
-    from ganstudio.engine import Health, RolledBack, StepMetrics  # noqa: PLC0415
+    from ganstudio.engine import HealthWarning, RolledBack, StepMetrics  # noqa: PLC0415
     from ganstudio.engine.trainer import Trainer  # noqa: PLC0415
     from ganstudio.config.presets import get_preset  # noqa: PLC0415
 
@@ -65,7 +65,7 @@ def run_scenario(sc: Scenario, root: Path) -> dict[str, Any]:
     fired, rolled, last = [], [], 0
     t0 = time.perf_counter()
     for ev in t.run():
-        if isinstance(ev, Health):
+        if isinstance(ev, HealthWarning):
             fired.append((ev.kind, ev.step))
         elif isinstance(ev, RolledBack):
             rolled.append((ev.step, ev.from_step))
