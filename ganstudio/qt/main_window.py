@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QMainWindow, QMessageBo
                                QTabWidget, QVBoxLayout, QWidget)
 
 from ..config import Config
+from ..outputs import export
 from ..runs import runs_root
 from ..studio import State, StudioModel
 from .actions import make_action
@@ -46,7 +47,7 @@ from .widgets.runs_panel import RunsPanel
 from .widgets.sample_grid import SampleGridView
 from .widgets.sweep_panel import install_sweep_tab
 from .window_settings import initial_config, restore_layout, save_settings
-from .worker import Task, TaskSet
+from .worker import Task, TaskSet, describe_error
 
 DEFAULT_SIZE = (1480, 860)   # first launch, where the screen has room; benchmarks measure this size
 CLOSE_WAIT_MS = 1000      # join this long inside closeEvent (a close may block the window 3 s at most, with room
@@ -171,7 +172,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.splitter, "Training")
         self.tabs.addTab(self.dataset_panel, "Dataset")
         self.tabs.addTab(self.runs_panel, "Runs")
-        self.latent = LatentExplorer(self.tasks)
+        self.latent = LatentExplorer(self.tasks, make_task=Task, load_generator=export.load_generator,
+                                     generate=export.generate, describe_error=describe_error)
         self.latent.choose_save_path = lambda title, start, filt: self.choose_save_path(title, start, filt)
         self.latent.checkpoint_step = lambda: self.exports.selected_checkpoint_step()
         self.latent.failed.connect(lambda text: self.statusBar().showMessage(text, 10000))

@@ -41,9 +41,16 @@ class LatentExplorer(QWidget):
     failed = Signal(str)
     exported = Signal(object)      # a written Path
 
-    def __init__(self, tasks, parent: QWidget | None = None) -> None:
+    def __init__(self, tasks, parent: QWidget | None = None, *, make_task: Callable[..., Any],
+                 load_generator: Callable[[Path, int], Any], generate: Callable[..., np.ndarray],
+                 describe_error: Callable[[BaseException], str]) -> None:
+        """The window hands in what runs in the background, so the widget imports neither the worker nor the exports:
+        make_task(job, name=, parent=) -> a Task for `tasks` (a TaskSet); load_generator(run, step) and
+        generate(generator, noise, labels) (outputs.export's, called in the task thread); describe_error(exc)."""
         super().__init__(parent)
         self.tasks = tasks
+        self.make_task, self.describe_error = make_task, describe_error
+        self.restore_generator, self.generate_images = load_generator, generate
         self.run_path: Path | None = None
         self.reason = "Open or train a run first."
         self.restored = None                     # export.Restored, cached per (run, checkpoint step)
@@ -344,24 +351,21 @@ class LatentExplorer(QWidget):
         return True
 
     def _start_task(self, req: dict[str, Any]) -> None:
-        from ..worker import Task  # noqa: PLC0415
-
         key = (str(self.run_path), req["ckpt"])
         restored = self.restored if self._restored_key == key else None
         run, current = self.run_path, self.noise     # plain values for the thread, never widgets
+        load_generator, generate = self.restore_generator, self.generate_images
 
-        def job(_progress):
-            from ...outputs import export as ex  # noqa: PLC0415 - TensorFlow loads here, in the task thread
-
-            r = restored if restored is not None else ex.load_generator(run, key[1])
+        def job(_progress):   # TensorFlow loads here, in the task thread
+            r = restored if restored is not None else load_generator(run, key[1])
             z = LatentExplorer._working_noise(req, r.fixed_noise, current)
             labels = grid_labels(r.config, len(z))
             batch, y, extra = view_batch(z, labels, req)
-            images = ex.generate(r.generator, batch, y)
+            images = generate(r.generator, batch, y)
             return {"restored": r, "key": key, "live": False, "noise": z, "fixed_noise": r.fixed_noise,
                     "params": req, **extra, **split_views(images, len(z), req["steps"])}
 
-        task = Task(job, name="export-latent", parent=self)
+        task = self.make_task(job, name="export-latent", parent=self)
         task.done.connect(self._done)
         task.failed.connect(self._failed)
         task.finished.connect(self._task_finished)
@@ -403,9 +407,7 @@ class LatentExplorer(QWidget):
         self.generated.emit(res)
 
     def _failed(self, exc: object) -> None:
-        from ..worker import describe_error  # noqa: PLC0415
-
-        text = f"Latent explorer: {describe_error(exc)}"  # type: ignore[arg-type]
+        text = f"Latent explorer: {self.describe_error(exc)}"  # type: ignore[arg-type]
         self.info.setText(text)
         self.failed.emit(text)
 
