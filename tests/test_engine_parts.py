@@ -320,6 +320,27 @@ def test_sampler_grids_and_generate_requests(tiny_config):
     assert isinstance(answer, Generated) and (answer.step, answer.tag, answer.images.shape[0]) == (5, "q", 2)
     bad = sampler.generate(5, np.ones((2, 3), np.float32))
     assert bad.level == "error" and f"(N, {tiny_config.model.noise_dim})" in bad.text
+    for n in (1, 3, 500, 11):     # metric and explorer batches: no retracing (issue 33)
+        sampler.sample(np.zeros((n, tiny_config.model.noise_dim), np.float32))
+    assert sampler._fns[False].experimental_get_tracing_count() == 1
+
+
+def test_conditional_sampler_traces_once(tiny_config):
+    import keras
+
+    from ganstudio.engine.sampler import Sampler
+    from ganstudio.engine.setup import build_state
+
+    cfg = tiny_config.with_updates({"conditional": True, "num_classes": 10})
+    keras.utils.set_random_seed(0)
+    s = build_state(cfg, "float32", 1)
+    labels = np.arange(int(s.fixed_noise.shape[0])) % 10
+    sampler = Sampler(s.G, None, s.fixed_noise, labels)
+    grid = sampler.sample()
+    assert grid.shape[0] == int(s.fixed_noise.shape[0])     # the conditional grid: a row per class
+    for n in (2, 9):
+        assert sampler.sample(np.zeros((n, cfg.model.noise_dim), np.float32), np.ones(n, np.int32)).shape[0] == n
+    assert sampler._fns[False].experimental_get_tracing_count() == 1
 
 
 def test_extend_budget(tiny_config):

@@ -27,15 +27,20 @@ class Sampler:
         tf = import_tf()
         ema = ema and self.G_ema is not None
         G = self.G_ema if ema else self.G
-        if ema not in self._fns:   # reduce_retracing: grid, metric and explorer batches differ in size
-            self._fns[ema] = tf.function(
-                lambda z, y: tf.cast(G([z, y] if y is not None else z, training=False), tf.float32),
-                reduce_retracing=True)
-        z = self.fixed_noise if noise is None else tf.constant(noise, tf.float32)
-        y = None
-        if self.fixed_labels is not None:
-            y = tf.constant(np.resize(self.fixed_labels if labels is None else labels, int(z.shape[0])), tf.int32)
-        return to_uint8(self._fns[ema](z, y).numpy())
+        conditional = self.fixed_labels is not None
+        if ema not in self._fns:
+            # One trace for every batch size and for the noise variable as well as plain arrays: grid, metric and
+            # explorer batches differ, and retracing cost a trace per call (TensorFlow's retracing warning).
+            spec = [tf.TensorSpec([None, int(self.fixed_noise.shape[1])], tf.float32)]
+            if conditional:
+                spec.append(tf.TensorSpec([None], tf.int32))
+            self._fns[ema] = tf.function(lambda z, *y: tf.cast(G([z, *y] if y else z, training=False), tf.float32),
+                                         input_signature=spec)
+        z = tf.convert_to_tensor(self.fixed_noise) if noise is None else tf.constant(noise, tf.float32)
+        y = ()
+        if conditional:
+            y = (tf.constant(np.resize(self.fixed_labels if labels is None else labels, int(z.shape[0])), tf.int32),)
+        return to_uint8(self._fns[ema](z, *y).numpy())
 
     def generate(self, step: int, noise: np.ndarray | None = None, labels: np.ndarray | None = None,
                  ema: bool = True, tag: str = "") -> Generated | Message:
