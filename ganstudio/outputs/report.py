@@ -245,12 +245,18 @@ def _config_section(cfg: Config, edits: list[dict], points: list[tuple[float, in
             "<th>preset</th></tr>" + rows + "</table>" if rows else "<p class=muted>Exactly the preset.</p>")
     if edits:
         sources = {"live": "live edit", "resume": "resume --set"}
-        er = "".join(f"<tr{' class=muted' if on_abandoned_branch(e, points) else ''}><td>{e.get('step', 0):,}</td>"
-                     f"<td><code>{escape(k)}</code></td>"
-                     f"<td>{escape(_value(c.get('old')))} → {escape(_value(c.get('new')))}</td>"
-                     f"<td>{escape(sources.get(e.get('source', 'live'), str(e.get('source'))))}"
-                     f"{' (abandoned branch)' if on_abandoned_branch(e, points) else ''}</td></tr>"
-                     for e in edits for k, c in (e.get("changes") or {}).items() if isinstance(c, dict))
+
+        def edit_rows(e: dict) -> str:
+            gone = on_abandoned_branch(e, points)
+            how = escape(sources.get(e.get("source", "live"), str(e.get("source")))) + \
+                (" (abandoned branch)" if gone else "")
+            return "".join(f"<tr{' class=muted' if gone else ''}><td>{e.get('step', 0):,}</td>"
+                           f"<td><code>{escape(k)}</code></td>"
+                           f"<td>{escape(_value(c.get('old')))} → {escape(_value(c.get('new')))}</td>"
+                           f"<td>{how}</td></tr>"
+                           for k, c in (e.get("changes") or {}).items() if isinstance(c, dict))
+
+        er = "".join(map(edit_rows, edits))
         out += (f"<h3>Changes</h3><table><tr><th>step</th><th>field</th><th>change</th><th>how</th></tr>{er}"
                 f"</table>")
     full = "".join(f"<tr><td><code>{escape(f.key)}</code></td><td>{escape(_value(cfg.get(f.name)))}</td></tr>"
@@ -330,8 +336,9 @@ def build_report(run_dir: str | Path) -> str:
     sessions = run.read_sessions()
     points = branch_points(sessions)
     health = run.read_health()
-    warnings = [HealthWarning.from_row(r) for r in health if not on_abandoned_branch(r, points)]
-    abandoned = [HealthWarning.from_row(r) for r in health if on_abandoned_branch(r, points)]
+    warnings, abandoned = [], []
+    for r in health:
+        (abandoned if on_abandoned_branch(r, points) else warnings).append(HealthWarning.from_row(r))
     edits = run.read_edits()
     last_step = int(rows[-1]["step"]) if rows else 0
     seconds = _train_time(rows)
